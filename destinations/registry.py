@@ -1,0 +1,110 @@
+"""One registry: destination URI -> dlt destination and its load options.
+
+Adding a destination is one entry in `REGISTRY` (a function from the parsed URI to a `Target`); callers
+never branch on the scheme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from learnsync.errors import LearnsyncError
+
+DEFAULT_URI = "duckdb:///./learnsync.duckdb"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved destination: what to hand dlt, and how to name it without secrets."""
+
+    destination: Any  # a dlt Destination instance
+    identity: str  # stable and secret-free: part of pipeline names
+    display: str  # the URI with the password masked
+    run_options: dict[str, Any] = field(default_factory=dict)  # extra `pipeline.run` kwargs
+
+
+Factory = Callable[[SplitResult, str], Target]
+
+
+def _redact(parts: SplitResult) -> str:
+    if parts.password is None:
+        return parts.geturl()
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _identity(*pieces: str) -> str:
+    return hashlib.sha1("|".join(pieces).encode()).hexdigest()[:8]
+
+
+def _duckdb(parts: SplitResult, dataset: str) -> Target:
+    import dlt
+
+    raw = unquote(parts.netloc + parts.path)
+    # duckdb:///./x.duckdb and duckdb:x.duckdb are relative; duckdb:///abs/x.duckdb is absolute
+    if raw.startswith(("/./", "/../", "/~")):
+        raw = raw[1:]
+    if not raw or raw.endswith("/"):
+        raise LearnsyncError("The DuckDB URI needs a file: duckdb:///path/to/file.duckdb (or duckdb:///./file.duckdb).")
+    path = Path(raw).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise LearnsyncError(f"The folder of the DuckDB file does not exist: {path.parent}. Create it first.")
+    return Target(
+        destination=dlt.destinations.duckdb(credentials=str(path)),
+        identity="duckdb-" + _identity(str(path)),
+        display=f"duckdb:///{path}",
+    )
+
+
+def _postgres(parts: SplitResult, dataset: str) -> Target:
+    import dlt
+
+    if not parts.hostname or not parts.path.strip("/"):
+        raise LearnsyncError("The Postgres URI needs a host and a database: postgresql://user[:password]@host:port/db.")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise LearnsyncError("The Postgres URI has an invalid port: postgresql://user[:password]@host:port/db.") from None
+    user = unquote(parts.username or os.environ.get("PGUSER", "postgres"))
+    # dlt insists on a password; an empty one lets libpq fall back to trust auth or ~/.pgpass
+    password = unquote(parts.password or "")
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+
+    creds = ConnectionStringCredentials()
+    creds.drivername = "postgresql"
+    creds.username, creds.password, creds.host, creds.port = user, password, parts.hostname, port
+    creds.database = parts.path.strip("/")
+    creds.query = {k: v for k, v in (p.split("=", 1) for p in parts.query.split("&") if "=" in p)}
+    return Target(
+        destination=dlt.destinations.postgres(credentials=creds.to_native_representation()),
+        identity="postgres-" + _identity(parts.hostname, str(port), creds.database),
+        display=_redact(parts),
+    )
+
+
+REGISTRY: dict[str, Factory] = {
+    "duckdb": _duckdb,
+    "postgresql": _postgres,
+    "postgres": _postgres,
+}
+
+
+def resolve(uri: Optional[str], dataset: str) -> Target:
+    """Turn a destination URI into a `Target`, or raise a LearnsyncError saying what is accepted."""
+    uri = uri or DEFAULT_URI
+    parts = urlsplit(uri)
+    factory = REGISTRY.get(parts.scheme.split("+")[0])
+    if factory is None:
+        known = ", ".join(f"{s}://" for s in REGISTRY)
+        raise LearnsyncError(f"Unknown destination {parts.scheme or uri!r}: use one of {known}.")
+    try:
+        return factory(parts, dataset)
+    except ImportError as exc:
+        raise LearnsyncError(
+            f"The {parts.scheme} destination needs an extra package ({exc.name}): pip install 'learnsync[{parts.scheme}]'."
+        ) from None

@@ -1,0 +1,235 @@
+"""The share catalog: which tables a profile syncs, with key, cursor, strategy and lookback per table.
+
+Columns always come from the share's INFORMATION_SCHEMA (see `reader.discover`); a profile adds the
+vendor's keys, cursors and descriptions, and per-table config overrides any choice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import Enum
+from typing import Iterable, Mapping, Optional, Sequence
+
+from learnsync.errors import LearnsyncError
+from pipelines import vendor_docs
+
+# Snowflake types that hold JSON and become child tables.
+SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT"})
+_CURSOR_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "DATE", "NUMBER"})
+DAY_COLUMN = "_LEARNSYNC_DAY"
+"""Column added to event tables: the UTC day of the cursor; each run replaces whole days by it."""
+
+
+class Profile(str, Enum):
+    """Which vendor model to apply to the share."""
+
+    LEARNING_360 = "360learning"
+    DATACAMP = "datacamp"
+    AUTO = "auto"
+
+
+class Strategy(str, Enum):
+    """How a table is written to the destination."""
+
+    MERGE = "merge"  # keyed entity table: upsert on the key
+    EVENTS = "events"  # keyless event table: append, re-read days are replaced whole
+    REPLACE = "replace"  # no usable cursor: full reload every run
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as the share declares it."""
+
+    name: str
+    sf_type: str  # base type as INFORMATION_SCHEMA names it: NUMBER, TEXT, TIMESTAMP_NTZ, ARRAY...
+    precision: Optional[int] = None
+    scale: Optional[int] = None
+    description: str = ""
+
+    @property
+    def is_json(self) -> bool:
+        return self.sf_type in SEMI_STRUCTURED
+
+
+@dataclass(frozen=True)
+class TableOverride:
+    """Per-table settings from config (`[sources.learnsync.tables.<TABLE>]`)."""
+
+    cursor: Optional[str] = None
+    primary_key: Optional[Sequence[str]] = None
+    strategy: Optional[Strategy] = None
+    lookback_hours: Optional[float] = None
+    exclude_columns: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Everything the reader and the pipeline need to sync one table."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    cursor: Optional[str]
+    strategy: Strategy
+    lookback: timedelta
+    description: str = ""
+    excluded: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def cursor_column(self) -> Optional[Column]:
+        return self.column(self.cursor) if self.cursor else None
+
+    @property
+    def json_columns(self) -> tuple[Column, ...]:
+        # child tables hang off the key; a keyless table keeps its JSON in the parent column only
+        return tuple(c for c in self.columns if c.is_json) if self.primary_key else ()
+
+    @property
+    def dest_name(self) -> str:
+        return snake_case(self.name)
+
+
+def snake_case(name: str) -> str:
+    """Destination name of a source identifier: `COURSES_TRACKINGS` -> `courses_trackings`."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
+    return s or "_"
+
+
+def _find(columns: Mapping[str, Column], *candidates: str) -> Optional[str]:
+    for cand in candidates:
+        if cand.upper() in columns:
+            return cand.upper()
+    return None
+
+
+def _usable_cursor(columns: Mapping[str, Column], name: Optional[str]) -> Optional[str]:
+    if name is None:
+        return None
+    col = columns[name]
+    if col.sf_type not in _CURSOR_TYPES or (col.sf_type == "NUMBER" and col.scale):
+        return None
+    return name
+
+
+def _convention_key(table: str, columns: Mapping[str, Column]) -> tuple[str, ...]:
+    base = re.sub(r"^(DIM|FACT)_", "", table)
+    singular = base[:-1] if base.endswith("S") else base
+    key = _find(columns, "ID", f"{table}_ID", f"{base}_ID", f"{singular}_ID")
+    return (key,) if key else ()
+
+
+def _convention_cursor(columns: Mapping[str, Column]) -> Optional[str]:
+    return _usable_cursor(
+        columns, _find(columns, "MODIFIED_AT", "UPDATED_AT")
+    ) or _usable_cursor(columns, _find(columns, "CREATED_AT")) or _usable_cursor(
+        columns, _find(columns, "OCCURRED_AT")
+    )
+
+
+def _docs_for(profile: Profile) -> dict[str, vendor_docs.TableDoc]:
+    if profile is Profile.LEARNING_360:
+        return {t.name: t for t in vendor_docs.LEARNING_360}
+    if profile is Profile.DATACAMP:
+        return {t.name: t for t in vendor_docs.DATACAMP_FACTS}
+    return {}
+
+
+def _describe(columns: Iterable[Column], doc: Optional[vendor_docs.TableDoc]) -> tuple[Column, ...]:
+    described = {c.name: c.description for c in doc.columns} if doc else {}
+    return tuple(replace(c, description=c.description or described.get(c.name, "")) for c in columns)
+
+
+def expected_tables(profile: Profile) -> tuple[str, ...]:
+    """Tables the vendor documents for a profile (warned about when the share lacks them)."""
+    return tuple(_docs_for(profile))
+
+
+def resolve_table(
+    profile: Profile,
+    name: str,
+    columns: Sequence[Column],
+    override: Optional[TableOverride] = None,
+) -> TableSpec:
+    """Key, cursor and strategy of one discovered table, by profile rules and then config override."""
+    doc = _docs_for(profile).get(name)
+    by_name = {c.name: c for c in columns}
+    lookback = timedelta(hours=24)
+    if profile is Profile.LEARNING_360 and doc is not None:
+        key = ("DATE",) if name == "DAILY_METRICS" else (_find(by_name, "ID"),)
+        key = tuple(k for k in key if k)
+        cursor = (
+            "DATE"
+            if name == "DAILY_METRICS"
+            else _usable_cursor(by_name, _find(by_name, "MODIFIED_AT"))
+            or _usable_cursor(by_name, _find(by_name, "CREATED_AT"))
+        )
+    elif profile is Profile.DATACAMP and doc is not None:
+        key, cursor = (), _usable_cursor(by_name, _find(by_name, "OCCURRED_AT"))
+    else:
+        key, cursor = _convention_key(name, by_name), _convention_cursor(by_name)
+
+    override = override or TableOverride()
+    if override.primary_key is not None:
+        key = tuple(_require_column(name, by_name, k) for k in override.primary_key)
+    if override.cursor is not None:
+        cursor = _require_column(name, by_name, override.cursor)
+        if _usable_cursor(by_name, cursor) is None:
+            raise LearnsyncError(
+                f"Column {cursor!r} of table {name} cannot be a cursor (type {by_name[cursor].sf_type});"
+                " pick a TIMESTAMP, DATE or integer column in the table's config."
+            )
+    excluded = tuple(_require_column(name, by_name, c) for c in override.exclude_columns)
+    if set(excluded) & set(key + ((cursor,) if cursor else ())):
+        raise LearnsyncError(f"Table {name}: a key or cursor column cannot be excluded.")
+
+    strategy = Strategy.MERGE if key else Strategy.EVENTS
+    if cursor is None:
+        strategy = Strategy.REPLACE
+    if override.strategy is not None:
+        strategy = Strategy(override.strategy)
+        if strategy is Strategy.MERGE and not key:
+            raise LearnsyncError(f"Table {name}: strategy 'merge' needs a primary_key in its config.")
+        if strategy is not Strategy.REPLACE and cursor is None:
+            raise LearnsyncError(f"Table {name}: strategy {strategy.value!r} needs a cursor in its config.")
+    if strategy is Strategy.EVENTS:
+        lookback = timedelta(days=3)
+    if override.lookback_hours is not None:
+        lookback = timedelta(hours=override.lookback_hours)
+
+    kept = [c for c in _describe(columns, doc) if c.name not in excluded]
+    return TableSpec(
+        name=name,
+        columns=tuple(kept),
+        primary_key=key,
+        cursor=cursor,
+        strategy=strategy,
+        lookback=lookback,
+        description=doc.description if doc else "",
+        excluded=excluded,
+    )
+
+
+def _require_column(table: str, columns: Mapping[str, Column], name: str) -> str:
+    found = _find(columns, name)
+    if found is None:
+        raise LearnsyncError(
+            f"Table {table} has no column {name!r}; its columns are: {', '.join(sorted(columns))}."
+        )
+    return found
+
+
+def select_tables(profile: Profile, discovered: Sequence[str]) -> list[str]:
+    """Names of the discovered tables that a profile syncs, in a stable order."""
+    documented = _docs_for(profile)
+    if profile is Profile.LEARNING_360:
+        return [t for t in documented if t in discovered]
+    return sorted(discovered)

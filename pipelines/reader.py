@@ -1,0 +1,221 @@
+"""Snowflake reader: discovery, window planning and Arrow reads of one window at a time.
+
+Every identifier is validated against INFORMATION_SCHEMA and double-quoted; values are bound, never pasted.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterator, Optional, Union
+
+import pyarrow as pa
+
+from pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.errors import LearnsyncError
+
+log = logging.getLogger("learnsync.reader")
+
+Bound = Union[datetime, date, int]
+DUPS_COLUMN = "__LS_DUPS"
+"""Per-row count of rows sharing its key in the window; the share does not enforce keys."""
+
+
+def quote(name: str) -> str:
+    """Quote a Snowflake identifier (names come from INFORMATION_SCHEMA, so this is exact)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class ShareReader:
+    """Reads tables of one database.schema through a snowflake-connector connection."""
+
+    conn: Any
+    database: str
+    schema: str
+    window_rows: int = 250_000
+
+    def fqn(self, table: str) -> str:
+        return f"{quote(self.database)}.{quote(self.schema)}.{quote(table)}"
+
+    def _query(self, sql: str, params: Optional[dict[str, Any]] = None) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or {})
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def discover(self) -> dict[str, list[Column]]:
+        """Tables and columns of the schema, in declared column order."""
+        rows = self._query(
+            f"SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, COMMENT"
+            f" FROM {quote(self.database)}.INFORMATION_SCHEMA.COLUMNS"
+            " WHERE TABLE_SCHEMA = %(schema)s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            {"schema": self.schema},
+        )
+        tables: dict[str, list[Column]] = {}
+        for table, name, dtype, precision, scale, comment in rows:
+            tables.setdefault(table, []).append(
+                Column(name, _base_type(dtype), precision, scale, comment or "")
+            )
+        if not tables:
+            raise LearnsyncError(
+                f"Schema {self.database}.{self.schema} has no tables this login can see: check the database"
+                " and schema in the source URI and the role's grants."
+            )
+        return tables
+
+    # -- windows ----------------------------------------------------------------------------------
+
+    def _where(self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool) -> tuple[str, dict]:
+        c = quote(spec.cursor)  # type: ignore[arg-type]
+        conds, params = [], {}
+        if lo is not None:
+            conds.append(f"{c} >= %(lo)s")
+            params["lo"] = lo
+        if hi is not None:
+            conds.append(f"{c} < %(hi)s")
+            params["hi"] = hi
+        where = " AND ".join(conds) or "TRUE"
+        if nulls:
+            where = f"({where}) OR {c} IS NULL"
+        elif lo is None:
+            where = f"({where}) AND {c} IS NOT NULL"
+        return where, params
+
+    def count(self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound]) -> int:
+        where, params = self._where(spec, lo, hi, False)
+        return int(self._query(f"SELECT COUNT(*) FROM {self.fqn(spec.name)} WHERE {where}", params)[0][0])
+
+    def plan_window(self, spec: TableSpec, lo: Optional[Bound]) -> tuple[Optional[Bound], Optional[Bound]]:
+        """Pick the next window [lo, hi) holding about `window_rows` rows; hi None means "to the end".
+
+        Returns (lo, hi) where lo is the first cursor value when none was given. Bounds are whole days
+        for event tables, so a day is never split across two windows (each window replaces its days).
+        """
+        where, params = self._where(spec, lo, None, False)
+        c = quote(spec.cursor)  # type: ignore[arg-type]
+        total, first, last = self._query(
+            f"SELECT COUNT(*), MIN({c}), MAX({c}) FROM {self.fqn(spec.name)} WHERE {where}", params
+        )[0]
+        if lo is None:
+            lo = _floor(spec, first) if first is not None else None
+        if total <= self.window_rows or lo is None or last is None:
+            return lo, None
+        hi: Optional[Bound] = None
+        fraction = self.window_rows / total
+        for _ in range(12):
+            hi = _ceil(spec, _interpolate(lo, last, fraction), lo)
+            if hi > last:
+                return lo, None
+            n = self.count(spec, lo, hi)
+            if n <= 2 * self.window_rows:
+                if n >= self.window_rows // 4:
+                    break
+                fraction *= 2
+            else:
+                fraction /= 2
+        return lo, hi
+
+    def read_window(
+        self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool
+    ) -> Iterator[pa.Table]:
+        """Rows of one window as Arrow batches; entity tables keep one row per key (newest cursor)."""
+        cols = ", ".join(quote(c.name) for c in spec.columns)
+        where, params = ("TRUE", {}) if spec.cursor is None else self._where(spec, lo, hi, nulls)
+        sql = f"SELECT {cols}"
+        if spec.strategy is Strategy.MERGE:
+            key = ", ".join(quote(k) for k in spec.primary_key)
+            order = f"{quote(spec.cursor)} DESC NULLS LAST" if spec.cursor else key
+            sql += f", COUNT(*) OVER (PARTITION BY {key}) AS {quote(DUPS_COLUMN)}"
+            sql += f" FROM {self.fqn(spec.name)} WHERE {where}"
+            sql += f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) = 1"
+        else:
+            sql += f" FROM {self.fqn(spec.name)} WHERE {where}"
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+            yield from cur.fetch_arrow_batches()
+        finally:
+            cur.close()
+
+
+class WindowStream:
+    """The windows of one table sync, read one ahead in a background thread.
+
+    While dlt normalizes and loads window k, window k+1 is already being read from Snowflake, so reading
+    and loading overlap. At most two windows are held in memory.
+    """
+
+    def __init__(self, reader: ShareReader, spec: TableSpec) -> None:
+        self.reader = reader
+        self.spec = spec
+        self.resume_from: Optional[Bound] = None
+        self.done = False
+        self.windows = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
+        self._ahead: Optional[tuple[Bound, Future]] = None
+
+    def _fetch(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
+        lo, hi = self.reader.plan_window(self.spec, lo)
+        if end is not None and (hi is None or hi >= end):
+            hi = end
+        return hi, list(self.reader.read_window(self.spec, lo, hi, nulls))
+
+    def take(self, start: Optional[Bound], nulls: bool, end: Optional[Bound] = None) -> list[pa.Table]:
+        """Batches of the next window; `start` is the incremental start for the first window."""
+        lo = self.resume_from if self.resume_from is not None else start
+        if self._ahead is not None and self._ahead[0] == lo:
+            hi, batches = self._ahead[1].result()
+        else:
+            hi, batches = self._fetch(lo, nulls, end)
+        self._ahead = None
+        self.windows += 1
+        self.done = hi is None or (end is not None and hi >= end)
+        self.resume_from = hi
+        if not self.done:
+            self._ahead = (hi, self._pool.submit(self._fetch, hi, False, end))  # type: ignore[arg-type]
+        return batches
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _base_type(dtype: str) -> str:
+    base = dtype.upper().split("(")[0].strip()
+    return {"VARCHAR": "TEXT", "STRING": "TEXT", "CHAR": "TEXT", "CHARACTER": "TEXT", "DATETIME": "TIMESTAMP_NTZ",
+            "TIMESTAMP": "TIMESTAMP_NTZ", "DOUBLE": "FLOAT", "REAL": "FLOAT", "DOUBLE PRECISION": "FLOAT",
+            "DECIMAL": "NUMBER", "NUMERIC": "NUMBER", "INT": "NUMBER", "INTEGER": "NUMBER", "BIGINT": "NUMBER",
+            "FLOAT4": "FLOAT", "FLOAT8": "FLOAT"}.get(base, base)
+
+
+def _floor(spec: TableSpec, value: Bound) -> Bound:
+    if spec.strategy is Strategy.EVENTS and isinstance(value, datetime):
+        return datetime.combine(value.date(), datetime.min.time(), value.tzinfo)
+    return value
+
+
+def _interpolate(lo: Bound, hi: Bound, fraction: float) -> Bound:
+    if isinstance(lo, datetime) and isinstance(hi, datetime):
+        return lo + (hi - lo) * fraction
+    if isinstance(lo, date) and isinstance(hi, date):
+        return lo + timedelta(days=int((hi - lo).days * fraction))
+    return int(lo + (hi - lo) * fraction)  # type: ignore[operator]
+
+
+def _ceil(spec: TableSpec, value: Bound, lo: Bound) -> Bound:
+    """Round a window end up to the cursor's grain, strictly above lo."""
+    if spec.strategy is Strategy.EVENTS and isinstance(value, datetime):
+        day = datetime.combine(value.date(), datetime.min.time(), value.tzinfo)
+        value = day if day == value else day + timedelta(days=1)
+        return max(value, lo + timedelta(days=1))  # type: ignore[operator]
+    if isinstance(value, datetime):
+        return max(value, lo + timedelta(microseconds=1))  # type: ignore[operator]
+    if isinstance(value, date):
+        return max(value, lo + timedelta(days=1))  # type: ignore[operator]
+    return max(value, lo + 1)  # type: ignore[operator]

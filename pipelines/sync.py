@@ -1,0 +1,195 @@
+"""Run the sync: one dlt pipeline per table, one pipeline run per window, state kept in the destination."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from destinations.registry import Target
+from learnsync.errors import LearnsyncError
+from pipelines.catalog import Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables
+from pipelines.reader import ShareReader, WindowStream
+from pipelines.source import cursor_column, make_incremental, share_table
+
+log = logging.getLogger("learnsync.sync")
+
+
+@dataclass
+class TableResult:
+    """What one table's sync did."""
+
+    table: str
+    strategy: str
+    rows: int = 0
+    seconds: float = 0.0
+    windows: int = 0
+    old_cursor: Any = None
+    new_cursor: Any = None
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str:
+    """Deterministic, so a fresh machine finds the same state in the destination; one per table."""
+    raw = f"learnsync_{profile}_{table}_{target.identity}_{dataset}".lower()
+    return re.sub(r"[^a-z0-9_]+", "_", raw)
+
+
+def load_overrides() -> dict[str, TableOverride]:
+    """Per-table settings from dlt config: `[sources.learnsync.tables.<TABLE>]` or SOURCES__LEARNSYNC__TABLES__..."""
+    raw = dlt.config.get("sources.learnsync.tables", dict) or {}
+    out = {}
+    for table, cfg in raw.items():
+        cfg = dict(cfg)
+        unknown = set(cfg) - {"cursor", "primary_key", "strategy", "lookback_hours", "exclude_columns"}
+        if unknown:
+            raise LearnsyncError(f"Unknown setting(s) {sorted(unknown)} for table {table} in config.")
+        if "strategy" in cfg:
+            try:
+                cfg["strategy"] = Strategy(cfg["strategy"])
+            except ValueError:
+                raise LearnsyncError(
+                    f"Table {table}: strategy must be one of {[s.value for s in Strategy]}."
+                ) from None
+        if isinstance(cfg.get("primary_key"), str):
+            cfg["primary_key"] = [cfg["primary_key"]]
+        out[table.upper()] = TableOverride(**cfg)
+    return out
+
+
+def plan(
+    reader: ShareReader,
+    profile: Profile,
+    tables: Optional[Sequence[str]] = None,
+    overrides: Optional[dict[str, TableOverride]] = None,
+) -> list[TableSpec]:
+    """Discover the share and resolve the tables to sync; unknown table names are a LearnsyncError."""
+    discovered = reader.discover()
+    names = select_tables(profile, list(discovered))
+    for missing in sorted(set(expected_tables(profile)) - set(discovered)):
+        log.warning("Table %s of the %s model is not in the share; skipped.", missing, profile.value)
+    if tables:
+        wanted = {t.strip().upper(): t for t in tables if t.strip()}
+        unknown = sorted(w for w in wanted if w not in names)
+        if unknown:
+            raise LearnsyncError(
+                f"Unknown table(s) {', '.join(wanted[u] for u in unknown)}; the share has: {', '.join(names)}."
+            )
+        names = [n for n in names if n in wanted]
+    overrides = overrides if overrides is not None else load_overrides()
+    return [resolve_table(profile, n, discovered[n], overrides.get(n)) for n in names]
+
+
+def source_name(spec: TableSpec) -> str:
+    """Each table has its own dlt source and schema, so tables never share mutable state."""
+    return f"learnsync_{spec.dest_name}"
+
+
+def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
+    """The cursor position dlt keeps in the pipeline state (for reports only)."""
+    path = cursor_column(spec)
+    if path is None:
+        return None
+    try:
+        return pipeline.state["sources"][source_name(spec)]["resources"][spec.dest_name]["incremental"][path][
+            "last_value"
+        ]
+    except (KeyError, TypeError):
+        return None
+
+
+def make_pipeline(profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str]) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=pipeline_name(profile, spec.name, target, dataset),
+        destination=target.destination,
+        dataset_name=dataset,
+        pipelines_dir=pipelines_dir,
+    )
+
+
+def sync_table(
+    reader: ShareReader,
+    spec: TableSpec,
+    target: Target,
+    dataset: str,
+    profile: str,
+    full_refresh: bool = False,
+    backfill: Optional[tuple[Any, Any]] = None,
+    pipelines_dir: Optional[str] = None,
+) -> TableResult:
+    """Sync one table window by window; each window commits its rows and cursor together."""
+    result = TableResult(spec.name, spec.strategy.value)
+    started = time.monotonic()
+    pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir)
+    stream = WindowStream(reader, spec)
+    try:
+        if not full_refresh:
+            pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
+            result.old_cursor = stored_cursor(pipeline, spec)
+        first = True
+        while True:
+            incremental = make_incremental(spec, *(backfill or (None, None)))
+            source = share_table.with_args(name=source_name(spec))(spec, stream, incremental)
+            refresh = "drop_resources" if full_refresh and first else None
+            pipeline.run(source, refresh=refresh, **target.run_options)
+            first = False
+            counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+            result.rows += counts.get(spec.dest_name, 0)
+            if stream.done:
+                break
+        result.new_cursor = stored_cursor(pipeline, spec)
+    except PipelineStepFailed as exc:
+        log.debug("step failed", exc_info=True)
+        result.error = _reason(exc)
+    except LearnsyncError as exc:
+        result.error = str(exc)
+    finally:
+        stream.close()
+        result.windows = stream.windows
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _reason(exc: BaseException) -> str:
+    """The root cause of a failed dlt step as one line (a LearnsyncError inside wins)."""
+    chain = []
+    while exc is not None:
+        chain.append(exc)
+        exc = exc.__cause__  # type: ignore[assignment]
+    for e in chain:
+        if isinstance(e, LearnsyncError):
+            return str(e)
+    root = chain[-1]
+    text = " ".join(str(root).split())
+    return f"{type(root).__name__}: {text[:500]}"
+
+
+def sync(
+    reader: ShareReader,
+    specs: Sequence[TableSpec],
+    target: Target,
+    dataset: str,
+    profile: str,
+    full_refresh: bool = False,
+    pipelines_dir: Optional[str] = None,
+    on_result: Optional[Callable[[TableResult], None]] = None,
+) -> list[TableResult]:
+    """Sync tables one after another; a failing table does not stop the others."""
+    results = []
+    for spec in specs:
+        if spec.strategy is Strategy.REPLACE:
+            log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
+        res = sync_table(reader, spec, target, dataset, profile, full_refresh, pipelines_dir=pipelines_dir)
+        results.append(res)
+        if on_result:
+            on_result(res)
+    return results
