@@ -84,6 +84,8 @@ def _postgres(parts: SplitResult, dataset: str) -> Target:
         destination=dlt.destinations.postgres(credentials=creds.to_native_representation()),
         identity="postgres-" + _identity(parts.hostname, str(port), creds.database),
         display=_redact(parts),
+        # Arrow batches load through COPY; dlt's default for Postgres would render INSERT statements
+        run_options={"loader_file_format": "csv"},
     )
 
 

@@ -82,16 +82,22 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool) -> 
             "SELECT count(*) FROM elems WHERE json_type(elem) <> 'OBJECT'"
         ).fetchall()[0][0] > 0
         pcol = parent_column(spec)
-        select = [f"k AS {_q(pcol)}", f"pos AS {_q(POSITION)}"]
+        # column name -> expression; an object key named like `value` shares the scalars' column
+        exprs: dict[str, str] = {}
         if has_scalars:
-            select.append(f"CASE WHEN json_type(elem) <> 'OBJECT' THEN json_extract_string(elem, '$') END AS {_q(VALUE)}")
+            exprs[VALUE] = "CASE WHEN json_type(elem) <> 'OBJECT' THEN json_extract_string(elem, '$') END"
         for ok in obj_keys:
-            path = '$."' + ok.replace('"', '\\"') + '"'
-            select.append(f"json_extract_string(elem, {_lit(path)}) AS {_q(ok)}")
+            path = _lit('$."' + ok.replace('"', '\\"') + '"')
+            name = snake_case(ok)
+            if name in (pcol, POSITION, TOMBSTONE):
+                name = f"{name}_"
+            extract = f"CASE WHEN json_type(elem) = 'OBJECT' THEN json_extract_string(elem, {path}) END"
+            exprs[name] = f"COALESCE({exprs[name]}, {extract})" if name in exprs else extract
+        select = [f"k AS {_q(pcol)}", f"pos AS {_q(POSITION)}"] + [f"{e} AS {_q(n)}" for n, e in exprs.items()]
         select.append(f"CAST(NULL AS BOOLEAN) AS {_q(TOMBSTONE)}")
         sql = f"SELECT {', '.join(select)} FROM elems"
         if tombstones:
-            nulls = ", ".join(f"NULL AS {_q(name)}" for name in ([VALUE] if has_scalars else []) + obj_keys)
+            nulls = ", ".join(f"NULL AS {_q(name)}" for name in exprs)
             sql += (
                 f" UNION ALL SELECT {key_sql}, NULL{', ' + nulls if nulls else ''}, TRUE FROM parent"
                 f" WHERE {key_sql} NOT IN (SELECT DISTINCT k FROM elems)"

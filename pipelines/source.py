@@ -13,7 +13,7 @@ from dlt.extract.resource import DltResource
 from pipelines.catalog import DAY_COLUMN, Strategy, TableSpec, snake_case
 from pipelines.children import child_hints, child_name, unnest
 from pipelines.reader import WindowStream
-from pipelines.types import prepare_batch, table_hints
+from pipelines.types import empty_batch, prepare_batch, table_hints
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
@@ -79,9 +79,14 @@ def share_table(spec: Any, stream: Any, incremental: Any = None) -> list[DltReso
         else:
             start = _as_bound(table, cursor.start_value)
             batches = windows.take(start, nulls=cursor.start_value is None, end=_as_bound(table, cursor.end_value))
+        empty = True
         for batch in batches:
             if batch.num_rows:
+                empty = False
                 yield prepare_batch(table, batch)
+        if empty:
+            # dlt creates a table only from data; a typed empty batch creates it with every column
+            yield empty_batch(table)
 
     parent = dlt.resource(
         rows,

@@ -76,6 +76,25 @@ def prepare_batch(spec: TableSpec, batch: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+_ARROW = {"text": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_(),
+          "date": pa.date32(), "time": pa.time64("us"), "binary": pa.binary()}
+
+
+def empty_batch(spec: TableSpec) -> pa.Table:
+    """A zero-row batch with the table's prepared schema, so an empty table is still created with every column."""
+    fields = []
+    for hint in table_hints(spec).values():
+        t = hint["data_type"]
+        if t == "decimal":
+            typ = pa.decimal128(hint["precision"], hint["scale"])
+        elif t == "timestamp":
+            typ = pa.timestamp("us", tz="UTC" if hint.get("timezone") else None)
+        else:
+            typ = _ARROW[t]
+        fields.append(pa.field(hint["name"], typ))
+    return pa.schema(fields).empty_table()
+
+
 def _day_of(values: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_timestamp(values.type):
         if values.type.tz:

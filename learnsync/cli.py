@@ -1,0 +1,204 @@
+"""The `learnsync` command line: a thin layer over the pipeline; every flag also reads LEARNSYNC_<NAME>."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+import typer
+
+from learnsync.errors import LearnsyncError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Sync LMS learning-data shares from Snowflake into your own warehouse.",
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+ProfileOpt = typer.Option("360learning", "--profile", envvar="LEARNSYNC_PROFILE", help="360learning, datacamp or auto.")
+SourceOpt = typer.Option(None, "--source-uri", envvar="LEARNSYNC_SOURCE_URI", show_default=False,
+                         help="snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE")
+DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
+                       help="duckdb:///path/file.duckdb (default ./learnsync.duckdb) or postgresql://user@host:port/db")
+DatasetOpt = typer.Option("learning", "--dataset", envvar="LEARNSYNC_DATASET", help="Destination dataset (schema).")
+TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comma-separated tables (default: all).")
+
+
+def user_errors(fn: F) -> F:
+    """Print a LearnsyncError as one line and exit 2; never a traceback for a user mistake."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LearnsyncError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("learnsync").setLevel(logging.INFO if verbose else logging.WARNING)
+    # dlt reports arrow/schema hint differences we resolve on purpose; keep its errors only
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "ERROR")
+
+
+def _profile(name: str) -> Any:
+    from pipelines.catalog import Profile
+
+    try:
+        return Profile(name.lower())
+    except ValueError:
+        raise LearnsyncError(f"Unknown profile {name!r}: use one of {', '.join(p.value for p in Profile)}.") from None
+
+
+def _dataset(name: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name or ""):
+        raise LearnsyncError(
+            f"Invalid dataset name {name!r}: use letters, digits and underscores, starting with a letter."
+        )
+    return name
+
+
+@contextmanager
+def _share(source_uri: Optional[str]) -> Iterator[Any]:
+    from pipelines.connection import connect, parse_source_uri
+    from pipelines.reader import ShareReader
+
+    source = parse_source_uri(source_uri)
+    conn = connect(source)
+    try:
+        yield ShareReader(conn, source.database, source.schema)
+    finally:
+        conn.close()
+
+
+def _split(tables: Optional[str]) -> Optional[list[str]]:
+    return [t for t in tables.split(",") if t.strip()] if tables else None
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def run_sync(
+    reader: Any, profile: str, dest_uri: Optional[str], dataset: str, tables: Optional[list[str]],
+    full_refresh: bool, pipelines_dir: Optional[str] = None,
+) -> list[Any]:
+    """Plan and sync, printing one line per table as it finishes."""
+    from destinations.registry import resolve
+    from pipelines.sync import plan, sync
+
+    prof = _profile(profile)
+    target = resolve(dest_uri, _dataset(dataset))
+    specs = plan(reader, prof, tables)
+    typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
+
+    def show(r: Any) -> None:
+        status = "ok" if r.ok else f"FAILED: {r.error}"
+        typer.echo(
+            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
+            f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
+        )
+
+    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show)
+
+
+@app.command("sync")
+@user_errors
+def sync_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    tables: Optional[str] = TablesOpt,
+    full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
+                                      help="Drop and reload the tables from scratch."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Sync the share into the destination; exit code 0 only if every table succeeded."""
+    _setup_logging(verbose)
+    with _share(source_uri) as reader:
+        results = run_sync(reader, profile, dest_uri, dataset, _split(tables), full_refresh)
+    failed = [r.table for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("tables")
+@user_errors
+def tables_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    tables: Optional[str] = TablesOpt,
+) -> None:
+    """Show what would be synced: key, cursor, strategy, lookback and child tables per table."""
+    from pipelines.children import child_name
+    from pipelines.sync import plan
+
+    _setup_logging()
+    with _share(source_uri) as reader:
+        specs = plan(reader, _profile(profile), _split(tables))
+    for s in specs:
+        children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
+        typer.echo(
+            f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {_fmt(s.cursor):<14} "
+            f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}"
+        )
+
+
+@app.command("status")
+@user_errors
+def status_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    tables: Optional[str] = TablesOpt,
+) -> None:
+    """Per table: stored cursor, last load and rows in the destination."""
+    from destinations.registry import resolve
+    from pipelines.status import table_status
+    from pipelines.sync import plan
+
+    _setup_logging()
+    target = resolve(dest_uri, _dataset(dataset))
+    with _share(source_uri) as reader:
+        specs = plan(reader, _profile(profile), _split(tables))
+    for st in table_status(specs, target, dataset, _profile(profile).value):
+        typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
+
+
+@app.command("demo")
+@user_errors
+def demo_cmd(
+    size: int = typer.Option(1, "--size", envvar="LEARNSYNC_SIZE", min=1, help="Scale of the generated share."),
+    dest_uri: str = typer.Option("duckdb:///./learnsync-demo.duckdb", "--dest-uri", envvar="LEARNSYNC_DEST_URI"),
+) -> None:
+    """Start an emulated share with generated data and sync both vendor models into a local DuckDB file."""
+    from learnsync.demo import run_demo
+
+    _setup_logging()
+    ok = run_demo(size, dest_uri, echo=typer.echo)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

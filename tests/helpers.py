@@ -1,0 +1,156 @@
+"""Test helpers: build shared tables, run a sync, compare destination with source row for row."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterable, Optional, Sequence
+
+from destinations.registry import resolve
+from pipelines.catalog import Profile, snake_case
+from pipelines.connection import connect, parse_source_uri
+from pipelines.reader import ShareReader
+from pipelines.sync import TableResult, plan, sync
+from pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
+
+DOCS = {t.name: t for t in LEARNING_360 + DATACAMP_FACTS}
+
+
+def create(share: Any, name: str) -> TableDoc:
+    doc = DOCS[name]
+    cols = ", ".join(f'"{c.name}" {c.sf_type}' for c in doc.columns)
+    share.sql(f'CREATE TABLE "{share.database}"."{share.schema}"."{name}" ({cols})')
+    return doc
+
+
+def insert(share: Any, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows given as {COLUMN: value}; lists/dicts become ARRAY/VARIANT via PARSE_JSON."""
+    doc = DOCS[name]
+    for row in rows:
+        cols, exprs, params = [], [], []
+        for c in doc.columns:
+            if c.name not in row:
+                continue
+            v = row[c.name]
+            cols.append(f'"{c.name}"')
+            if c.sf_type in ("ARRAY", "VARIANT", "OBJECT") and v is not None:
+                exprs.append("PARSE_JSON(%s)")
+                params.append(v if isinstance(v, str) else json.dumps(v))
+            elif isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+                exprs.append(f"'{v}'::FLOAT")
+            else:
+                exprs.append("%s")
+                params.append(v)
+        share.sql(
+            f'INSERT INTO "{share.database}"."{share.schema}"."{name}" ({", ".join(cols)}) SELECT {", ".join(exprs)}',
+            params,
+        )
+
+
+def run_sync(
+    share: Any,
+    dest: Any,
+    profile: str = "360learning",
+    tables: Optional[Sequence[str]] = None,
+    window_rows: int = 250_000,
+    full_refresh: bool = False,
+    expect_ok: bool = True,
+) -> list[TableResult]:
+    source = parse_source_uri(share.uri)
+    conn = connect(source)
+    try:
+        reader = ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+        specs = plan(reader, Profile(profile), tables, overrides={})
+        target = resolve(dest.uri, dest.dataset)
+        results = sync(reader, specs, target, dest.dataset, profile, full_refresh)
+    finally:
+        conn.close()
+    if expect_ok:
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    return results
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        return v
+    if isinstance(v, Decimal):
+        return v.normalize()
+    if isinstance(v, datetime) and v.tzinfo is not None:
+        raise AssertionError(f"timestamp came back with a zone: {v!r}")
+    return v
+
+
+def source_rows(share: Any, name: str) -> list[dict[str, Any]]:
+    cur = share.conn.cursor()
+    cur.execute(f'SELECT * FROM "{share.database}"."{share.schema}"."{name}"')
+    rows: list[dict[str, Any]] = []
+    for batch in cur.fetch_arrow_batches():
+        rows.extend(batch.to_pylist())
+    cur.close()
+    return rows
+
+
+def dest_rows(dest: Any, table: str, columns: Iterable[str]) -> list[tuple]:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return dest.query(f'SELECT {cols} FROM "{{ds}}"."{table}"')
+
+
+def _sorted(rows: Iterable[tuple]) -> list[tuple]:
+    return sorted((tuple(_norm(v) for v in r) for r in rows), key=repr)
+
+
+def assert_table_equal(share: Any, dest: Any, name: str) -> None:
+    """Parent table and each child table equal the source, row for row (as multisets)."""
+    doc = DOCS[name]
+    src = source_rows(share, name)
+    names = [c.name for c in doc.columns]
+    expected = _sorted(tuple(r[n] for n in names) for r in src)
+    got = _sorted(dest_rows(dest, snake_case(name), [snake_case(n) for n in names]))
+    assert got == expected, f"{name}: destination differs from source"
+    key = "DATE" if name == "DAILY_METRICS" else "ID"
+    if key not in names:
+        return
+    for col in (c for c in doc.columns if c.sf_type in ("ARRAY", "VARIANT", "OBJECT")):
+        child = f"{snake_case(name)}__{snake_case(col.name)}"
+        exp_children = []
+        for r in src:
+            if r[col.name] is None:
+                continue
+            value = json.loads(r[col.name])
+            for pos, elem in enumerate(value if isinstance(value, list) else [value]):
+                exp_children.append((r[key], pos, _render(elem)))
+        rows = dest.query(f'SELECT * FROM "{{ds}}"."{child}"') if exp_children or child in dest.tables() else []
+        got_children = _child_rows(dest, child, f"parent_{snake_case(key)}") if rows else []
+        assert _sorted(got_children) == _sorted(exp_children), (child, _sorted(got_children)[:4], _sorted(exp_children)[:4])
+
+
+def _render(elem: Any) -> Any:
+    """An element as the child row's non-NULL columns: `value` for a scalar, one column per object key."""
+    items = elem.items() if isinstance(elem, dict) else [("value", elem)]
+    return tuple(sorted((snake_case(k), _render_scalar(v)) for k, v in items if v is not None))
+
+
+def _render_scalar(v: Any) -> Any:
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _child_rows(dest: Any, child: str, parent_col: str) -> list[tuple]:
+    cols = [
+        r[0]
+        for r in dest.query(
+            f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{{ds}}' AND table_name = '{child}'"
+        )
+    ]
+    fixed = {parent_col, "position", "_dlt_load_id", "_dlt_id", "_learnsync_replaced"}
+    keys = sorted(c for c in cols if c not in fixed)
+    select = ", ".join(f'"{c}"' for c in [parent_col, "position"] + keys)
+    out = []
+    for parent, pos, *rest in dest.query(f'SELECT {select} FROM "{{ds}}"."{child}"'):
+        out.append((parent, pos, tuple(sorted((k, v) for k, v in zip(keys, rest) if v is not None))))
+    return out

@@ -1,0 +1,159 @@
+"""Incremental sync, compared with the source row for row on DuckDB and Postgres."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.helpers import assert_table_equal, create, insert, run_sync
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def _tracking(i: int, created: datetime | None, dates: list | None = None, **extra: object) -> dict:
+    row = {
+        "ID": f"ct{i:05d}", "CREATED_AT": created, "COURSE": f"c{i % 7}", "USER": f"u{i % 13}",
+        "SCORE": float(i) / 3, "PROGRESS": i % 101, "TIME_SPENT": f"{i}.5", "RESULT": "success",
+        "ACCESS_DATES": dates if dates is not None else [f"2025-12-{(i % 28) + 1:02d} 10:00:00"] * (i % 4),
+        "LANG": "fr" if i % 2 else "en, \"quoted\"\nnewline ☃",
+    }
+    row.update(extra)
+    return row
+
+
+def test_incremental_entity_tables(share, dest):
+    create(share, "COURSES_TRACKINGS")
+    create(share, "COURSES")
+    create(share, "USERS")
+    # a bulk import: many rows tie on one CREATED_AT; one row has no cursor at all
+    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(hours=i % 3)) for i in range(30)])
+    insert(share, "COURSES_TRACKINGS", [_tracking(99, None, SCORE=float("nan"))])
+    insert(share, "COURSES", [
+        {"ID": f"c{i}", "CREATED_AT": T0 - timedelta(days=3), "MODIFIED_AT": T0 - timedelta(days=1),
+         "NAME": f"Course {i}", "SKILLS": [f"s{j}" for j in range(i)], "CO_AUTHORS": [], "COURSE_DURATION": 10 * i,
+         "ARCHIVED": False}
+        for i in range(5)
+    ])
+    insert(share, "USERS", [
+        {"ID": f"u{i}", "CREATED_AT": T0, "EMAIL": f"u{i}@example.com", "DELETED": False,
+         "MANAGERS": ["u0"] if i else None,
+         "CUSTOMFIELDS": [{"name": "team", "value": "sales"}, {"name": "site", "value": {"city": "Paris"}}]}
+        for i in range(3)
+    ])
+    run_sync(share, dest)
+    for t in ("COURSES_TRACKINGS", "COURSES", "USERS"):
+        assert_table_equal(share, dest, t)
+
+    # new rows, rows tied with the stored cursor, rows arriving late inside the lookback window
+    insert(share, "COURSES_TRACKINGS", [_tracking(100 + i, T0) for i in range(5)])
+    insert(share, "COURSES_TRACKINGS", [_tracking(200 + i, T0 - timedelta(hours=20)) for i in range(3)])
+    insert(share, "COURSES_TRACKINGS", [_tracking(300 + i, T0 + timedelta(minutes=i)) for i in range(4)])
+    # updates through MODIFIED_AT that shrink and empty arrays
+    share.sql('UPDATE "COURSES" SET "SKILLS" = PARSE_JSON(\'["s0"]\'), "MODIFIED_AT" = %s WHERE "ID" = \'c4\'', (T0,))
+    share.sql('UPDATE "COURSES" SET "SKILLS" = PARSE_JSON(\'[]\'), "MODIFIED_AT" = %s WHERE "ID" = \'c3\'', (T0,))
+    share.sql('UPDATE "COURSES" SET "SKILLS" = NULL, "MODIFIED_AT" = %s WHERE "ID" = \'c2\'', (T0,))
+    run_sync(share, dest)
+    for t in ("COURSES_TRACKINGS", "COURSES", "USERS"):
+        assert_table_equal(share, dest, t)
+
+    # a run with no change changes nothing
+    before = dest.query('SELECT count(*) FROM "{ds}"."courses_trackings__access_dates"')
+    run_sync(share, dest)
+    for t in ("COURSES_TRACKINGS", "COURSES", "USERS"):
+        assert_table_equal(share, dest, t)
+    assert dest.query('SELECT count(*) FROM "{ds}"."courses_trackings__access_dates"') == before
+
+
+def test_every_column_exists_even_when_empty_or_null(share, dest):
+    create(share, "PROJECTS")
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0}])
+    run_sync(share, dest)
+    for table, expected in (("projects", {"id", "created_at", "completed_at", "name", "group"}),
+                            ("skills", {"id", "created_at", "author", "name", "external_id"})):
+        cols = {r[0] for r in dest.query(
+            f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{{ds}}' AND table_name = '{table}'"
+        )}
+        assert expected <= cols, (table, cols)
+    assert_table_equal(share, dest, "SKILLS")
+
+
+def test_windows_commit_one_at_a_time(share, dest):
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(minutes=i)) for i in range(60)])
+    results = run_sync(share, dest, window_rows=10)
+    assert results[0].windows > 2
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [_tracking(500 + i, T0 + timedelta(minutes=i)) for i in range(15)])
+    run_sync(share, dest, window_rows=10)
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def test_duplicate_keys_keep_newest(share, dest, caplog):
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [_tracking(1, T0 - timedelta(hours=1), PROGRESS=10)])
+    insert(share, "COURSES_TRACKINGS", [_tracking(1, T0, PROGRESS=90, ACCESS_DATES=["a"])])
+    with caplog.at_level(logging.WARNING, logger="learnsync"):
+        run_sync(share, dest)
+    assert dest.query('SELECT progress FROM "{ds}"."courses_trackings"') == [(90,)]
+    assert dest.query('SELECT value FROM "{ds}"."courses_trackings__access_dates"') == [("a",)]
+    assert any("share a key" in r.message and "COURSES_TRACKINGS" in r.message for r in caplog.records)
+
+
+def _event(i: int, at: datetime, name: str = "course_started") -> dict:
+    return {"GROUP_ID": 1, "USER_ID": i % 9, "DATE_ID": int(at.strftime("%Y%m%d")), "CONTENT_ID": i,
+            "EVENT_NAME": name, "OCCURRED_AT": at, "XP_EARNED": i * 10, "ASSESSMENT_PERCENTILE": 0.5}
+
+
+def test_event_tables_replace_recent_days(share, dest):
+    create(share, "FACT_LEARN_EVENTS")
+    events = [_event(i, T0 - timedelta(hours=7 * i)) for i in range(40)]
+    events.append(events[3])  # two identical events stay two rows
+    insert(share, "FACT_LEARN_EVENTS", events)
+    run_sync(share, dest, profile="datacamp")
+    assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+    # late events inside the 3-day lookback, new events, and a re-run
+    insert(share, "FACT_LEARN_EVENTS", [_event(100 + i, T0 - timedelta(days=2, hours=i)) for i in range(3)])
+    insert(share, "FACT_LEARN_EVENTS", [_event(200 + i, T0 + timedelta(hours=i)) for i in range(3)])
+    run_sync(share, dest, profile="datacamp")
+    assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+    run_sync(share, dest, profile="datacamp")
+    assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+    n = dest.query('SELECT count(*) FROM "{ds}"."fact_learn_events"')[0][0]
+    assert n == 47
+
+
+def test_event_windows_never_split_a_day(share, dest):
+    create(share, "FACT_LEARN_EVENTS")
+    insert(share, "FACT_LEARN_EVENTS", [_event(i, T0 - timedelta(hours=5 * i)) for i in range(60)])
+    results = run_sync(share, dest, profile="datacamp", window_rows=8)
+    assert results[0].windows > 2
+    assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+
+
+def test_non_utc_process_and_server_timezone(share, dest, monkeypatch):
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 + timedelta(minutes=i)) for i in range(5)])
+    monkeypatch.setenv("TZ", "America/New_York")
+    monkeypatch.setenv("PGTZ", "Asia/Tokyo")  # the destination session's zone
+    time.tzset()
+    try:
+        run_sync(share, dest)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    assert (T0,) in dest.query('SELECT created_at FROM "{ds}"."courses_trackings"')
+
+
+def test_full_refresh_reloads(share, dest):
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"skill {i}"} for i in range(5)])
+    run_sync(share, dest)
+    share.sql('DELETE FROM "SKILLS" WHERE "ID" = \'s1\'')
+    run_sync(share, dest, full_refresh=True)
+    assert_table_equal(share, dest, "SKILLS")
