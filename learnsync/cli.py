@@ -92,16 +92,19 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _target(dest_uri: Optional[str], dataset: str) -> Any:
+    from destinations.registry import resolve
+
+    return resolve(dest_uri, _dataset(dataset))
+
+
 def run_sync(
-    reader: Any, profile: str, dest_uri: Optional[str], dataset: str, tables: Optional[list[str]],
+    reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None,
 ) -> list[Any]:
     """Plan and sync, printing one line per table as it finishes."""
-    from destinations.registry import resolve
     from pipelines.sync import plan, sync
 
-    prof = _profile(profile)
-    target = resolve(dest_uri, _dataset(dataset))
     specs = plan(reader, prof, tables)
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
@@ -129,8 +132,10 @@ def sync_cmd(
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
+    # check everything local before the first connection
+    prof, target = _profile(profile), _target(dest_uri, dataset)
     with _share(source_uri) as reader:
-        results = run_sync(reader, profile, dest_uri, dataset, _split(tables), full_refresh)
+        results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -149,8 +154,9 @@ def tables_cmd(
     from pipelines.sync import plan
 
     _setup_logging()
+    prof = _profile(profile)
     with _share(source_uri) as reader:
-        specs = plan(reader, _profile(profile), _split(tables))
+        specs = plan(reader, prof, _split(tables))
     for s in specs:
         children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
         typer.echo(
@@ -169,15 +175,14 @@ def status_cmd(
     tables: Optional[str] = TablesOpt,
 ) -> None:
     """Per table: stored cursor, last load and rows in the destination."""
-    from destinations.registry import resolve
     from pipelines.status import table_status
     from pipelines.sync import plan
 
     _setup_logging()
-    target = resolve(dest_uri, _dataset(dataset))
+    prof, target = _profile(profile), _target(dest_uri, dataset)
     with _share(source_uri) as reader:
-        specs = plan(reader, _profile(profile), _split(tables))
-    for st in table_status(specs, target, dataset, _profile(profile).value):
+        specs = plan(reader, prof, _split(tables))
+    for st in table_status(specs, target, dataset, prof.value):
         typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
 
 

@@ -17,7 +17,7 @@ DEMO_SHARES = (
 def run_demo(size: int, dest_uri: str, echo: Callable[[str], None] = print) -> bool:
     """Generate both vendor shares in a local emulator and sync them; True when every table synced."""
     from learnsync import emulator
-    from learnsync.cli import run_sync
+    from learnsync.cli import _profile, _target, run_sync
     from pipelines.connection import connect, parse_source_uri
     from pipelines.reader import ShareReader
 
@@ -39,7 +39,9 @@ def run_demo(size: int, dest_uri: str, echo: Callable[[str], None] = print) -> b
                 conn = connect(source)
                 try:
                     reader = ShareReader(conn, source.database, source.schema)
-                    results = run_sync(reader, profile, dest_uri, dataset, None, False, pipelines_dir)
+                    results = run_sync(
+                        reader, _profile(profile), _target(dest_uri, dataset), dataset, None, False, pipelines_dir
+                    )
                 finally:
                     conn.close()
                 ok = ok and all(r.ok for r in results)

@@ -1,0 +1,118 @@
+"""The command line as a user runs it: a real process, real emulator, clear one-line errors, no secrets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import assert_table_equal, create, insert
+
+CANARY = "canary-Pa55word-7f3a"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# every URI points at a closed loopback port: nothing here may try a real account
+LOOP = f"host=127.0.0.1&port={_closed_port()}&protocol=http&login_timeout=5"
+
+
+def learnsync(*args: str, cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "learnsync.cli", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+
+
+def _assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out, out
+    assert CANARY not in out
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, out
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--source-uri", f"mysql://u:p@h/db?{LOOP}"], ["snowflake://"]),
+        (["--source-uri", f"snowflake://u:{CANARY}@acct/ONLYDB?{LOOP}"], ["database", "schema"]),
+        (["--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?colour=red&{LOOP}"], ["colour"]),
+        (["--profile", "moodle", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"], ["moodle", "360learning"]),
+        (["--dest-uri", "oracle://x/y", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"], ["oracle", "duckdb"]),
+        (["--dest-uri", "duckdb:////no/such/dir/x.duckdb", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"],
+         ["does not exist"]),
+        (["--dataset", "bad;name", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"], ["dataset"]),
+    ],
+    ids=["scheme", "no-schema", "unknown-option", "profile", "dest-scheme", "duckdb-dir", "dataset"],
+)
+def test_bad_input_is_one_clear_line(args, needles, tmp_path):
+    _assert_user_error(learnsync("sync", *args, cwd=tmp_path), *needles)
+
+
+def test_unreachable_host_fails_fast_without_leaking(tmp_path):
+    uri = f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"
+    started = time.monotonic()
+    proc = learnsync("sync", "--source-uri", uri, cwd=tmp_path, timeout=60)
+    assert time.monotonic() - started < 30
+    _assert_user_error(proc, "could not reach")
+
+
+def test_sync_tables_status_through_the_cli(share, tmp_path):
+    create(share, "SKILLS")
+    create(share, "COURSES")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": "2026-01-01 00:00:00", "NAME": f"n{i}"} for i in range(4)])
+    insert(share, "COURSES", [{"ID": "c1", "CREATED_AT": "2026-01-01 00:00:00", "MODIFIED_AT": "2026-01-02 00:00:00",
+                               "SKILLS": ["s1", "s2"]}])
+    db = tmp_path / "w.duckdb"
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
+
+    tables = learnsync("tables", cwd=tmp_path, env=env)
+    assert tables.returncode == 0, tables.stderr
+    assert "COURSES" in tables.stdout and "MODIFIED_AT" in tables.stdout and "courses__skills" in tables.stdout
+
+    proc = learnsync("sync", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SKILLS" in proc.stdout and "rows         4" in proc.stdout
+
+    unknown = learnsync("sync", "--tables", "SKILLS,NOPE", cwd=tmp_path, env=env)
+    _assert_user_error(unknown, "NOPE", "SKILLS")
+
+    status = learnsync("status", cwd=tmp_path, env=env)
+    assert status.returncode == 0, status.stderr
+    assert "rows 4" in status.stdout and "2026-01-02" in status.stdout
+
+    from tests.conftest import Dest
+
+    dest = Dest("duckdb", f"duckdb:///{db}", "learning", db)
+    assert_table_equal(share, dest, "SKILLS")
+    assert_table_equal(share, dest, "COURSES")
+
+
+def test_demo_runs_on_a_fresh_directory(tmp_path):
+    proc = learnsync("demo", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "learnsync-demo.duckdb"), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        assert "learning_360.courses_trackings__access_dates" in tables
+        assert "datacamp.fact_learn_events" in tables
+        assert con.execute("SELECT count(*) FROM learning_360.users").fetchall()[0][0] > 0
+    finally:
+        con.close()
