@@ -6,9 +6,12 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import dlt
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.specs import BaseConfiguration
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.registry import Target
@@ -44,26 +47,37 @@ def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str
     return re.sub(r"[^a-z0-9_]+", "_", raw)
 
 
-def load_overrides() -> dict[str, TableOverride]:
-    """Per-table settings from dlt config: `[sources.learnsync.tables.<TABLE>]` or SOURCES__LEARNSYNC__TABLES__..."""
-    raw = dlt.config.get("sources.learnsync.tables", dict) or {}
-    out = {}
-    for table, cfg in raw.items():
-        cfg = dict(cfg)
-        unknown = set(cfg) - {"cursor", "primary_key", "strategy", "lookback_hours", "exclude_columns"}
-        if unknown:
-            raise LearnsyncError(f"Unknown setting(s) {sorted(unknown)} for table {table} in config.")
-        if "strategy" in cfg:
-            try:
-                cfg["strategy"] = Strategy(cfg["strategy"])
-            except ValueError:
-                raise LearnsyncError(
-                    f"Table {table}: strategy must be one of {[s.value for s in Strategy]}."
-                ) from None
-        if isinstance(cfg.get("primary_key"), str):
-            cfg["primary_key"] = [cfg["primary_key"]]
-        out[table.upper()] = TableOverride(**cfg)
-    return out
+@configspec
+class TableSettings(BaseConfiguration):
+    """Per-table settings: `[sources.learnsync.tables.<TABLE>]` in config.toml or
+    `SOURCES__LEARNSYNC__TABLES__<TABLE>__<SETTING>` in the environment."""
+
+    cursor: Optional[str] = None
+    primary_key: Optional[List[str]] = None
+    strategy: Optional[str] = None
+    lookback_hours: Optional[float] = None
+    exclude_columns: Optional[List[str]] = None
+
+
+def load_override(table: str) -> TableOverride:
+    """The configured settings of one table (all None when nothing is configured)."""
+    try:
+        cfg = resolve_configuration(TableSettings(), sections=("sources", "learnsync", "tables", table))
+    except ConfigurationException as exc:
+        raise LearnsyncError(f"Invalid settings for table {table} in config: {exc}") from None
+    strategy = None
+    if cfg.strategy is not None:
+        try:
+            strategy = Strategy(cfg.strategy)
+        except ValueError:
+            raise LearnsyncError(f"Table {table}: strategy must be one of {[s.value for s in Strategy]}.") from None
+    return TableOverride(
+        cursor=cfg.cursor,
+        primary_key=cfg.primary_key,
+        strategy=strategy,
+        lookback_hours=cfg.lookback_hours,
+        exclude_columns=tuple(cfg.exclude_columns or ()),
+    )
 
 
 def plan(
@@ -85,8 +99,10 @@ def plan(
                 f"Unknown table(s) {', '.join(wanted[u] for u in unknown)}; the share has: {', '.join(names)}."
             )
         names = [n for n in names if n in wanted]
-    overrides = overrides if overrides is not None else load_overrides()
-    return [resolve_table(profile, n, discovered[n], overrides.get(n)) for n in names]
+    def override(name: str) -> TableOverride:
+        return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
+
+    return [resolve_table(profile, n, discovered[n], override(n)) for n in names]
 
 
 def source_name(spec: TableSpec) -> str:

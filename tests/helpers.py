@@ -62,7 +62,7 @@ def run_sync(
     conn = connect(source)
     try:
         reader = ShareReader(conn, source.database, source.schema, window_rows=window_rows)
-        specs = plan(reader, Profile(profile), tables, overrides={})
+        specs = plan(reader, Profile(profile), tables)
         target = resolve(dest.uri, dest.dataset)
         results = sync(reader, specs, target, dest.dataset, profile, full_refresh)
     finally:

@@ -157,3 +157,23 @@ def test_full_refresh_reloads(share, dest):
     share.sql('DELETE FROM "SKILLS" WHERE "ID" = \'s1\'')
     run_sync(share, dest, full_refresh=True)
     assert_table_equal(share, dest, "SKILLS")
+
+
+def test_table_settings_from_environment(share, monkeypatch):
+    create(share, "USERS")
+    insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "EMAIL": "secret@example.com", "FIRST_NAME": "Ada"}])
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__EXCLUDE_COLUMNS", '["EMAIL"]')
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__LOOKBACK_HOURS", "48")
+    from pipelines.catalog import Profile
+    from pipelines.connection import connect, parse_source_uri
+    from pipelines.reader import ShareReader
+    from pipelines.sync import plan
+
+    source = parse_source_uri(share.uri)
+    conn = connect(source)
+    try:
+        spec = plan(ShareReader(conn, source.database, source.schema), Profile.LEARNING_360)[0]
+    finally:
+        conn.close()
+    assert spec.excluded == ("EMAIL",) and spec.lookback == timedelta(hours=48)
+    assert "EMAIL" not in [c.name for c in spec.columns]

@@ -1,0 +1,205 @@
+"""Benchmark: `python -m tests.perf [--events N] [--trackings N] [--skip-stock]`. Prints figures, asserts nothing.
+
+The emulator runs in its own process; every measured sync is its own `learnsync` process, whose wall time and
+peak RSS (from wait4) are reported. Beside them: the source limit (the raw connector's fetch_arrow_batches doing
+nothing else) and dlt's stock `sql_table` over snowflake-sqlalchemy with its default backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from learnsync import emulator
+
+PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TABLES = (
+    # profile, database, schema, table
+    ("datacamp", "DATACAMP", "DATA_CONNECTOR", "FACT_LEARN_EVENTS"),
+    ("360learning", "LEARNING_360", "CORE", "COURSES_TRACKINGS"),
+)
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    output: str
+
+
+def run_process(args: list[str], env: dict[str, str]) -> Run:
+    """Run a child process; wall time and its own peak RSS (not the benchmark's)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **env})
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"command failed: {' '.join(args)}\n{out}")
+    return Run(seconds, usage.ru_maxrss / 1024, out)
+
+
+def source_limit(conn: Any, database: str, schema: str, table: str) -> tuple[int, float]:
+    started = time.monotonic()
+    cur = conn.cursor()
+    cur.execute(f'SELECT * FROM "{database}"."{schema}"."{table}"')
+    rows = sum(batch.num_rows for batch in cur.fetch_arrow_batches())
+    cur.close()
+    return rows, time.monotonic() - started
+
+
+def learnsync_sync(server: Any, profile: str, database: str, schema: str, table: str, dest: str, dataset: str,
+                   data_dir: str) -> Run:
+    return run_process(
+        [sys.executable, "-m", "learnsync.cli", "sync", "--profile", profile, "--tables", table,
+         "--source-uri", server.uri(database, schema), "--dest-uri", dest, "--dataset", dataset],
+        {"DLT_DATA_DIR": data_dir},
+    )
+
+
+STOCK = textwrap.dedent(
+    """
+    import sys, time, dlt
+    from dlt.sources.sql_database import sql_table
+    url, schema, table, dest, limit = sys.argv[1:6]
+    res = sql_table(credentials=url, table=table, schema=schema).add_limit(int(limit))
+    p = dlt.pipeline("stock_" + table.lower(), destination=dlt.destinations.duckdb(dest), dataset_name="stock")
+    t = time.monotonic(); p.run(res); s = time.monotonic() - t
+    n = p.last_trace.last_normalize_info.row_counts.get(table.lower(), 0)
+    print(f"STOCK {n} {s}")
+    """
+)
+
+
+def stock_dlt(server: Any, database: str, schema: str, table: str, dest: str, chunks: int, data_dir: str) -> tuple[int, float]:
+    url = f"snowflake://fake:snow@fakesnow/{database}/{schema}?host=127.0.0.1&port={server.port}&protocol=http"
+    r = run_process([sys.executable, "-c", STOCK, url, schema, table, dest, str(chunks)], {"DLT_DATA_DIR": data_dir})
+    line = [ln for ln in r.output.splitlines() if ln.startswith("STOCK ")][-1].split()
+    return int(line[1]), float(line[2])
+
+
+def add_new_rows(conn: Any, database: str, schema: str, table: str, cursor: str, n: int) -> None:
+    """Copy n existing rows with new keys and a cursor one hour past the newest: 'new rows' for the share."""
+    cur = conn.cursor()
+    cur.execute(f'SELECT MAX("{cursor}") FROM "{database}"."{schema}"."{table}"')
+    newest = cur.fetchall()[0][0]
+    cur.execute(f'SELECT COLUMN_NAME FROM "{database}".INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = %s'
+                " ORDER BY ORDINAL_POSITION", (table,))
+    cols = [r[0] for r in cur.fetchall()]
+    exprs = []
+    for c in cols:
+        if c == cursor:
+            exprs.append("DATEADD(hour, 1, %(newest)s::TIMESTAMP_NTZ)")
+        elif c == "ID":
+            exprs.append(f"'new-{uuid.uuid4().hex[:6]}-' || \"ID\"")
+        else:
+            exprs.append(f'"{c}"')
+    cur.execute(
+        f'INSERT INTO "{database}"."{schema}"."{table}" SELECT {", ".join(exprs)}'
+        f' FROM "{database}"."{schema}"."{table}" LIMIT {n}', {"newest": newest}
+    )
+    cur.close()
+
+
+def drop_pg(dataset: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(PG_URI)
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}_staging" CASCADE')
+    con.close()
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--trackings", type=int, default=1_000_000)
+    ap.add_argument("--stock-chunks", type=int, default=4, help="chunks of 50k rows the stock dlt path reads")
+    ap.add_argument("--skip-stock", action="store_true")
+    args = ap.parse_args(argv)
+    work = tempfile.mkdtemp(prefix="learnsync-perf-")
+    figures: list[tuple[str, str]] = []
+
+    def report(name: str, value: str) -> None:
+        figures.append((name, value))
+        print(f"{name:<58} {value}", flush=True)
+
+    with emulator.serve_in_subprocess() as server:
+        conn = server.connect()
+        t = time.monotonic()
+        counts = emulator.generate_perf_share(conn, events=args.events, trackings=args.trackings)
+        report("generate share (s)", f"{time.monotonic() - t:.1f}  {counts}")
+
+        limits = {}
+        for _, db, schema, table in TABLES:
+            rows, secs = source_limit(conn, db, schema, table)
+            limits[table] = rows / secs
+            report(f"source limit {table} (rows/s)", f"{rows / secs:,.0f}  ({rows} rows in {secs:.1f}s)")
+
+        full: dict[tuple[str, str], float] = {}
+        for dest_name, dest in (("duckdb", f"duckdb:///{work}/perf.duckdb"), ("postgres", PG_URI)):
+            dataset = f"perf_{uuid.uuid4().hex[:6]}"
+            try:
+                for profile, db, schema, table in TABLES:
+                    n = counts[table]
+                    r = learnsync_sync(server, profile, db, schema, table, dest, dataset, f"{work}/dlt-{dest_name}")
+                    full[(dest_name, table)] = r.seconds
+                    rate = n / r.seconds
+                    report(f"learnsync full {table} -> {dest_name} (rows/s)",
+                           f"{rate:,.0f}  = {rate / limits[table]:.0%} of source limit; {r.seconds:.1f}s;"
+                           f" peak RSS {r.peak_rss_mb:,.0f} MB")
+                    if dest_name == "duckdb":
+                        add_new_rows(conn, db, schema, table, "OCCURRED_AT" if "EVENTS" in table else "CREATED_AT",
+                                     max(1, n // 1000))
+                        r2 = learnsync_sync(server, profile, db, schema, table, dest, dataset, f"{work}/dlt-{dest_name}")
+                        report(f"learnsync incremental +0.1% {table} -> duckdb (s)",
+                               f"{r2.seconds:.1f}  = {r2.seconds / r.seconds:.1%} of the full sync")
+            finally:
+                if dest_name == "postgres":
+                    drop_pg(dataset)
+
+        # memory must not grow with the table: the same table at half size
+        cur = conn.cursor()
+        cur.execute('CREATE DATABASE IF NOT EXISTS "HALF"')
+        cur.execute('CREATE SCHEMA IF NOT EXISTS "HALF"."CORE"')
+        cur.execute(
+            'CREATE OR REPLACE TABLE "HALF"."CORE"."COURSES_TRACKINGS" AS SELECT * FROM'
+            f' "LEARNING_360"."CORE"."COURSES_TRACKINGS" ORDER BY "ID" LIMIT {args.trackings // 2}'
+        )
+        cur.close()
+        half = learnsync_sync(server, "360learning", "HALF", "CORE", "COURSES_TRACKINGS",
+                              f"duckdb:///{work}/half.duckdb", "half", f"{work}/dlt-half")
+        whole = learnsync_sync(server, "360learning", "LEARNING_360", "CORE", "COURSES_TRACKINGS",
+                               f"duckdb:///{work}/whole.duckdb", "whole", f"{work}/dlt-whole")
+        report("peak RSS, COURSES_TRACKINGS half vs whole (MB)",
+               f"{half.peak_rss_mb:,.0f} vs {whole.peak_rss_mb:,.0f}")
+
+        if not args.skip_stock:
+            for _, db, schema, table in TABLES:
+                try:
+                    rows, secs = stock_dlt(server, db, schema, table, f"{work}/stock.duckdb", args.stock_chunks,
+                                           f"{work}/dlt-stock")
+                    rate = rows / secs
+                    ours = counts[table] / full[("duckdb", table)]
+                    report(f"stock dlt sql_table {table} -> duckdb (rows/s)",
+                           f"{rate:,.0f}  ({rows} rows); learnsync is {ours / rate:.1f}x")
+                except SystemExit as exc:
+                    report(f"stock dlt sql_table {table}", f"failed: {str(exc).splitlines()[-1][:200]}")
+        conn.close()
+    print("\nfigures:")
+    for name, value in figures:
+        print(f"  {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
