@@ -57,7 +57,7 @@ def _duckdb(parts: SplitResult, dataset: str) -> Target:
     return Target(
         destination=dlt.destinations.duckdb(credentials=str(path)),
         identity="duckdb-" + _identity(str(path)),
-        display=f"duckdb:///{path}",
+        display=f"duckdb://{path}",
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import warnings
 from typing import Callable
@@ -21,9 +20,7 @@ def run_demo(size: int, dest_uri: str, echo: Callable[[str], None] = print) -> b
     from pipelines.connection import connect, parse_source_uri
     from pipelines.reader import ShareReader
 
-    # the emulator's HTTP access log and its DB-API copy warning are noise for a user
-    logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    # the emulator's DB-API copy warning is noise for a user
     warnings.filterwarnings("ignore", module="fakesnow")
     ok = True
     with emulator.emulated_share() as server:

@@ -124,6 +124,9 @@ def _convention_key(table: str, columns: Mapping[str, Column]) -> tuple[str, ...
     base = re.sub(r"^(DIM|FACT)_", "", table)
     singular = base[:-1] if base.endswith("S") else base
     key = _find(columns, "ID", f"{table}_ID", f"{base}_ID", f"{singular}_ID")
+    first = next(iter(columns), "")
+    if key is None and table.startswith("DIM_") and first.endswith("_ID"):
+        key = first  # a dimension's leading *_ID column is its key (DIM_TRACK.TRACK_VERSION_ID)
     return (key,) if key else ()
 
 

@@ -160,6 +160,9 @@ class WindowStream:
         self._ahead: Optional[tuple[Bound, Future]] = None
 
     def _fetch(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
+        if self.spec.cursor is None:
+            # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
+            return None, list(self.reader.read_window(self.spec, None, None, True))
         lo, hi = self.reader.plan_window(self.spec, lo)
         if end is not None and (hi is None or hi >= end):
             hi = end
