@@ -54,8 +54,12 @@ def _duckdb(parts: SplitResult, dataset: str) -> Target:
     path = Path(raw).expanduser().resolve()
     if not path.parent.is_dir():
         raise LearnsyncError(f"The folder of the DuckDB file does not exist: {path.parent}. Create it first.")
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    # DuckDB caches table data up to 80% of RAM by default; the loader needs little, so memory stays flat
+    creds = DuckDbCredentials(str(path), global_config={"memory_limit": "256MB"})
     return Target(
-        destination=dlt.destinations.duckdb(credentials=str(path)),
+        destination=dlt.destinations.duckdb(credentials=creds),
         identity="duckdb-" + _identity(str(path)),
         display=f"duckdb://{path}",
     )

@@ -107,17 +107,16 @@ class ShareReader:
             return lo, None
         hi: Optional[Bound] = None
         fraction = self.window_rows / total
+        # a secant search on the cursor range, from cheap counts: memory follows the window, so keep it close
+        # to window_rows; a single cursor value holding more rows than that cannot be split and is read whole
         for _ in range(12):
-            hi = _ceil(spec, _interpolate(lo, last, fraction), lo)
+            hi = _ceil(spec, _interpolate(lo, last, min(fraction, 1.0)), lo)
             if hi > last:
                 return lo, None
             n = self.count(spec, lo, hi)
-            if n <= 2 * self.window_rows:
-                if n >= self.window_rows // 4:
-                    break
-                fraction *= 2
-            else:
-                fraction /= 2
+            if self.window_rows * 4 // 5 <= n <= self.window_rows * 11 // 10:
+                break
+            fraction *= min(4.0, max(0.25, self.window_rows / n)) if n else 4.0
         return lo, hi
 
     def read_window(
