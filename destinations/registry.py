@@ -14,8 +14,12 @@ from typing import Any, Callable, Optional
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from learnsync.errors import LearnsyncError
+from pipelines.locking import Locker, file_lock, postgres_advisory_lock
 
 DEFAULT_URI = "duckdb:///./learnsync.duckdb"
+SWAP = "insert-from-staging"
+"""Replace loads into the staging dataset, then swaps rows in one transaction: readers never see a table
+empty or half-loaded during a full refresh."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Target:
     identity: str  # stable and secret-free: part of pipeline names
     display: str  # the URI with the password masked
     run_options: dict[str, Any] = field(default_factory=dict)  # extra `pipeline.run` kwargs
+    lock: Locker = field(default_factory=lambda: file_lock(Path.home() / ".learnsync" / "locks"))
 
 
 Factory = Callable[[SplitResult, str], Target]
@@ -59,9 +64,10 @@ def _duckdb(parts: SplitResult, dataset: str) -> Target:
     # DuckDB caches table data up to 80% of RAM by default; the loader needs little, so memory stays flat
     creds = DuckDbCredentials(str(path), global_config={"memory_limit": "256MB"})
     return Target(
-        destination=dlt.destinations.duckdb(credentials=creds),
+        destination=dlt.destinations.duckdb(credentials=creds, replace_strategy=SWAP),
         identity="duckdb-" + _identity(str(path)),
         display=f"duckdb://{path}",
+        lock=file_lock(path.parent / f".{path.name}.locks"),
     )
 
 
@@ -84,12 +90,14 @@ def _postgres(parts: SplitResult, dataset: str) -> Target:
     creds.username, creds.password, creds.host, creds.port = user, password, parts.hostname, port
     creds.database = parts.path.strip("/")
     creds.query = {k: v for k, v in (p.split("=", 1) for p in parts.query.split("&") if "=" in p)}
+    dsn = creds.to_native_representation()
     return Target(
-        destination=dlt.destinations.postgres(credentials=creds.to_native_representation()),
+        destination=dlt.destinations.postgres(credentials=dsn, replace_strategy=SWAP),
         identity="postgres-" + _identity(parts.hostname, str(port), creds.database),
         display=_redact(parts),
         # Arrow batches load through COPY; dlt's default for Postgres would render INSERT statements
         run_options={"loader_file_format": "csv"},
+        lock=postgres_advisory_lock(dsn),
     )
 
 

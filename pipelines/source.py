@@ -64,26 +64,36 @@ def _as_bound(spec: TableSpec, value: Any) -> Any:
 
 
 @dlt.source(name="learnsync", max_table_nesting=0, root_key=False)
-def share_table(spec: Any, stream: Any, incremental: Any = None) -> list[DltResource]:
-    """One shared table and its child tables. `stream` yields the next window on every run."""
+def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool = False) -> list[DltResource]:
+    """One shared table and its child tables. `stream` yields the next window on every run.
+
+    With `replace`, one run reads every window and replaces the tables whole (a full refresh); dlt resets the
+    incremental state of a replaced resource, so the cursor restarts from what this run reads.
+    """
     table: TableSpec = spec
     windows: WindowStream = stream
     disposition: Any = {Strategy.MERGE: MERGE, Strategy.EVENTS: MERGE, Strategy.REPLACE: "replace"}[table.strategy]
+    if replace:
+        disposition = "replace"
     hints = table_hints(table)
     if table.strategy is Strategy.EVENTS:
         hints[snake_case(DAY_COLUMN)]["merge_key"] = True
 
     def rows(cursor: Optional[dlt.sources.incremental[Any]] = incremental) -> Iterator[pa.Table]:
-        if cursor is None:
-            batches = windows.take(None, True)
-        else:
-            start = _as_bound(table, cursor.start_value)
-            batches = windows.take(start, nulls=cursor.start_value is None, end=_as_bound(table, cursor.end_value))
         empty = True
-        for batch in batches:
-            if batch.num_rows:
-                empty = False
-                yield prepare_batch(table, batch)
+        while True:
+            if cursor is None:
+                batches = windows.take(None, True)
+            else:
+                start = _as_bound(table, cursor.start_value)
+                end = _as_bound(table, cursor.end_value)
+                batches = windows.take(start, nulls=cursor.start_value is None, end=end)
+            for batch in batches:
+                if batch.num_rows:
+                    empty = False
+                    yield prepare_batch(table, batch)
+            if not replace or windows.done:
+                break
         if empty:
             # dlt creates a table only from data; a typed empty batch creates it with every column
             yield empty_batch(table)
@@ -100,18 +110,17 @@ def share_table(spec: Any, stream: Any, incremental: Any = None) -> list[DltReso
     for col in table.json_columns:
         resources.append(
             dlt.transformer(
-                _children(table, col),
+                _children(table, col, tombstones=table.strategy is Strategy.MERGE and not replace),
                 data_from=parent,
                 name=child_name(table, col),
-                write_disposition=MERGE if table.strategy is Strategy.MERGE else "replace",
+                write_disposition=MERGE if table.strategy is Strategy.MERGE and not replace else "replace",
                 columns=child_hints(table),
             )
         )
     return resources
 
 
-def _children(spec: TableSpec, col: Any) -> Any:
-    tombstones = spec.strategy is Strategy.MERGE
+def _children(spec: TableSpec, col: Any, tombstones: bool) -> Any:
 
     def children(batch: pa.Table) -> Iterator[pa.Table]:
         yield unnest(spec, col, batch, tombstones)

@@ -6,7 +6,9 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Sequence
+from enum import Enum
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, List, Optional, Sequence
 
 import dlt
 from dlt.common.configuration import configspec, resolve_configuration
@@ -17,6 +19,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from destinations.registry import Target
 from learnsync.errors import LearnsyncError
 from pipelines.catalog import Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables
+from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.reader import ShareReader, WindowStream
 from pipelines.source import cursor_column, make_incremental, share_table
 
@@ -35,6 +38,7 @@ class TableResult:
     old_cursor: Any = None
     new_cursor: Any = None
     error: Optional[str] = None
+    exception: Optional[BaseException] = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -123,16 +127,26 @@ def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
         return None
 
 
-def make_pipeline(profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str]) -> dlt.Pipeline:
+def make_pipeline(
+    profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str], suffix: str = ""
+) -> dlt.Pipeline:
     if dlt.config.get("data_writer.disable_compression") is None:
         # load files stay on this machine; gzipping them was half the time of a Postgres load (measured)
         dlt.config["data_writer.disable_compression"] = True
     return dlt.pipeline(
-        pipeline_name=pipeline_name(profile, spec.name, target, dataset),
+        pipeline_name=pipeline_name(profile, spec.name, target, dataset) + suffix,
         destination=target.destination,
         dataset_name=dataset,
         pipelines_dir=pipelines_dir,
     )
+
+
+class Mode(str, Enum):
+    """What a table run does with the destination and the stored cursor."""
+
+    INCREMENTAL = "incremental"  # from the stored cursor minus the lookback; moves the cursor
+    BACKFILL = "backfill"  # exactly [start, end): merges/replaces that range; never moves the cursor
+    FULL_REFRESH = "full_refresh"  # everything, swapped in whole; the cursor restarts from what was read
 
 
 def sync_table(
@@ -141,41 +155,64 @@ def sync_table(
     target: Target,
     dataset: str,
     profile: str,
-    full_refresh: bool = False,
-    backfill: Optional[tuple[Any, Any]] = None,
+    mode: Mode = Mode.INCREMENTAL,
+    start: Any = None,
+    end: Any = None,
     pipelines_dir: Optional[str] = None,
+    pipeline_suffix: str = "",
+    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
 ) -> TableResult:
-    """Sync one table window by window; each window commits its rows and cursor together."""
+    """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
+    a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
+    The table is locked for the run unless `lock_timeout` is None (the caller holds the lock)."""
     result = TableResult(spec.name, spec.strategy.value)
     started = time.monotonic()
-    pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir)
     stream = WindowStream(reader, spec)
     try:
-        if not full_refresh:
-            pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
-            result.old_cursor = stored_cursor(pipeline, spec)
-        first = True
-        while True:
-            incremental = make_incremental(spec, *(backfill or (None, None)))
-            source = share_table.with_args(name=source_name(spec))(spec, stream, incremental)
-            refresh = "drop_resources" if full_refresh and first else None
-            pipeline.run(source, refresh=refresh, **target.run_options)
-            first = False
-            counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
-            result.rows += counts.get(spec.dest_name, 0)
-            if stream.done:
-                break
-        result.new_cursor = stored_cursor(pipeline, spec)
+        with table_lock(target, dataset, spec, lock_timeout):
+            pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
+            _run(pipeline, spec, stream, mode, start, end, target.run_options, result)
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
-        result.error = _reason(exc)
+        result.error, result.exception = _reason(exc), _root(exc)
     except LearnsyncError as exc:
-        result.error = str(exc)
+        result.error, result.exception = str(exc), exc
     finally:
         stream.close()
         result.windows = stream.windows
         result.seconds = time.monotonic() - started
     return result
+
+
+def table_lock(target: Target, dataset: str, spec: TableSpec, timeout: Optional[float]) -> ContextManager[None]:
+    """The lock of one table in one destination dataset (a no-op when timeout is None)."""
+    if timeout is None:
+        return nullcontext()
+    return target.lock(f"table {spec.name} of dataset {dataset} in {target.display}", timeout)
+
+
+def _run(
+    pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
+    run_options: dict[str, Any], result: TableResult,
+) -> None:
+    pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
+    result.old_cursor = stored_cursor(pipeline, spec)
+    replace = mode is Mode.FULL_REFRESH
+    while True:
+        incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
+        source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace)
+        pipeline.run(source, **run_options)
+        counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+        result.rows += counts.get(spec.dest_name, 0)
+        if stream.done:
+            break
+    result.new_cursor = stored_cursor(pipeline, spec)
+
+
+def _root(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None and not isinstance(exc, LearnsyncError):
+        exc = exc.__cause__
+    return exc
 
 
 def _reason(exc: BaseException) -> str:
@@ -204,10 +241,11 @@ def sync(
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others."""
     results = []
+    mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
     for spec in specs:
         if spec.strategy is Strategy.REPLACE:
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
-        res = sync_table(reader, spec, target, dataset, profile, full_refresh, pipelines_dir=pipelines_dir)
+        res = sync_table(reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir)
         results.append(res)
         if on_result:
             on_result(res)

@@ -93,10 +93,12 @@ def learnsync_sync(server: Any, profile: str, database: str, schema: str, table:
 
 STOCK = textwrap.dedent(
     """
-    import sys, time, dlt
+    import sys, time, dlt, sqlalchemy
     from dlt.sources.sql_database import sql_table
-    url, schema, table, dest, limit = sys.argv[1:6]
-    res = sql_table(credentials=url, table=table, schema=schema).add_limit(int(limit))
+    url, port, schema, table, dest, limit = sys.argv[1:7]
+    # snowflake-sqlalchemy refuses host/port in the URL query: hand them to the connector directly
+    engine = sqlalchemy.create_engine(url, connect_args={"host": "127.0.0.1", "port": int(port), "protocol": "http"})
+    res = sql_table(credentials=engine, table=table, schema=schema).add_limit(int(limit))
     p = dlt.pipeline("stock_" + table.lower(), destination=dlt.destinations.duckdb(dest), dataset_name="stock")
     t = time.monotonic(); p.run(res); s = time.monotonic() - t
     n = p.last_trace.last_normalize_info.row_counts.get(table.lower(), 0)
@@ -106,8 +108,9 @@ STOCK = textwrap.dedent(
 
 
 def stock_dlt(server: Any, database: str, schema: str, table: str, dest: str, chunks: int, data_dir: str) -> tuple[int, float]:
-    url = f"snowflake://fake:snow@fakesnow/{database}/{schema}?host=127.0.0.1&port={server.port}&protocol=http"
-    r = run_process([sys.executable, "-c", STOCK, url, schema, table, dest, str(chunks)], {"DLT_DATA_DIR": data_dir})
+    url = f"snowflake://fake:snow@fakesnow/{database}/{schema}"
+    r = run_process([sys.executable, "-c", STOCK, url, str(server.port), schema, table, dest, str(chunks)],
+                    {"DLT_DATA_DIR": data_dir})
     line = [ln for ln in r.output.splitlines() if ln.startswith("STOCK ")][-1].split()
     return int(line[1]), float(line[2])
 
