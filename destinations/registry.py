@@ -33,7 +33,8 @@ class Target:
     lock: Locker = field(default_factory=lambda: file_lock(Path.home() / ".learnsync" / "locks"))
 
 
-Factory = Callable[[SplitResult, str], Target]
+Factory = Callable[[SplitResult, dict[str, Any]], Target]
+"""(parsed URI, dlt destination options) -> Target."""
 
 
 def _redact(parts: SplitResult) -> str:
@@ -47,7 +48,7 @@ def _identity(*pieces: str) -> str:
     return hashlib.sha1("|".join(pieces).encode()).hexdigest()[:8]
 
 
-def _duckdb(parts: SplitResult, dataset: str) -> Target:
+def _duckdb(parts: SplitResult, options: dict[str, Any]) -> Target:
     import dlt
 
     raw = unquote(parts.netloc + parts.path)
@@ -64,14 +65,14 @@ def _duckdb(parts: SplitResult, dataset: str) -> Target:
     # DuckDB caches table data up to 80% of RAM by default; the loader needs little, so memory stays flat
     creds = DuckDbCredentials(str(path), global_config={"memory_limit": "256MB"})
     return Target(
-        destination=dlt.destinations.duckdb(credentials=creds, replace_strategy=SWAP),
+        destination=dlt.destinations.duckdb(credentials=creds, **options),
         identity="duckdb-" + _identity(str(path)),
         display=f"duckdb://{path}",
         lock=file_lock(path.parent / f".{path.name}.locks"),
     )
 
 
-def _postgres(parts: SplitResult, dataset: str) -> Target:
+def _postgres(parts: SplitResult, options: dict[str, Any]) -> Target:
     import dlt
 
     if not parts.hostname or not parts.path.strip("/"):
@@ -81,8 +82,9 @@ def _postgres(parts: SplitResult, dataset: str) -> Target:
     except ValueError:
         raise LearnsyncError("The Postgres URI has an invalid port: postgresql://user[:password]@host:port/db.") from None
     user = unquote(parts.username or os.environ.get("PGUSER", "postgres"))
-    # dlt insists on a password; an empty one lets libpq fall back to trust auth or ~/.pgpass
-    password = unquote(parts.password or "")
+    # from the URI, else dlt secrets (DESTINATION__POSTGRES__CREDENTIALS__PASSWORD); dlt insists on one,
+    # and an empty one lets libpq fall back to trust auth or ~/.pgpass
+    password = unquote(parts.password or "") or dlt.secrets.get("destination.postgres.credentials.password", str) or ""
     from dlt.common.configuration.specs import ConnectionStringCredentials
 
     creds = ConnectionStringCredentials()
@@ -92,7 +94,7 @@ def _postgres(parts: SplitResult, dataset: str) -> Target:
     creds.query = {k: v for k, v in (p.split("=", 1) for p in parts.query.split("&") if "=" in p)}
     dsn = creds.to_native_representation()
     return Target(
-        destination=dlt.destinations.postgres(credentials=dsn, replace_strategy=SWAP),
+        destination=dlt.destinations.postgres(credentials=dsn, **options),
         identity="postgres-" + _identity(parts.hostname, str(port), creds.database),
         display=_redact(parts),
         # Arrow batches load through COPY; dlt's default for Postgres would render INSERT statements
@@ -108,8 +110,10 @@ REGISTRY: dict[str, Factory] = {
 }
 
 
-def resolve(uri: Optional[str], dataset: str) -> Target:
-    """Turn a destination URI into a `Target`, or raise a LearnsyncError saying what is accepted."""
+def resolve(uri: Optional[str], dataset: str, staging_suffix: str = "") -> Target:
+    """Turn a destination URI into a `Target`, or raise a LearnsyncError saying what is accepted.
+
+    `staging_suffix` gives concurrent loads of one table their own staging dataset (dlt merges through it)."""
     uri = uri or DEFAULT_URI
     parts = urlsplit(uri)
     factory = REGISTRY.get(parts.scheme.split("+")[0])
@@ -117,7 +121,8 @@ def resolve(uri: Optional[str], dataset: str) -> Target:
         known = ", ".join(f"{s}://" for s in REGISTRY)
         raise LearnsyncError(f"Unknown destination {parts.scheme or uri!r}: use one of {known}.")
     try:
-        return factory(parts, dataset)
+        options = {"replace_strategy": SWAP, "staging_dataset_name_layout": "%s_staging" + staging_suffix}
+        return factory(parts, options)
     except ImportError as exc:
         raise LearnsyncError(
             f"The {parts.scheme} destination needs an extra package ({exc.name}): pip install 'learnsync[{parts.scheme}]'."

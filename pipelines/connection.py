@@ -54,9 +54,11 @@ class SnowflakeSource:
         return kwargs
 
 
-def parse_source_uri(uri: Optional[str]) -> SnowflakeSource:
-    """Parse `snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?...`; a missing password is read from
-    dlt secrets (`sources.learnsync.credentials.password`, env `SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD`)."""
+def parse_source_uri(uri: Optional[str], password: Optional[str] = None) -> SnowflakeSource:
+    """Parse `snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?...`; a password not in the URI is `password`
+    or else read from dlt secrets (`sources.learnsync.credentials.password`, env
+    `SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD`)."""
+    explicit = password
     if not uri:
         raise LearnsyncError(f"No source given: pass --source-uri {URI_FORM} (or set LEARNSYNC_SOURCE_URI).")
     parts = urlsplit(uri)
@@ -66,7 +68,7 @@ def parse_source_uri(uri: Optional[str]) -> SnowflakeSource:
     try:
         host = parts.hostname
         user = unquote(parts.username or "")
-        password = unquote(parts.password) if parts.password is not None else None
+        password = unquote(parts.password) if parts.password is not None else explicit
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         port = query.get("port")
         if port is not None:

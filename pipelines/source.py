@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterator, Optional
 
 import dlt
@@ -39,7 +39,8 @@ def make_incremental(
         primary_key=(),  # the lookback re-reads ties and late rows; the merge makes that idempotent
     )
     if spec.strategy is Strategy.EVENTS:
-        # lag on a date cursor counts days: whole days are re-read and replaced
+        # the cursor is the event day: bounds are whole days, and lag on a date cursor counts days
+        common["initial_value"], common["end_value"] = _day(start, up=False), _day(end, up=True)
         days = math.ceil(spec.lookback.total_seconds() / 86400)
         return dlt.sources.incremental[date](path, lag=days or None, **common)
     col = spec.cursor_column
@@ -49,6 +50,14 @@ def make_incremental(
     elif col is not None and col.sf_type == "DATE":
         lag = math.ceil(spec.lookback.total_seconds() / 86400)
     return dlt.sources.incremental(path, lag=lag or None, **common)
+
+
+def _day(value: Any, up: bool) -> Optional[date]:
+    """A bound as a day; an end inside a day takes that whole day (events are replaced by the day)."""
+    if value is None or not isinstance(value, datetime):
+        return value
+    day = value.date()
+    return day + timedelta(days=1) if up and value != datetime.combine(day, time(), value.tzinfo) else day
 
 
 def _as_bound(spec: TableSpec, value: Any) -> Any:

@@ -169,7 +169,7 @@ def sync_table(
     started = time.monotonic()
     stream = WindowStream(reader, spec)
     try:
-        with table_lock(target, dataset, spec, lock_timeout):
+        with table_lock(target, dataset, spec.name, lock_timeout):
             pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
             _run(pipeline, spec, stream, mode, start, end, target.run_options, result)
     except PipelineStepFailed as exc:
@@ -184,11 +184,11 @@ def sync_table(
     return result
 
 
-def table_lock(target: Target, dataset: str, spec: TableSpec, timeout: Optional[float]) -> ContextManager[None]:
+def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float]) -> ContextManager[None]:
     """The lock of one table in one destination dataset (a no-op when timeout is None)."""
     if timeout is None:
         return nullcontext()
-    return target.lock(f"table {spec.name} of dataset {dataset} in {target.display}", timeout)
+    return target.lock(f"table {table} of dataset {dataset} in {target.display}", timeout)
 
 
 def _run(
@@ -238,6 +238,7 @@ def sync(
     full_refresh: bool = False,
     pipelines_dir: Optional[str] = None,
     on_result: Optional[Callable[[TableResult], None]] = None,
+    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others."""
     results = []
@@ -245,7 +246,9 @@ def sync(
     for spec in specs:
         if spec.strategy is Strategy.REPLACE:
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
-        res = sync_table(reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir)
+        res = sync_table(
+            reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout
+        )
         results.append(res)
         if on_result:
             on_result(res)

@@ -57,6 +57,7 @@ def run_sync(
     window_rows: int = 250_000,
     full_refresh: bool = False,
     expect_ok: bool = True,
+    lock_timeout: float = 600.0,
 ) -> list[TableResult]:
     source = parse_source_uri(share.uri)
     conn = connect(source)
@@ -64,7 +65,7 @@ def run_sync(
         reader = ShareReader(conn, source.database, source.schema, window_rows=window_rows)
         specs = plan(reader, Profile(profile), tables)
         target = resolve(dest.uri, dest.dataset)
-        results = sync(reader, specs, target, dest.dataset, profile, full_refresh)
+        results = sync(reader, specs, target, dest.dataset, profile, full_refresh, lock_timeout=lock_timeout)
     finally:
         conn.close()
     if expect_ok:

@@ -1,0 +1,140 @@
+"""Prefect flows: scheduled sync, operator backfill and full refresh. They orchestrate the pipeline code only.
+
+Tables fan out as tasks with a concurrency bound (threads, or a Dask cluster when LEARNSYNC_DASK_ADDRESS or
+LEARNSYNC_DASK_WORKERS is set). One table failing does not stop the others; the flow run ends Failed and
+names the failed tables. Each run publishes a table artifact and a markdown summary.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.tasks import Job, TableFailed, list_tables, run_table
+from pipelines.sync import Mode
+
+DEFAULT_DEST = "duckdb:///./learnsync.duckdb"
+
+
+def task_runner() -> Any:
+    """Threads by default; a Dask cluster (an address, or a LocalCluster of N worker processes) when configured."""
+    address, workers = os.environ.get("LEARNSYNC_DASK_ADDRESS"), os.environ.get("LEARNSYNC_DASK_WORKERS")
+    if address or workers:
+        from prefect_dask import DaskTaskRunner
+
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "processes": True, "threads_per_worker": 1})
+    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("LEARNSYNC_MAX_PARALLEL", "4")))
+
+
+def _collect(kind: str, futures: dict[str, Any]) -> State:
+    """Wait for every table, publish the artifacts, and end Failed naming the failed tables."""
+    rows, failed = [], []
+    for table, future in futures.items():
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            failed.append(table)
+            reason = str(outcome).split(": ", 1)[-1] if isinstance(outcome, TableFailed) else str(outcome)
+            rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "seconds": None,
+                         "old_cursor": None, "new_cursor": None, "lag": None})
+        else:
+            rows.append(outcome)
+    create_table_artifact(rows, key=f"learnsync-{kind}", description=f"learnsync {kind}: one row per table")
+    lines = [f"# learnsync {kind}", "", f"{len(rows) - len(failed)} of {len(rows)} tables succeeded, "
+             f"{sum(r['rows'] or 0 for r in rows)} rows loaded.", ""]
+    lines += [f"- **{r['table']}**: {r['outcome']}, {r['rows']} rows, cursor {r['old_cursor']} -> {r['new_cursor']}"
+              for r in rows]
+    create_markdown_artifact("\n".join(lines), key=f"learnsync-{kind}-summary", description=f"learnsync {kind}")
+    if failed:
+        return Failed(message=f"{len(failed)} table(s) failed: {', '.join(failed)}", data=rows)
+    return Completed(message=f"{len(rows)} table(s) synced", data=rows)
+
+
+@flow(name="learnsync-sync", task_runner=task_runner())
+def sync_flow(
+    profile: str = "360learning",
+    tables: Optional[list[str]] = None,
+    source_uri: Optional[str] = None,
+    destination: str = DEFAULT_DEST,
+    dataset: str = "learning",
+    password_block: Optional[str] = None,
+) -> State:
+    """Incremental sync of the share's tables (all by default), one task per table."""
+    job = Job(profile, source_uri, destination, dataset, password_block)
+    names = list_tables(job, tables)
+    get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
+    futures = {t: run_table.submit(job, t, Mode.INCREMENTAL.value) for t in names}
+    return _collect("sync", futures)
+
+
+@flow(name="learnsync-full-refresh", task_runner=task_runner())
+def full_refresh_flow(
+    tables: Optional[list[str]] = None,
+    profile: str = "360learning",
+    source_uri: Optional[str] = None,
+    destination: str = DEFAULT_DEST,
+    dataset: str = "learning",
+    password_block: Optional[str] = None,
+) -> State:
+    """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
+    job = Job(profile, source_uri, destination, dataset, password_block)
+    futures = {t: run_table.submit(job, t, Mode.FULL_REFRESH.value) for t in list_tables(job, tables)}
+    return _collect("full-refresh", futures)
+
+
+def backfill_windows(start: datetime, end: datetime, window: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into windows of `window` (the last one shorter)."""
+    if end <= start:
+        from learnsync.errors import LearnsyncError
+
+        raise LearnsyncError(f"The backfill end {end} must be after its start {start} (end is exclusive).")
+    out, lo = [], start
+    while lo < end:
+        out.append((lo, min(lo + window, end)))
+        lo += window
+    return out
+
+
+@flow(name="learnsync-backfill", task_runner=task_runner())
+def backfill_flow(
+    tables: list[str],
+    start: datetime,
+    end: datetime,
+    window_hours: float = 24.0,
+    parallel: int = 4,
+    profile: str = "360learning",
+    source_uri: Optional[str] = None,
+    destination: str = DEFAULT_DEST,
+    dataset: str = "learning",
+    password_block: Optional[str] = None,
+) -> State:
+    """Re-read exactly [start, end) of the tables and merge/replace it; never moves the stored cursors.
+
+    The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
+    (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
+    from destinations.registry import resolve
+    from pipelines.sync import table_lock
+
+    job = Job(profile, source_uri, destination, dataset, password_block)
+    names = list_tables(job, tables)
+    windows = backfill_windows(start, end, timedelta(hours=window_hours))
+    lanes = max(1, min(parallel, len(windows)))
+    target = resolve(destination, dataset)
+    futures = {}
+    with ExitStack() as locks:
+        for t in names:
+            locks.enter_context(table_lock(target, dataset, t, 600.0))
+        for t in names:
+            for lane in range(lanes):
+                futures[f"{t} lane {lane}"] = run_table.submit(
+                    job, t, Mode.BACKFILL.value, windows[lane::lanes], lane
+                )
+        return _collect("backfill", futures)

@@ -1,0 +1,145 @@
+"""Prefect tasks: each runs the pipeline for one table (or one backfill lane) and reports what it did.
+
+Parameters hold names and secret-free URIs only; passwords come from dlt secrets / environment or a Prefect
+Secret block named by `password_block`, and are read inside the task.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator, Optional, Sequence
+from urllib.parse import urlsplit
+
+from prefect import get_run_logger, task
+from prefect.tasks import exponential_backoff
+
+from learnsync.errors import LearnsyncError
+from pipelines.sync import Mode, TableResult
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a flow syncs, without secrets (picklable, so Dask workers can take it)."""
+
+    profile: str
+    source_uri: Optional[str]
+    destination: Optional[str]
+    dataset: str
+    password_block: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
+            if uri and urlsplit(uri).password:
+                raise LearnsyncError(
+                    f"The {name} parameter holds a password; flow parameters are stored and shown in Prefect."
+                    " Put the password in dlt secrets, the environment or a Prefect Secret block (password_block)."
+                )
+
+
+class TableFailed(Exception):
+    """A table run failed; `transient` says whether a retry may help."""
+
+    def __init__(self, result: TableResult) -> None:
+        super().__init__(f"{result.table}: {result.error}")
+        self.table = result.table
+        self.transient = not isinstance(result.exception, LearnsyncError)
+
+
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry network, warehouse and lock-timeout failures; never a user error (bad credentials, unknown table)."""
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, (LearnsyncError, TableFailed)) or (isinstance(exc, TableFailed) and exc.transient)
+
+
+@contextmanager
+def open_reader(job: Job) -> Iterator[Any]:
+    """A reader on its own connection: tasks run in threads or processes and never share one."""
+    from pipelines.connection import connect, parse_source_uri
+    from pipelines.reader import ShareReader
+
+    password = None
+    if job.password_block:
+        from prefect.blocks.system import Secret
+
+        password = Secret.load(job.password_block).get()
+    source = parse_source_uri(job.source_uri, password=password)
+    conn = connect(source)
+    try:
+        yield ShareReader(conn, source.database, source.schema)
+    finally:
+        conn.close()
+
+
+def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
+    """The tables a flow will run, validated against the share (unknown names are a LearnsyncError)."""
+    from pipelines.catalog import Profile
+    from pipelines.sync import plan
+
+    with open_reader(job) as reader:
+        return [s.name for s in plan(reader, Profile(job.profile), tables)]
+
+
+def summary(result: TableResult) -> dict[str, Any]:
+    """A table run as artifact row: rows, duration, cursors and the lag of the newest row behind now."""
+    lag = None
+    if isinstance(result.new_cursor, datetime):
+        newest = result.new_cursor if result.new_cursor.tzinfo else result.new_cursor.replace(tzinfo=timezone.utc)
+        lag = str(datetime.now(timezone.utc) - newest).split(".")[0]
+    return {
+        "table": result.table,
+        "outcome": "ok" if result.ok else f"failed: {result.error}",
+        "rows": result.rows,
+        "seconds": round(result.seconds, 1),
+        "old_cursor": None if result.old_cursor is None else str(result.old_cursor),
+        "new_cursor": None if result.new_cursor is None else str(result.new_cursor),
+        "lag": lag,
+    }
+
+
+@task(
+    name="sync-table",
+    task_run_name="{mode} {table}",
+    retries=3,
+    # 10 s, 20 s, 40 s by default; LEARNSYNC_RETRY_BACKOFF scales it (tests use 0)
+    retry_delay_seconds=exponential_backoff(backoff_factor=float(os.environ.get("LEARNSYNC_RETRY_BACKOFF", "10"))),
+    retry_condition_fn=retry_if_transient,
+)
+def run_table(
+    job: Job,
+    table: str,
+    mode: str = Mode.INCREMENTAL.value,
+    windows: Sequence[tuple[Any, Any]] = ((None, None),),
+    lane: Optional[int] = None,
+) -> dict[str, Any]:
+    """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
+    from destinations.registry import resolve
+    from pipelines.catalog import Profile
+    from pipelines.sync import plan, sync_table
+
+    logger = get_run_logger()
+    suffix = "" if lane is None else f"_bf{lane}"
+    target = resolve(job.destination, job.dataset, staging_suffix=suffix)
+    total: Optional[TableResult] = None
+    with open_reader(job) as reader:
+        spec = plan(reader, Profile(job.profile), [table])[0]
+        for start, end in windows:
+            result = sync_table(
+                reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
+                pipeline_suffix=suffix.replace("_", "__"),
+                # a backfill's lanes share the table lock their flow holds
+                lock_timeout=None if lane is not None else 600.0,
+            )
+            logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
+            if not result.ok:
+                raise TableFailed(result)
+            if total is None:
+                total = result
+            else:
+                total.rows += result.rows
+                total.seconds += result.seconds
+                total.windows += result.windows
+    assert total is not None
+    return summary(total)

@@ -1,0 +1,151 @@
+"""Prefect flows through prefect_test_harness, against the emulator and real destinations."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+
+os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module builds its task
+
+from prefect.testing.utilities import prefect_test_harness  # noqa: E402
+
+from tests.helpers import assert_table_equal, create, insert  # noqa: E402
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _params(share, dest) -> dict:
+    # the password never travels in parameters: it comes from the environment (dlt secrets)
+    return dict(source_uri=share.uri.replace("fake:snow@", "fake@"), destination=dest.uri, dataset=dest.dataset)
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch):
+    monkeypatch.setenv("SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD", "snow")
+
+
+def _trackings(share, n, start, prefix="ct"):
+    insert(share, "COURSES_TRACKINGS", [
+        {"ID": f"{prefix}{i:04d}", "CREATED_AT": start + timedelta(hours=i), "PROGRESS": i,
+         "ACCESS_DATES": [f"2025-12-0{1 + i % 9} 10:00:00"] * (i % 3)}
+        for i in range(n)
+    ])
+
+
+def test_sync_flow_fans_out_and_reports(share, dest):
+    from prefect.artifacts import Artifact
+
+    from flows.sync import sync_flow
+
+    create(share, "COURSES_TRACKINGS")
+    create(share, "SKILLS")
+    _trackings(share, 20, T0)
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
+    state = sync_flow(**_params(share, dest), return_state=True)
+    assert state.is_completed(), state.message
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    assert_table_equal(share, dest, "SKILLS")
+    artifact = Artifact.get("learnsync-sync")
+    assert artifact is not None and "COURSES_TRACKINGS" in str(artifact.data)
+
+
+def test_one_failing_table_fails_the_run_but_not_the_others(share, tmp_path):
+    import duckdb
+
+    from flows.sync import sync_flow
+    from tests.conftest import Dest
+
+    create(share, "COURSES_TRACKINGS")
+    create(share, "SKILLS")
+    _trackings(share, 5, T0)
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
+    path = tmp_path / "w.duckdb"
+    dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
+    con = duckdb.connect(str(path))  # a table the warehouse already has, with a column that cannot take text
+    con.execute("CREATE SCHEMA learning; CREATE TABLE learning.skills (id INTEGER, name INTEGER)")
+    con.close()
+    state = sync_flow(**_params(share, dest), return_state=True)
+    assert state.is_failed()
+    assert "SKILLS" in state.message and "COURSES_TRACKINGS" not in state.message
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def test_backfill_rereads_a_range_and_never_moves_the_cursor(share, dest):
+    from flows.sync import backfill_flow, sync_flow
+
+    create(share, "COURSES_TRACKINGS")
+    _trackings(share, 48, T0)
+    assert sync_flow(**_params(share, dest), return_state=True).is_completed()
+    # in place changes inside the range (the cursor does not move), and a row later than everything
+    share.sql('UPDATE "COURSES_TRACKINGS" SET "PROGRESS" = 100, "ACCESS_DATES" = PARSE_JSON(\'[]\')'
+              ' WHERE "ID" IN (\'ct0005\', \'ct0030\')')
+    _trackings(share, 1, T0 + timedelta(days=10), prefix="late")
+    params = dict(tables=["COURSES_TRACKINGS"], start=T0, end=T0 + timedelta(days=2), window_hours=12, parallel=2,
+                  **_params(share, dest))
+    for _ in range(2):  # the same backfill twice changes nothing more
+        assert backfill_flow(**params, return_state=True).is_completed()
+        got = dict(dest.query('SELECT id, progress FROM "{ds}"."courses_trackings"'))
+        assert got["ct0005"] == 100 and got["ct0030"] == 100
+        assert "late0000" not in got  # outside the range
+        assert dest.query('SELECT count(*) FROM "{ds}"."courses_trackings__access_dates"'
+                          " WHERE parent_id IN ('ct0005', 'ct0030')") == [(0,)]
+    # the stored cursor did not move, so the next sync still picks the late row up
+    assert sync_flow(**_params(share, dest), return_state=True).is_completed()
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def test_full_refresh_flow_replaces_the_table(share, dest):
+    from flows.sync import full_refresh_flow, sync_flow
+
+    create(share, "COURSES_TRACKINGS")
+    _trackings(share, 30, T0)
+    assert sync_flow(**_params(share, dest), return_state=True).is_completed()
+    share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" = \'ct0003\'')  # a hard delete a cursor cannot see
+    assert full_refresh_flow(tables=["COURSES_TRACKINGS"], **_params(share, dest), return_state=True).is_completed()
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def test_passwords_are_refused_as_parameters(share, dest):
+    from flows.sync import sync_flow
+
+    state = sync_flow(source_uri=share.uri, destination=dest.uri, dataset=dest.dataset, return_state=True)
+    assert state.is_failed() and "password" in state.message.lower()
+    assert "snow" not in state.message.replace("fakesnow", "")
+
+
+def test_a_second_run_of_the_same_table_waits_for_the_lock(share, dest):
+    from destinations.registry import resolve
+    from pipelines.sync import table_lock
+    from tests.helpers import run_sync
+
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0}])
+    target = resolve(dest.uri, dest.dataset)
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with table_lock(target, dest.dataset, "SKILLS", 5):
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    try:
+        results = run_sync(share, dest, expect_ok=False, lock_timeout=1)
+        assert not results[0].ok and "Another learnsync run" in results[0].error
+    finally:
+        release.set()
+        t.join()
+    run_sync(share, dest)
+    assert_table_equal(share, dest, "SKILLS")
