@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from learnsync.errors import LearnsyncError
+from learnsync.secrets import read_password
 from pipelines.locking import Locker, file_lock, postgres_advisory_lock
 
 DEFAULT_URI = "duckdb:///./learnsync.duckdb"
@@ -84,7 +85,7 @@ def _postgres(parts: SplitResult, options: dict[str, Any]) -> Target:
     user = unquote(parts.username or os.environ.get("PGUSER", "postgres"))
     # from the URI, else dlt secrets (DESTINATION__POSTGRES__CREDENTIALS__PASSWORD); dlt insists on one,
     # and an empty one lets libpq fall back to trust auth or ~/.pgpass
-    password = unquote(parts.password or "") or dlt.secrets.get("destination.postgres.credentials.password", str) or ""
+    password = unquote(parts.password or "") or (read_password("destination", "postgres", "credentials") or "")
     from dlt.common.configuration.specs import ConnectionStringCredentials
 
     creds = ConnectionStringCredentials()

@@ -186,6 +186,106 @@ def status_cmd(
         typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
 
 
+def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
+    """Move a password out of a URI into the environment, so flow parameters never hold it."""
+    from urllib.parse import unquote, urlsplit
+
+    if not uri:
+        return uri
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    os.environ[env_key] = unquote(parts.password)
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)).geturl()
+
+
+def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
+    from destinations.registry import DEFAULT_URI
+
+    _profile(profile)
+    _target(dest_uri, dataset)  # check the destination before Prefect starts
+    return dict(
+        profile=profile,
+        source_uri=_secret_free(source_uri, "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
+        destination=_secret_free(dest_uri or DEFAULT_URI, "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
+        dataset=dataset,
+    )
+
+
+def _finish(state: Any) -> None:
+    typer.echo(f"{state.name}: {state.message or ''}".strip())
+    for row in (state.data or []) if isinstance(state.data, list) else []:
+        typer.echo(f"  {row['table']:<28} rows {row['rows']:>9}  {row['outcome']}")
+    if not state.is_completed():
+        raise typer.Exit(1)
+
+
+def _when(value: str, flag: str) -> Any:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise LearnsyncError(f"{flag} must be an ISO date or date-time, like 2026-01-31 or 2026-01-31T12:00.") from None
+
+
+@app.command("backfill")
+@user_errors
+def backfill_cmd(
+    table: list[str] = typer.Option(..., "--table", help="Table to backfill (repeat for several)."),
+    start: str = typer.Option(..., "--start", help="ISO date/time, inclusive."),
+    end: str = typer.Option(..., "--end", help="ISO date/time, exclusive."),
+    window_hours: float = typer.Option(24.0, "--window-hours", min=0.01),
+    parallel: int = typer.Option(4, "--parallel", min=1),
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+) -> None:
+    """Re-read [start, end) of tables through the backfill flow (locally); the stored cursor never moves."""
+    _setup_logging()
+    params = _flow_params(profile, source_uri, dest_uri, dataset)
+    lo, hi = _when(start, "--start"), _when(end, "--end")
+    from flows.sync import backfill_flow
+
+    _finish(backfill_flow(tables=table, start=lo, end=hi, window_hours=window_hours, parallel=parallel,
+                          return_state=True, **params))
+
+
+@app.command("full-refresh")
+@user_errors
+def full_refresh_cmd(
+    tables: Optional[str] = TablesOpt,
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+) -> None:
+    """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
+    _setup_logging()
+    params = _flow_params(profile, source_uri, dest_uri, dataset)
+    from flows.sync import full_refresh_flow
+
+    _finish(full_refresh_flow(tables=_split(tables), return_state=True, **params))
+
+
+@app.command("serve")
+@user_errors
+def serve_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    cron: str = typer.Option("0 * * * *", "--cron", envvar="LEARNSYNC_CRON", help="Sync schedule (UTC)."),
+) -> None:
+    """Serve the sync (scheduled), backfill and full-refresh deployments from this process."""
+    _setup_logging()
+    params = _flow_params(profile, source_uri, dest_uri, dataset)
+    from flows.deployments import serve
+
+    serve(params["profile"], params["source_uri"], params["destination"], params["dataset"], cron)
+
+
 @app.command("demo")
 @user_errors
 def demo_cmd(

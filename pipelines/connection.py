@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import dlt
 
 from learnsync.errors import LearnsyncError
+from learnsync.secrets import read_password
 
 _QUERY_KEYS = {"warehouse", "role", "host", "port", "protocol", "authenticator", "login_timeout", "network_timeout"}
 URI_FORM = "snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
@@ -85,7 +85,7 @@ def parse_source_uri(uri: Optional[str], password: Optional[str] = None) -> Snow
             f"Unknown source URI option(s) {', '.join(unknown)}; known: {', '.join(sorted(_QUERY_KEYS))}."
         )
     if password is None:
-        password = dlt.secrets.get("sources.learnsync.credentials.password", str)
+        password = read_password("sources", "learnsync", "credentials")
     # account names are case-insensitive; the URI parser lowercases the host anyway
     return SnowflakeSource(host, user, path[0], path[1], password, {k: v for k, v in query.items() if v != ""})
 

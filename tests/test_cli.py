@@ -116,3 +116,36 @@ def test_demo_runs_on_a_fresh_directory(tmp_path):
         assert con.execute("SELECT count(*) FROM learning_360.users").fetchall()[0][0] > 0
     finally:
         con.close()
+
+
+def test_backfill_and_full_refresh_run_the_flows_locally_without_leaking(share, tmp_path):
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [
+        {"ID": f"ct{i}", "CREATED_AT": f"2026-01-0{1 + i % 5} 10:00:00", "PROGRESS": i, "ACCESS_DATES": ["a"] * i}
+        for i in range(6)
+    ])
+    db = tmp_path / "w.duckdb"
+    home = tmp_path / "prefect-home"
+    env = {
+        "LEARNSYNC_SOURCE_URI": share.uri.replace("fake:snow@", f"fake:{CANARY}@"),
+        "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning",
+        "PREFECT_HOME": str(home), "PREFECT_API_URL": "", "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+    }
+    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    share.sql('UPDATE "COURSES_TRACKINGS" SET "PROGRESS" = 99 WHERE "ID" = \'ct1\'')
+    proc = learnsync("backfill", "--table", "COURSES_TRACKINGS", "--start", "2026-01-01", "--end", "2026-01-03",
+                     cwd=tmp_path, env=env, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" = \'ct4\'')
+    proc2 = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env, timeout=300)
+    assert proc2.returncode == 0, proc2.stdout + proc2.stderr
+
+    from tests.conftest import Dest
+
+    assert_table_equal(share, Dest("duckdb", f"duckdb:///{db}", "learning", db), "COURSES_TRACKINGS")
+    # the password reached neither the output nor anything Prefect or dlt stored
+    assert CANARY not in out + proc2.stdout + proc2.stderr
+    for path in tmp_path.rglob("*"):  # Prefect home, dlt pipelines dir (state, traces), the warehouse
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path

@@ -149,3 +149,26 @@ def test_a_second_run_of_the_same_table_waits_for_the_lock(share, dest):
         t.join()
     run_sync(share, dest)
     assert_table_equal(share, dest, "SKILLS")
+
+
+def test_fan_out_on_a_two_process_dask_cluster(share):
+    """Tables sync in Dask worker processes (Postgres: DuckDB takes one writing process at a time)."""
+    from prefect_dask import DaskTaskRunner
+
+    from flows.sync import sync_flow
+    from tests.conftest import PG_URI, Dest, _drop_pg_schema
+
+    for table in ("COURSES_TRACKINGS", "SKILLS", "USERS"):
+        create(share, table)
+    _trackings(share, 25, T0)
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"skill {i}"} for i in range(3)])
+    insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "MANAGERS": ["u2", "u3"]}])
+    dest = Dest("postgres", PG_URI, f"t_dask_{os.getpid()}", None)
+    runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "processes": True, "threads_per_worker": 1})
+    try:
+        state = sync_flow.with_options(task_runner=runner)(**_params(share, dest), return_state=True)
+        assert state.is_completed(), state.message
+        for table in ("COURSES_TRACKINGS", "SKILLS", "USERS"):
+            assert_table_equal(share, dest, table)
+    finally:
+        _drop_pg_schema(dest.dataset)

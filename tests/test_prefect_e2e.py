@@ -1,0 +1,352 @@
+"""End to end, the way an operator runs it: a real Prefect server (SQLite, 127.0.0.1), the deployments of
+deploy/prefect.yaml made with the Prefect CLI, a process worker, and flow runs that sync an emulated share (in
+its own process) into a DuckDB file or the local Postgres, compared with the share row for row.
+
+Deselect with `-m "not e2e"`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from learnsync import emulator
+from tests.conftest import PG_URI, Share
+from tests.helpers import assert_table_equal, insert, source_rows
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFECT = str(Path(sys.executable).with_name("prefect"))  # the CLI of this environment
+HOST = "127.0.0.1"
+DATABASE = "LEARNING_360"
+TABLES = ["COURSES_TRACKINGS", "USERS"]
+# a backfill range well before the sync's lookback window (the share's newest row is near 2026-01-01)
+BACKFILL_START, BACKFILL_END = datetime(2025, 12, 1), datetime(2025, 12, 3)
+RUN_TIMEOUT = 120.0
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """A long-running CLI process in its own process group, its output in a file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
+        self.name, self.log = name, log
+        self._out = open(log, "wb")
+        self.proc = subprocess.Popen(
+            args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its children (uvicorn, flow run processes) go down with it
+        )
+
+    def tail(self, chars: int = 6000) -> str:
+        return f"--- {self.name} output ({self.log}) ---\n" + self.log.read_text(errors="replace")[-chars:]
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited with code {self.proc.returncode}\n{self.tail()}")
+
+    def stop(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        finally:
+            self._out.close()
+
+
+def _wait_healthy(server: Service, api_url: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        server.check_alive()
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"The Prefect server did not answer {api_url}/health in {timeout:.0f} s\n{server.tail()}")
+        time.sleep(0.25)
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120.0) -> str:
+    done = subprocess.run(
+        [PREFECT, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=timeout,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, f"prefect {' '.join(args)} exited with {done.returncode}:\n{out[-6000:]}"
+    return out
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This environment without any Prefect, learnsync or dlt setting of the caller's, plus `extra`."""
+    prefixes = ("PREFECT_", "LEARNSYNC_", "SOURCES__", "DESTINATION__", "DLT_", "RUNTIME__")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra)
+    return env
+
+
+def _drop_pg_dataset(dataset: str) -> None:
+    """The dataset and its staging datasets (`_staging`, and `_staging_bf<lane>` of the backfill lanes)."""
+    import psycopg2
+
+    con = psycopg2.connect(PG_URI, connect_timeout=10)
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s OR schema_name LIKE %s",
+                (dataset, dataset.replace("_", "\\_") + "\\_staging%"),
+            )
+            for (schema,) in cur.fetchall():
+                cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        con.close()
+
+
+def _wait_duckdb_released(path: Path, timeout: float = 30.0) -> None:
+    """A run is Completed a moment before its process exits; DuckDB allows one writing process at a time."""
+    import duckdb
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+            return
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def share_server() -> Iterator[Any]:
+    with emulator.serve_in_subprocess() as srv:
+        yield srv
+
+
+def test_deployments_sync_and_backfill_through_a_worker(
+    tmp_path: Path, share_server: Any, dest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId,
+    )
+    from prefect.client.schemas.sorting import LogSort
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("DO_NOT_TRACK", "1")  # this process talks to the server too, through the client
+    port = _free_port()
+    api_url = f"http://{HOST}:{port}/api"
+    dataset = dest.dataset  # unique per test
+    # the password is not in the URI: the worker's environment has it
+    source_uri = share_server.uri(DATABASE, "CORE").replace("fake:snow@", "fake@")
+    assert ":snow@" not in source_uri
+    for d in ("prefect", "worker", "dlt", "dlt-project"):
+        (tmp_path / d).mkdir()
+
+    env = _clean_env(
+        PREFECT_HOME=str(tmp_path / "prefect"),  # SQLite database, profiles and logs in here
+        PREFECT_API_URL=api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+        # the hourly schedule must not start a sync of its own in the middle of the test
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_CLI_COLORS="false",
+        PREFECT_CLI_WRAP_LINES="false",
+        COLUMNS="200",  # Rich panels in the CLI output, unwrapped
+        DO_NOT_TRACK="1",
+        RUNTIME__DLTHUB_TELEMETRY="false",
+    )
+    services: list[Service] = []
+    share: Optional[Share] = None
+    try:
+        server = Service(
+            "prefect server", [PREFECT, "server", "start", "--host", HOST, "--port", str(port)],
+            env, tmp_path / "prefect", tmp_path / "server.log",
+        )
+        services.append(server)
+
+        # the share fills while the server starts
+        t0 = time.monotonic()
+        share = Share(share_server, DATABASE, "CORE", share_server.connect())
+        counts = emulator.create_360learning(share.conn, database=DATABASE, schema="CORE", scale=1)
+        assert counts["COURSES_TRACKINGS"] > 0 and counts["USERS"] > 0
+        _wait_healthy(server, api_url)
+        print(f"share filled and server up in {time.monotonic() - t0:.1f} s")
+
+        # what an operator types, from the repository root; the deployments' defaults come from LEARNSYNC_*
+        _cli(["work-pool", "create", "learnsync", "--type", "process"], env, ROOT)
+        deploy_env = dict(env, LEARNSYNC_SOURCE_URI=source_uri, LEARNSYNC_DEST_URI=dest.uri, LEARNSYNC_DATASET=dataset)
+        out = _cli(["--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], deploy_env, ROOT)
+        for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh"):
+            assert f"Deployment '{name}/{name}' successfully" in out, out[-4000:]
+
+        # the worker runs elsewhere than the checkout: the deployments' pull step finds the code
+        worker_env = dict(
+            env,
+            SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD="snow",
+            LEARNSYNC_RETRY_BACKOFF="0",
+            DLT_DATA_DIR=str(tmp_path / "dlt"),
+            DLT_PROJECT_DIR=str(tmp_path / "dlt-project"),  # no .dlt/ config of the checkout
+            RUNTIME__LOG_LEVEL="WARNING",
+        )
+        worker = Service(
+            "prefect worker", [PREFECT, "worker", "start", "--pool", "learnsync"],
+            worker_env, tmp_path / "worker", tmp_path / "worker.log",
+        )
+        services.append(worker)
+
+        with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+
+            def deployment(name: str) -> Any:
+                return client.read_deployment_by_name(f"{name}/{name}")
+
+            def logs_of(flow_run: Any) -> str:
+                logs = client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])),
+                    sort=LogSort.TIMESTAMP_ASC,
+                )
+                return "\n".join(f"{log.level} {log.name}: {log.message}" for log in logs)
+
+            def run(name: str, **parameters: Any) -> Any:
+                worker.check_alive()
+                started = time.monotonic()
+                flow_run = run_deployment(
+                    f"{name}/{name}", parameters=parameters, timeout=RUN_TIMEOUT, poll_interval=1
+                )
+                flow_run = client.read_flow_run(flow_run.id)
+                if not (flow_run.state and flow_run.state.is_completed()):
+                    state = flow_run.state
+                    raise AssertionError(
+                        f"{name} run ended {state.type if state else None}: {state.message if state else ''}\n"
+                        f"--- flow run logs ---\n{logs_of(flow_run)[-8000:]}\n{worker.tail()}"
+                    )
+                # a clean run: no task needed a retry (retries would hide a failure that heals itself)
+                task_runs = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+                )
+                retried = [(t.name, t.run_count) for t in task_runs if t.run_count != 1]
+                assert task_runs and not retried, (
+                    f"{name}: task runs retried {retried}\n--- flow run logs ---\n{logs_of(flow_run)[-8000:]}"
+                )
+                print(f"{name}: Completed in {time.monotonic() - started:.1f} s")
+                if dest.kind == "duckdb":
+                    _wait_duckdb_released(dest.path)
+                return flow_run
+
+            def table_artifact(key: str, flow_run: Any) -> list[dict[str, Any]]:
+                found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+                mine = [a for a in found if a.flow_run_id == flow_run.id]
+                assert mine, f"no artifact {key!r} for flow run {flow_run.id}: {[(a.key, a.flow_run_id) for a in found]}"
+                assert mine[0].type == "table"
+                data = mine[0].data
+                return json.loads(data) if isinstance(data, str) else data
+
+            # the deployments as deploy/prefect.yaml describes them
+            sync_dep = deployment("learnsync-sync")
+            assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in sync_dep.schedules] == [
+                ("0 * * * *", "UTC", True)
+            ]
+            assert sync_dep.parameters == {
+                "profile": "360learning", "source_uri": source_uri, "destination": dest.uri, "dataset": dataset
+            }
+            for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh"):
+                dep = deployment(name)
+                assert dep.work_pool_name == "learnsync" and dep.description
+                assert dep.job_variables["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == "dlt,learnsync"
+                assert dep.pull_steps == [
+                    {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+                ]
+                assert "snow@" not in json.dumps(dep.parameters)
+            assert not deployment("learnsync-backfill").schedules
+            assert not deployment("learnsync-full-refresh").schedules
+
+            # 1. the first sync loads both tables whole
+            common = dict(source_uri=source_uri, destination=dest.uri, dataset=dataset)
+            first = run("learnsync-sync", tables=TABLES, **common)
+            for t in TABLES:
+                assert_table_equal(share, dest, t)
+            report = {r["table"]: r for r in table_artifact("learnsync-sync", first)}
+            assert set(report) == set(TABLES)
+            assert all(r["outcome"] == "ok" and r["rows"] == counts[t] for t, r in report.items()), report
+
+            # 2. the vendor corrects an old row (CREATED_AT unchanged) and a new row arrives
+            fq = f'"{DATABASE}"."CORE"."COURSES_TRACKINGS"'
+            trackings = source_rows(share, "COURSES_TRACKINGS")
+            in_range = sorted(
+                (r for r in trackings if r["CREATED_AT"] and BACKFILL_START <= r["CREATED_AT"] < BACKFILL_END),
+                key=lambda r: r["ID"],
+            )
+            assert len(in_range) > 5, "the backfill range should hold some rows of the share"
+            fixed = in_range[0]
+            new_progress = (fixed["PROGRESS"] + 50) % 101
+            share.sql(f'UPDATE {fq} SET "PROGRESS" = %s WHERE "ID" = %s', (new_progress, fixed["ID"]))
+            newest = max(r["CREATED_AT"] for r in trackings if r["CREATED_AT"])
+            new_row = {
+                "ID": "ct-e2e-new", "CREATED_AT": newest + timedelta(hours=1), "COURSE": "c000001",
+                "USER": "u000001", "PROGRESS": 10, "RESULT": "inProgress",
+                "ACCESS_DATES": ["2026-01-01T00:30:00Z", "2026-01-01T00:45:00Z"], "LANG": "fr",
+            }
+            insert(share, "COURSES_TRACKINGS", [new_row])
+
+            def dest_progress(row_id: str) -> list[tuple]:
+                return dest.query(f"""SELECT progress FROM "{{ds}}"."courses_trackings" WHERE id = '{row_id}'""")
+
+            assert dest_progress(fixed["ID"]) == [(fixed["PROGRESS"],)]
+
+            # 3. a backfill of the range (2 lanes of 12 h windows) takes the correction, not the newer row
+            backfill = run(
+                "learnsync-backfill", tables=["COURSES_TRACKINGS"], start=BACKFILL_START.isoformat(),
+                end=BACKFILL_END.isoformat(), window_hours=12, parallel=2, **common,
+            )
+            assert dest_progress(fixed["ID"]) == [(new_progress,)]
+            assert dest_progress(new_row["ID"]) == [], "a backfill must not load rows after its range"
+            total = dest.query('SELECT count(*) FROM "{ds}"."courses_trackings"')[0][0]
+            assert total == len(trackings)
+            lanes = table_artifact("learnsync-backfill", backfill)
+            assert len(lanes) == 2 and all(r["outcome"] == "ok" for r in lanes), lanes
+            assert sum(r["rows"] for r in lanes) == len(in_range)
+
+            # 4. the next sync picks the new row up from the untouched cursor
+            second = run("learnsync-sync", tables=TABLES, **common)
+            assert dest_progress(new_row["ID"]) == [(10,)]
+            for t in TABLES:
+                assert_table_equal(share, dest, t)
+            report = {r["table"]: r for r in table_artifact("learnsync-sync", second)}
+            assert report["COURSES_TRACKINGS"]["new_cursor"] == str(new_row["CREATED_AT"]), report
+    finally:
+        for service in reversed(services):
+            service.stop()
+        if share is not None:
+            share.conn.close()
+        if dest.kind == "postgres":
+            _drop_pg_dataset(dataset)
