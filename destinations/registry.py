@@ -104,7 +104,24 @@ def _postgres(parts: SplitResult, options: dict[str, Any]) -> Target:
     )
 
 
+def _bigquery(parts: SplitResult, options: dict[str, Any]) -> Target:
+    """`bigquery://PROJECT[/DATASET]?location=EU`; credentials the dlt way (GOOGLE_APPLICATION_CREDENTIALS,
+    a service-account file in secrets, or application default). Emulator testing is issue #5's work."""
+    import importlib.util
+
+    if importlib.util.find_spec("google.cloud.bigquery") is None:
+        raise LearnsyncError("The bigquery destination needs extra packages: pip install 'learnsync[bigquery]'.")
+    import dlt
+
+    if not parts.hostname:
+        raise LearnsyncError("The BigQuery URI needs a project: bigquery://PROJECT?location=EU.")
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    dest = dlt.destinations.bigquery(location=query.get("location", "US"), **options)
+    return Target(destination=dest, identity="bigquery-" + _identity(parts.netloc), display=parts.geturl())
+
+
 REGISTRY: dict[str, Factory] = {
+    "bigquery": _bigquery,
     "duckdb": _duckdb,
     "postgresql": _postgres,
     "postgres": _postgres,

@@ -93,16 +93,18 @@ def plan(
     """Discover the share and resolve the tables to sync; unknown table names are a LearnsyncError."""
     discovered = reader.discover()
     names = select_tables(profile, list(discovered))
-    for missing in sorted(set(expected_tables(profile)) - set(discovered)):
-        log.warning("Table %s of the %s model is not in the share; skipped.", missing, profile.value)
-    if tables:
-        wanted = {t.strip().upper(): t for t in tables if t.strip()}
-        unknown = sorted(w for w in wanted if w not in names)
+    if not tables:
+        for missing in sorted(set(expected_tables(profile)) - set(discovered)):
+            log.warning("Table %s of the %s model is not in the share; skipped.", missing, profile.value)
+    else:
+        # identifiers match case-insensitively; the share's own spelling is what gets quoted
+        wanted = {t.strip().upper(): t.strip() for t in tables if t.strip()}
+        unknown = sorted(w for w in wanted if w not in {n.upper() for n in names})
         if unknown:
             raise LearnsyncError(
                 f"Unknown table(s) {', '.join(wanted[u] for u in unknown)}; the share has: {', '.join(names)}."
             )
-        names = [n for n in names if n in wanted]
+        names = [n for n in names if n.upper() in wanted]
     def override(name: str) -> TableOverride:
         return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
 
