@@ -108,14 +108,23 @@ def run_sync(
     specs = plan(reader, prof, tables)
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
+    tty = sys.stdout.isatty()
+
+    def progress(r: Any) -> None:
+        # on a terminal, one line that updates after every committed window
+        typer.echo(f"\r  {r.table:<28} window {r.windows}, {r.rows} rows so far...", nl=False)
+
     def show(r: Any) -> None:
+        if tty:
+            typer.echo("\r\033[K", nl=False)
         status = "ok" if r.ok else f"FAILED: {r.error}"
         typer.echo(
             f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
             f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
         )
 
-    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show)
+    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
+                on_window=progress if tty else None)
 
 
 @app.command("sync")

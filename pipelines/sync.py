@@ -163,6 +163,7 @@ def sync_table(
     pipelines_dir: Optional[str] = None,
     pipeline_suffix: str = "",
     lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    on_window: Optional[Callable[[TableResult], None]] = None,
 ) -> TableResult:
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
@@ -173,7 +174,7 @@ def sync_table(
     try:
         with table_lock(target, dataset, spec.name, lock_timeout):
             pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-            _run(pipeline, spec, stream, mode, start, end, target.run_options, result)
+            _run(pipeline, spec, stream, mode, start, end, target.run_options, result, on_window)
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
         result.error, result.exception = _reason(exc), _root(exc)
@@ -195,7 +196,7 @@ def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float
 
 def _run(
     pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
-    run_options: dict[str, Any], result: TableResult,
+    run_options: dict[str, Any], result: TableResult, on_window: Optional[Callable[[TableResult], None]],
 ) -> None:
     pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
     result.old_cursor = stored_cursor(pipeline, spec)
@@ -206,6 +207,9 @@ def _run(
         pipeline.run(source, **run_options)
         counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
         result.rows += counts.get(spec.dest_name, 0)
+        result.windows = stream.windows
+        if on_window:
+            on_window(result)
         if stream.done:
             break
     result.new_cursor = stored_cursor(pipeline, spec)
@@ -241,6 +245,7 @@ def sync(
     pipelines_dir: Optional[str] = None,
     on_result: Optional[Callable[[TableResult], None]] = None,
     lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    on_window: Optional[Callable[[TableResult], None]] = None,
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others."""
     results = []
@@ -249,7 +254,8 @@ def sync(
         if spec.strategy is Strategy.REPLACE:
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
         res = sync_table(
-            reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout
+            reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
+            on_window=on_window,
         )
         results.append(res)
         if on_result:
