@@ -72,14 +72,14 @@ def _dataset(name: str) -> str:
 
 
 @contextmanager
-def _share(source_uri: Optional[str]) -> Iterator[Any]:
+def _share(source_uri: Optional[str], window_rows: int = 250_000) -> Iterator[Any]:
     from pipelines.connection import connect, parse_source_uri
     from pipelines.reader import ShareReader
 
     source = parse_source_uri(source_uri)
     conn = connect(source)
     try:
-        yield ShareReader(conn, source.database, source.schema)
+        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
     finally:
         conn.close()
 
@@ -137,13 +137,15 @@ def sync_cmd(
     tables: Optional[str] = TablesOpt,
     full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
                                       help="Drop and reload the tables from scratch."),
+    window_rows: int = typer.Option(250_000, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
+                                    help="Rows per committed window: memory follows it."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
     # check everything local before the first connection
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _share(source_uri) as reader:
+    with _share(source_uri, window_rows) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh)
     failed = [r.table for r in results if not r.ok]
     if failed:

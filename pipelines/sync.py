@@ -199,6 +199,10 @@ def _run(
     run_options: dict[str, Any], result: TableResult, on_window: Optional[Callable[[TableResult], None]],
 ) -> None:
     pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
+    if pipeline.has_pending_data:
+        # a killed run left a load package behind: finish loading it first (its rows and cursor go together)
+        log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
+        pipeline.run(None, **run_options)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
     while True:
