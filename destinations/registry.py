@@ -34,8 +34,8 @@ class Target:
     lock: Locker = field(default_factory=lambda: file_lock(Path.home() / ".learnsync" / "locks"))
 
 
-Factory = Callable[[SplitResult, dict[str, Any]], Target]
-"""(parsed URI, dlt destination options) -> Target."""
+Factory = Callable[[SplitResult, str, dict[str, Any]], Target]
+"""(parsed URI, dataset, dlt destination options) -> Target."""
 
 
 def _redact(parts: SplitResult) -> str:
@@ -49,7 +49,7 @@ def _identity(*pieces: str) -> str:
     return hashlib.sha1("|".join(pieces).encode()).hexdigest()[:8]
 
 
-def _duckdb(parts: SplitResult, options: dict[str, Any]) -> Target:
+def _duckdb(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
     import dlt
 
     raw = unquote(parts.netloc + parts.path)
@@ -61,6 +61,12 @@ def _duckdb(parts: SplitResult, options: dict[str, Any]) -> Target:
     path = Path(raw).expanduser().resolve()
     if not path.parent.is_dir():
         raise LearnsyncError(f"The folder of the DuckDB file does not exist: {path.parent}. Create it first.")
+    if path.stem.lower() == dataset.lower():
+        # DuckDB names its catalog after the file, and dlt's `dataset.table` then resolves ambiguously
+        raise LearnsyncError(
+            f"The DuckDB file {path.name} and the dataset {dataset!r} have the same name, which DuckDB cannot tell"
+            " apart: rename the file or pick another --dataset."
+        )
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     # DuckDB caches table data up to 80% of RAM by default; the loader needs little, so memory stays flat
@@ -73,7 +79,7 @@ def _duckdb(parts: SplitResult, options: dict[str, Any]) -> Target:
     )
 
 
-def _postgres(parts: SplitResult, options: dict[str, Any]) -> Target:
+def _postgres(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
     import dlt
 
     if not parts.hostname or not parts.path.strip("/"):
@@ -104,7 +110,7 @@ def _postgres(parts: SplitResult, options: dict[str, Any]) -> Target:
     )
 
 
-def _bigquery(parts: SplitResult, options: dict[str, Any]) -> Target:
+def _bigquery(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
     """`bigquery://PROJECT[/DATASET]?location=EU`; credentials the dlt way (GOOGLE_APPLICATION_CREDENTIALS,
     a service-account file in secrets, or application default). Emulator testing is issue #5's work."""
     import importlib.util
@@ -140,7 +146,7 @@ def resolve(uri: Optional[str], dataset: str, staging_suffix: str = "") -> Targe
         raise LearnsyncError(f"Unknown destination {parts.scheme or uri!r}: use one of {known}.")
     try:
         options = {"replace_strategy": SWAP, "staging_dataset_name_layout": "%s_staging" + staging_suffix}
-        return factory(parts, options)
+        return factory(parts, dataset, options)
     except ImportError as exc:
         raise LearnsyncError(
             f"The {parts.scheme} destination needs an extra package ({exc.name}): pip install 'learnsync[{parts.scheme}]'."

@@ -55,10 +55,13 @@ def _assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None
         (["--dest-uri", "duckdb:////no/such/dir/x.duckdb", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"],
          ["does not exist"]),
         (["--dataset", "bad;name", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"], ["dataset"]),
+        (["--dest-uri", "duckdb:///./learning.duckdb", "--dataset", "learning",
+          "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"], ["same name"]),
         (["--dest-uri", "bigquery://proj?location=EU", "--source-uri", f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"],
          ["pip install", "bigquery"]),
     ],
-    ids=["scheme", "no-schema", "unknown-option", "profile", "dest-scheme", "duckdb-dir", "dataset", "missing-extra"],
+    ids=["scheme", "no-schema", "unknown-option", "profile", "dest-scheme", "duckdb-dir", "dataset", "file-is-dataset",
+         "missing-extra"],
 )
 def test_bad_input_is_one_clear_line(args, needles, tmp_path):
     _assert_user_error(learnsync("sync", *args, cwd=tmp_path), *needles)
