@@ -16,6 +16,8 @@ from pipelines.reader import WindowStream
 from pipelines.types import empty_batch, prepare_batch, table_hints
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+# the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
+MERGE_DEDUPLICATED = {**MERGE, "deduplicated": True}
 
 
 def cursor_column(spec: TableSpec) -> Optional[str]:
@@ -81,7 +83,9 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
     """
     table: TableSpec = spec
     windows: WindowStream = stream
-    disposition: Any = {Strategy.MERGE: MERGE, Strategy.EVENTS: MERGE, Strategy.REPLACE: "replace"}[table.strategy]
+    disposition: Any = {Strategy.MERGE: MERGE_DEDUPLICATED, Strategy.EVENTS: MERGE, Strategy.REPLACE: "replace"}[
+        table.strategy
+    ]
     if replace:
         disposition = "replace"
     hints = table_hints(table)
