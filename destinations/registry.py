@@ -32,6 +32,7 @@ class Target:
     display: str  # the URI with the password masked
     run_options: dict[str, Any] = field(default_factory=dict)  # extra `pipeline.run` kwargs
     lock: Locker = field(default_factory=lambda: file_lock(Path.home() / ".learnsync" / "locks"))
+    max_parallel_loads: Optional[int] = None  # None: any number of tables may load at once
 
 
 Factory = Callable[[SplitResult, str, dict[str, Any]], Target]
@@ -76,6 +77,8 @@ def _duckdb(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target
         identity="duckdb-" + _identity(str(path)),
         display=f"duckdb://{path}",
         lock=file_lock(path.parent / f".{path.name}.locks"),
+        # one process attaches a DuckDB file once, and DuckDB takes one writer: tables load one at a time
+        max_parallel_loads=1,
     )
 
 

@@ -17,6 +17,8 @@ def serve(
     """Serve `learnsync-sync` on a schedule, and `learnsync-backfill` / `learnsync-full-refresh` on demand."""
     # dlt's and learnsync's own logs belong in the flow run logs
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,learnsync")
+    # dlt formats the first handler of its logger, which is then Prefect's API handler: keep records plain
+    os.environ.setdefault("RUNTIME__LOG_FORMAT", "{message}")
     from prefect import serve as prefect_serve
 
     from flows.sync import backfill_flow, full_refresh_flow, sync_flow

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from destinations.registry import resolve
 from flows.tasks import Job, TableFailed, list_tables, run_table
 from pipelines.sync import Mode
 
@@ -54,8 +55,24 @@ def _collect(kind: str, futures: dict[str, Any]) -> State:
               for r in rows]
     create_markdown_artifact("\n".join(lines), key=f"learnsync-{kind}-summary", description=f"learnsync {kind}")
     if failed:
-        return Failed(message=f"{len(failed)} table(s) failed: {', '.join(failed)}", data=rows)
+        # no data= on a Failed state: Prefect would try to turn it into the exception to raise
+        return Failed(message=f"{len(failed)} table(s) failed: {', '.join(failed)}")
     return Completed(message=f"{len(rows)} table(s) synced", data=rows)
+
+
+def fan_out(keys: list[str], submit: Callable[[str], Any], limit: Optional[int]) -> dict[str, Any]:
+    """Submit one task per key, at most `limit` running at once (None: the task runner's bound).
+
+    The first runs alone: in a new dataset it creates dlt's own tables (_dlt_loads, _dlt_version, ...), and
+    first loads started together race to create them (DuckDB write-write conflict, Postgres unique violation)."""
+    futures: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        if limit is not None and i >= limit:
+            futures[keys[i - limit]].wait()
+        futures[key] = submit(key)
+        if i == 0:
+            futures[key].wait()
+    return futures
 
 
 @flow(name="learnsync-sync", task_runner=task_runner())
@@ -71,7 +88,8 @@ def sync_flow(
     job = Job(profile, source_uri, destination, dataset, password_block)
     names = list_tables(job, tables)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
-    futures = {t: run_table.submit(job, t, Mode.INCREMENTAL.value) for t in names}
+    limit = resolve(destination, dataset).max_parallel_loads
+    futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.INCREMENTAL.value), limit)
     return _collect("sync", futures)
 
 
@@ -86,7 +104,8 @@ def full_refresh_flow(
 ) -> State:
     """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
     job = Job(profile, source_uri, destination, dataset, password_block)
-    futures = {t: run_table.submit(job, t, Mode.FULL_REFRESH.value) for t in list_tables(job, tables)}
+    limit = resolve(destination, dataset).max_parallel_loads
+    futures = fan_out(list_tables(job, tables), lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
     return _collect("full-refresh", futures)
 
 
@@ -120,7 +139,6 @@ def backfill_flow(
 
     The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
-    from destinations.registry import resolve
     from pipelines.sync import table_lock
 
     job = Job(profile, source_uri, destination, dataset, password_block)
@@ -128,13 +146,14 @@ def backfill_flow(
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     lanes = max(1, min(parallel, len(windows)))
     target = resolve(destination, dataset)
-    futures = {}
+    work = {f"{t} lane {lane}": (t, lane) for t in names for lane in range(lanes)}
     with ExitStack() as locks:
         for t in names:
             locks.enter_context(table_lock(target, dataset, t, 600.0))
-        for t in names:
-            for lane in range(lanes):
-                futures[f"{t} lane {lane}"] = run_table.submit(
-                    job, t, Mode.BACKFILL.value, windows[lane::lanes], lane
-                )
+        futures = fan_out(
+            list(work),
+            lambda key: run_table.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],
+                                         work[key][1]),
+            target.max_parallel_loads,
+        )
         return _collect("backfill", futures)

@@ -225,7 +225,8 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
 
 def _finish(state: Any) -> None:
     typer.echo(f"{state.name}: {state.message or ''}".strip())
-    for row in (state.data or []) if isinstance(state.data, list) else []:
+    rows = state.result(raise_on_failure=False) if state.is_completed() else None
+    for row in rows if isinstance(rows, list) else []:
         typer.echo(f"  {row['table']:<28} rows {row['rows']:>9}  {row['outcome']}")
     if not state.is_completed():
         raise typer.Exit(1)

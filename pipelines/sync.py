@@ -200,23 +200,30 @@ def _run(
 ) -> None:
     pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
     if pipeline.has_pending_data:
-        # a killed run left a load package behind: finish loading it first (its rows and cursor go together)
+        # a killed run left a load package behind: finish loading it first (its rows and cursor go together);
+        # its rows are counted when this run normalizes them, not when they were normalized before the kill
         log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
         pipeline.run(None, **run_options)
+        result.rows += _rows_normalized(pipeline, spec)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
     while True:
         incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
         source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace)
         pipeline.run(source, **run_options)
-        counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
-        result.rows += counts.get(spec.dest_name, 0)
+        result.rows += _rows_normalized(pipeline, spec)
         result.windows = stream.windows
         if on_window:
             on_window(result)
         if stream.done:
             break
     result.new_cursor = stored_cursor(pipeline, spec)
+
+
+def _rows_normalized(pipeline: dlt.Pipeline, spec: TableSpec) -> int:
+    """Parent rows the last run normalized (0 when it only loaded a package normalized earlier)."""
+    info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    return info.row_counts.get(spec.dest_name, 0) if info else 0
 
 
 def _root(exc: BaseException) -> BaseException:

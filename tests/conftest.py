@@ -101,8 +101,11 @@ def _drop_pg_schema(dataset: str) -> None:
     con = psycopg2.connect(PG_URI)
     con.autocommit = True
     with con.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
-        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}_staging" CASCADE')
+        # the dataset, its staging dataset and the backfill lanes' staging datasets (<dataset>_staging_bfN)
+        cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
+                    (dataset, f"{dataset}\\_staging%"))
+        for (schema,) in cur.fetchall():
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     con.close()
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from learnsync import emulator
+from tests.conftest import _drop_pg_schema
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = (
@@ -138,17 +139,6 @@ def add_new_rows(conn: Any, database: str, schema: str, table: str, cursor: str,
     cur.close()
 
 
-def drop_pg(dataset: str) -> None:
-    import psycopg2
-
-    con = psycopg2.connect(PG_URI)
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
-        cur.execute(f'DROP SCHEMA IF EXISTS "{dataset}_staging" CASCADE')
-    con.close()
-
-
 def main(argv: Optional[list[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=2_000_000)
@@ -196,7 +186,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                                f" full sync (process {r2.seconds:.1f}s)")
             finally:
                 if dest_name == "postgres":
-                    drop_pg(dataset)
+                    _drop_pg_schema(dataset)
 
         # memory must not grow with the table: the same table at half size
         cur = conn.cursor()
