@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import typer

@@ -932,7 +932,7 @@ def _event_layers() -> list[dict[str, str]]:
     """occurred: OCCURRED_AT within 60 days before the reference time; every 17th key at one backfill instant."""
     return [
         {
-            "occurred": f"CASE WHEN MOD(k, 17) = 6 THEN CAST('2025-12-15 00:00:00' AS TIMESTAMP_NTZ) ELSE "
+            "occurred": "CASE WHEN MOD(k, 17) = 6 THEN CAST('2025-12-15 00:00:00' AS TIMESTAMP_NTZ) ELSE "
             + _before(f"MOD(r0, {60 * _DAY_S}) * 1000 + MOD(r1, 1000)")
             + " END"
         }

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime, timedelta
 
-import pytest
 
 from tests.helpers import assert_table_equal, create, insert, run_sync
 
