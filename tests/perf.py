@@ -207,7 +207,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if not args.skip_stock:
             for _, db, schema, table in TABLES:
                 try:
-                    rows, secs = stock_dlt(server, db, schema, table, f"{work}/stock.duckdb", args.stock_chunks,
+                    rows, secs = stock_dlt(server, db, schema, table, f"{work}/stock-dlt.duckdb", args.stock_chunks,
                                            f"{work}/dlt-stock")
                     rate = rows / secs
                     ours = counts[f"{db}.{schema}.{table}"] / full[("duckdb", table)]
