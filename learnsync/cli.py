@@ -135,7 +135,7 @@ def sync_cmd(
     dataset: str = DatasetOpt,
     tables: Optional[str] = TablesOpt,
     full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
-                                      help="Drop and reload the tables from scratch."),
+                                      help="Reload the tables from scratch; each is swapped in whole."),
     window_rows: int = typer.Option(250_000, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
