@@ -139,6 +139,7 @@ def backfill_flow(
 
     The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
+    from pipelines.locking import DEFAULT_TIMEOUT
     from pipelines.sync import table_lock
 
     job = Job(profile, source_uri, destination, dataset, password_block)
@@ -149,7 +150,7 @@ def backfill_flow(
     work = {f"{t} lane {lane}": (t, lane) for t in names for lane in range(lanes)}
     with ExitStack() as locks:
         for t in names:
-            locks.enter_context(table_lock(target, dataset, t, 600.0))
+            locks.enter_context(table_lock(target, dataset, t, DEFAULT_TIMEOUT))
         futures = fan_out(
             list(work),
             lambda key: run_table.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],

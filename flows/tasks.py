@@ -17,6 +17,7 @@ from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from learnsync.errors import LearnsyncError
+from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.sync import Mode, TableResult
 
 
@@ -130,7 +131,7 @@ def run_table(
                 reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
                 pipeline_suffix=suffix.replace("_", "__"),
                 # a backfill's lanes share the table lock their flow holds
-                lock_timeout=None if lane is not None else 600.0,
+                lock_timeout=None if lane is not None else DEFAULT_TIMEOUT,
             )
             logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
             if not result.ok:

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.catalog import Column, TableSpec, snake_case
+from pipelines.reader import quote as _q
 
 log = logging.getLogger("learnsync.children")
 
@@ -105,10 +106,6 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool) -> 
         return con.sql(sql).to_arrow_table()
     finally:
         con.close()
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(value: str) -> str:

@@ -105,6 +105,7 @@ def plan(
                 f"Unknown table(s) {', '.join(wanted[u] for u in unknown)}; the share has: {', '.join(names)}."
             )
         names = [n for n in names if n.upper() in wanted]
+
     def override(name: str) -> TableOverride:
         return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
 
@@ -234,14 +235,9 @@ def _root(exc: BaseException) -> BaseException:
 
 def _reason(exc: BaseException) -> str:
     """The root cause of a failed dlt step as one line (a LearnsyncError inside wins)."""
-    chain = []
-    while exc is not None:
-        chain.append(exc)
-        exc = exc.__cause__  # type: ignore[assignment]
-    for e in chain:
-        if isinstance(e, LearnsyncError):
-            return str(e)
-    root = chain[-1]
+    root = _root(exc)
+    if isinstance(root, LearnsyncError):
+        return str(root)
     text = " ".join(str(root).split())
     return f"{type(root).__name__}: {text[:500]}"
 

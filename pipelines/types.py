@@ -116,13 +116,13 @@ def _fix(spec: TableSpec, col: Column, values: pa.ChunkedArray) -> pa.ChunkedArr
             return values.cast(pa.int64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise LearnsyncError(
-                f"Table {spec.name}, column {col.name}: a value does not fit in a 64-bit integer. Configure the"
-                f" column as decimal ([sources.learnsync.tables.{spec.name}] decimal_columns = [\"{col.name}\"])."
+                f"Table {spec.name}, column {col.name}: a value does not fit in a 64-bit integer, and"
+                f" learnsync does not load it wrapped or rounded. Leave the column out until it can be loaded as"
+                f" decimal: [sources.learnsync.tables.{spec.name}] exclude_columns = [\"{col.name}\"]."
             ) from None
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        has_nul = pc.any(pc.match_substring(values, "\x00")).as_py()
-        if has_nul:
-            n = pc.sum(pc.match_substring(values, "\x00").cast(pa.int64())).as_py()
+        n = pc.sum(pc.match_substring(values, "\x00").cast(pa.int64())).as_py()
+        if n:
             log.warning("Table %s, column %s: dropped NUL characters from %d values.", spec.name, col.name, n)
             return pc.replace_substring(values, "\x00", "")
     return values
