@@ -14,14 +14,15 @@ def serve(
     cron: str = "0 * * * *",
     timezone: str = "UTC",
 ) -> None:
-    """Serve `learnsync-sync` on a schedule, and `learnsync-backfill` / `learnsync-full-refresh` on demand."""
+    """Serve `learnsync-sync` and `learnsync-reconcile` (daily) on schedules, and `learnsync-backfill` /
+    `learnsync-full-refresh` on demand."""
     # dlt's and learnsync's own logs belong in the flow run logs
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,learnsync")
     # dlt formats the first handler of its logger, which is then Prefect's API handler: keep records plain
     os.environ.setdefault("RUNTIME__LOG_FORMAT", "{message}")
     from prefect import serve as prefect_serve
 
-    from flows.sync import backfill_flow, full_refresh_flow, sync_flow
+    from flows.sync import backfill_flow, full_refresh_flow, reconcile_flow, sync_flow
 
     common: dict[str, Any] = dict(profile=profile, source_uri=source_uri, destination=destination, dataset=dataset)
     prefect_serve(
@@ -36,5 +37,9 @@ def serve(
         full_refresh_flow.to_deployment(
             name="learnsync-full-refresh", parameters=common,
             description="Reload tables from scratch; readers never see them empty or half-loaded.",
+        ),
+        reconcile_flow.to_deployment(
+            name="learnsync-reconcile", cron="30 3 * * *", parameters=common,
+            description="Daily: make the warehouse equal to the share where cursors cannot see the change.",
         ),
     )

@@ -18,7 +18,7 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from destinations.registry import resolve
-from flows.tasks import Job, TableFailed, list_tables, run_table
+from flows.tasks import Job, TableFailed, list_tables, reconcile_table_task, run_table
 from pipelines.sync import Mode
 
 DEFAULT_DEST = "duckdb:///./learnsync.duckdb"
@@ -60,6 +60,22 @@ def _collect(kind: str, futures: dict[str, Any]) -> State:
     return Completed(message=f"{len(rows)} table(s) synced", data=rows)
 
 
+def budget_connections(target: Any, max_connections: int) -> None:
+    """Set the destination's connection budget: a global concurrency limit, and one dlt load worker per table."""
+    import dlt
+    from prefect.client.orchestration import get_client
+
+    from flows.tasks import CONNECTIONS_PER_TABLE, connection_limit
+    from learnsync.errors import LearnsyncError
+
+    if max_connections < CONNECTIONS_PER_TABLE:
+        raise LearnsyncError(f"max_connections must be at least {CONNECTIONS_PER_TABLE} (one table run holds that many).")
+    # dlt loads a package's files in up to 20 threads, each on its own connection
+    dlt.config["load.workers"] = 1
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(connection_limit(target), max_connections)
+
+
 def fan_out(keys: list[str], submit: Callable[[str], Any], limit: Optional[int]) -> dict[str, Any]:
     """Submit one task per key, at most `limit` running at once (None: the task runner's bound).
 
@@ -83,11 +99,17 @@ def sync_flow(
     destination: str = DEFAULT_DEST,
     dataset: str = "learning",
     password_block: Optional[str] = None,
+    max_connections: Optional[int] = None,
 ) -> State:
-    """Incremental sync of the share's tables (all by default), one task per table."""
+    """Incremental sync of the share's tables (all by default), one task per table.
+
+    `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
+    it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
     job = Job(profile, source_uri, destination, dataset, password_block)
     names = list_tables(job, tables)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
+    if max_connections is not None:
+        budget_connections(resolve(destination, dataset), max_connections)
     limit = resolve(destination, dataset).max_parallel_loads
     futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.INCREMENTAL.value), limit)
     return _collect("sync", futures)
@@ -158,3 +180,41 @@ def backfill_flow(
             target.max_parallel_loads,
         )
         return _collect("backfill", futures)
+
+
+@flow(name="learnsync-reconcile", task_runner=task_runner())
+def reconcile_flow(
+    tables: Optional[list[str]] = None,
+    dry_run: bool = False,
+    profile: str = "360learning",
+    source_uri: Optional[str] = None,
+    destination: str = DEFAULT_DEST,
+    dataset: str = "learning",
+    password_block: Optional[str] = None,
+) -> State:
+    """Make the warehouse equal to the share where cursors cannot see the change (in-place updates, hard
+    deletes, rows behind the cursor). With `dry_run` it only reports, and ends Failed when anything differs."""
+    job = Job(profile, source_uri, destination, dataset, password_block)
+    limit = resolve(destination, dataset).max_parallel_loads
+    futures = fan_out(list_tables(job, tables), lambda t: reconcile_table_task.submit(job, t, dry_run), limit)
+    rows, failed = [], []
+    for table, future in futures.items():
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            failed.append(table)
+            rows.append({"table": table, "error": str(outcome).split(": ", 1)[-1]})
+        else:
+            rows.append(outcome)
+    create_table_artifact(rows, key="learnsync-reconcile", description="learnsync reconcile: one row per table")
+    drift = [r["table"] for r in rows if r.get("drift")]
+    lines = ["# learnsync reconcile" + (" (dry run)" if dry_run else ""), ""]
+    lines += [f"- **{r['table']}**: " + (f"failed: {r['error']}" if "error" in r and r["error"] else
+              f"checked {r['rows_checked']} rows in {r['buckets']} buckets; updated {r['updated']}, inserted"
+              f" {r['inserted']}, deleted {r['deleted']}; {r['rows_fetched']} rows fetched. {r['note']}")
+              for r in rows]
+    create_markdown_artifact("\n".join(lines), key="learnsync-reconcile-summary", description="learnsync reconcile")
+    if failed:
+        return Failed(message=f"{len(failed)} table(s) failed: {', '.join(failed)}")
+    if dry_run and drift:
+        return Failed(message=f"{len(drift)} table(s) differ from the share: {', '.join(drift)}")
+    return Completed(message=f"{len(rows)} table(s) reconciled", data=rows)

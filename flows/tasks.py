@@ -20,6 +20,15 @@ from learnsync.errors import LearnsyncError
 from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.sync import Mode, TableResult
 
+CONNECTIONS_PER_TABLE = 3
+"""Destination connections one table run holds at most with one dlt load worker: its lock's session, the
+loader's own client and the worker's (measured with pg_stat_activity in tests/test_load.py)."""
+
+
+def connection_limit(target: Any) -> str:
+    """The Prefect global concurrency limit that budgets connections to one destination, across flows."""
+    return f"learnsync-connections-{target.identity}"
+
 
 @dataclass(frozen=True)
 class Job:
@@ -100,14 +109,17 @@ def summary(result: TableResult) -> dict[str, Any]:
     }
 
 
-@task(
-    name="sync-table",
-    task_run_name="{mode} {table}",
+RETRIES: dict[str, Any] = dict(
     retries=3,
     # 10 s, 20 s, 40 s by default; LEARNSYNC_RETRY_BACKOFF scales it (tests use 0)
     retry_delay_seconds=exponential_backoff(backoff_factor=float(os.environ.get("LEARNSYNC_RETRY_BACKOFF", "10"))),
     retry_condition_fn=retry_if_transient,
 )
+"""Table tasks retry transient failures (network, warehouse, a dropped session) with bounded backoff; never user
+errors, nor a table still locked after the lock timeout (that run already waited for it)."""
+
+
+@task(name="sync-table", task_run_name="{mode} {table}", **RETRIES)
 def run_table(
     job: Job,
     table: str,
@@ -120,11 +132,15 @@ def run_table(
     from pipelines.catalog import Profile
     from pipelines.sync import plan, sync_table
 
+    from prefect.concurrency.sync import concurrency
+
     logger = get_run_logger()
     suffix = "" if lane is None else f"_bf{lane}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
     total: Optional[TableResult] = None
-    with open_reader(job) as reader:
+    # without a limit of that name (no max_connections given) this does not wait
+    with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
+            open_reader(job) as reader:
         spec = plan(reader, Profile(job.profile), [table])[0]
         for start, end in windows:
             result = sync_table(
@@ -144,3 +160,20 @@ def run_table(
                 total.windows += result.windows
     assert total is not None
     return summary(total)
+
+
+@task(name="reconcile-table", task_run_name="reconcile {table}", **RETRIES)
+def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[str, Any]:
+    """Reconcile one table; its report row (rows checked, buckets, updated/inserted/deleted, rows fetched)."""
+    from destinations.registry import resolve
+    from pipelines.catalog import Profile
+    from pipelines.reconcile import reconcile_table
+    from pipelines.sync import plan
+
+    with open_reader(job) as reader:
+        spec = plan(reader, Profile(job.profile), [table])[0]
+        result = reconcile_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile, dry_run)
+    get_run_logger().info("reconcile %s: %s", table, result)
+    if not result.ok:
+        raise TableFailed(TableResult(table, result.method, error=result.error))
+    return result.as_dict()

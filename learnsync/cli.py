@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
@@ -25,7 +26,8 @@ ProfileOpt = typer.Option("360learning", "--profile", envvar="LEARNSYNC_PROFILE"
 SourceOpt = typer.Option(None, "--source-uri", envvar="LEARNSYNC_SOURCE_URI", show_default=False,
                          help="snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE")
 DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
-                       help="duckdb:///path/file.duckdb (default ./learnsync.duckdb) or postgresql://user@host:port/db")
+                       help="duckdb:///path/file.duckdb (default ./learnsync.duckdb), postgresql://user@host:port/db,"
+                       " bigquery://PROJECT[/DATASET]?location=EU or file:///folder")
 DatasetOpt = typer.Option("learning", "--dataset", envvar="LEARNSYNC_DATASET", help="Destination dataset (schema).")
 TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comma-separated tables (default: all).")
 
@@ -49,6 +51,31 @@ def _setup_logging(verbose: bool = False) -> None:
     logging.getLogger("learnsync").setLevel(logging.INFO if verbose else logging.WARNING)
     # dlt reports arrow/schema hint differences we resolve on purpose; keep its errors only
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "ERROR")
+    # the connector logs each retry and a lost source's traceback; learnsync reports the failure as one line
+    # (never DEBUG: the connector then logs every query's bound values, the personal-data salt among them)
+    logging.getLogger("snowflake.connector").setLevel(logging.WARNING if verbose else logging.CRITICAL)
+    threading.excepthook = _connector_thread_error
+    if not verbose:
+        # dlt logs a load job it will retry (a dropped destination session) with a traceback: one line is enough
+        logging.getLogger("dlt").addFilter(_one_line)
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """A log record with its exception folded into the message, without the traceback."""
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        record.msg, record.args = f"{record.getMessage()} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})", ()
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _connector_thread_error(args: Any) -> None:
+    """The connector cancels a timed-out query from a timer thread; when the source is gone that cancel fails
+    too, after the run has reported the failure: one debug line, not a traceback."""
+    if args.exc_type is not None and args.exc_type.__module__.startswith("snowflake.connector"):
+        logging.getLogger("learnsync").debug("background connector thread: %s", args.exc_value)
+        return
+    threading.__excepthook__(args)
 
 
 def _profile(name: str) -> Any:
@@ -99,7 +126,7 @@ def _target(dest_uri: Optional[str], dataset: str) -> Any:
 
 def run_sync(
     reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
-    full_refresh: bool, pipelines_dir: Optional[str] = None,
+    full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
 ) -> list[Any]:
     """Plan and sync, printing one line per table as it finishes."""
     from pipelines.sync import plan, sync
@@ -122,8 +149,11 @@ def run_sync(
             f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
         )
 
+    from pipelines.locking import DEFAULT_TIMEOUT
+
     return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None)
+                on_window=progress if tty else None,
+                lock_timeout=DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout)
 
 
 @app.command("sync")
@@ -138,6 +168,8 @@ def sync_cmd(
                                       help="Reload the tables from scratch; each is swapped in whole."),
     window_rows: int = typer.Option(250_000, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
+    lock_timeout: float = typer.Option(600.0, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
+                                       help="Seconds to wait for another run syncing the same table."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
@@ -145,7 +177,7 @@ def sync_cmd(
     # check everything local before the first connection
     prof, target = _profile(profile), _target(dest_uri, dataset)
     with _share(source_uri, window_rows) as reader:
-        results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh)
+        results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -159,7 +191,7 @@ def tables_cmd(
     source_uri: Optional[str] = SourceOpt,
     tables: Optional[str] = TablesOpt,
 ) -> None:
-    """Show what would be synced: key, cursor, strategy, lookback and child tables per table."""
+    """Show what would be synced: key, cursor, strategy, lookback, child tables and column policies per table."""
     from pipelines.children import child_name
     from pipelines.sync import plan
 
@@ -169,9 +201,10 @@ def tables_cmd(
         specs = plan(reader, prof, _split(tables))
     for s in specs:
         children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
+        policy = ", ".join(f"{c}={p.value}" for c, p in s.policies.items()) or "-"
         typer.echo(
             f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {_fmt(s.cursor):<14} "
-            f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}"
+            f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
         )
 
 
@@ -194,6 +227,52 @@ def status_cmd(
         specs = plan(reader, prof, _split(tables))
     for st in table_status(specs, target, dataset, prof.value):
         typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
+
+
+@app.command("reconcile")
+@user_errors
+def reconcile_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    tables: Optional[str] = TablesOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what differs; exit code 1 if anything does."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per table on stdout."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Make the destination equal to the share: rows changed in place, deleted, or missed by the cursor."""
+    import json
+
+    from pipelines.reconcile import reconcile
+    from pipelines.sync import plan
+
+    _setup_logging(verbose)
+    prof, target = _profile(profile), _target(dest_uri, dataset)
+
+    def show(r: Any) -> None:
+        if as_json:
+            typer.echo(json.dumps(r.as_dict()))
+            return
+        status = f"FAILED: {r.error}" if not r.ok else r.note or ("drift" if r.drift and dry_run else "ok")
+        typer.echo(
+            f"  {r.table:<28} {r.method:<7} checked {r.rows_checked:>9}  buckets {r.buckets:>6}  updated {r.updated:>6}"
+            f"  inserted {r.inserted:>6}  deleted {r.deleted:>6}  fetched {r.rows_fetched:>7} (+{r.fingerprints}"
+            f" fingerprints)  {r.seconds:6.1f}s  {status}"
+        )
+
+    with _share(source_uri) as reader:
+        specs = plan(reader, prof, _split(tables))
+        if not as_json:
+            what = "Comparing" if dry_run else "Reconciling"
+            typer.echo(f"{what} {len(specs)} table(s) of profile {prof.value} with {target.display} dataset {dataset}")
+        results = reconcile(reader, specs, target, dataset, prof.value, dry_run, on_result=show)
+    failed = [r.table for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    if dry_run and any(r.drift for r in results):
+        raise typer.Exit(1)
 
 
 def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
@@ -310,6 +389,33 @@ def demo_cmd(
     ok = run_demo(size, dest_uri, echo=typer.echo)
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command("dbt-sources")
+@user_errors
+def dbt_sources_cmd(
+    profile: str = ProfileOpt,
+    dataset: str = DatasetOpt,
+    dest_uri: Optional[str] = typer.Option(
+        None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
+        help="Describe what is in this destination; without it, what the vendor's catalog documents."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+    source_name: Optional[str] = typer.Option(None, "--source-name", help="dbt source name (default: the dataset)."),
+    warn_after: int = typer.Option(36, "--warn-after-hours", min=0, help="Freshness warning threshold (0: none)."),
+    error_after: int = typer.Option(72, "--error-after-hours", min=0, help="Freshness error threshold (0: none)."),
+) -> None:
+    """Write a dbt sources.yml for the synced dataset: descriptions, key and relationship tests, freshness."""
+    from pipelines.dbt_sources import Freshness, catalog_tables, destination_tables, sources_yml, write_sources
+
+    _setup_logging()
+    prof, name = _profile(profile), _dataset(dataset)
+    tables = destination_tables(_target(dest_uri, name), name) if dest_uri else catalog_tables(prof)
+    document = sources_yml(tables, source_name or name, name, prof, Freshness(warn_after or None, error_after or None))
+    text = write_sources(document, output)
+    if output:
+        typer.echo(f"Wrote {len(document['sources'][0]['tables'])} tables to {output}", err=True)
+    else:
+        typer.echo(text, nl=False)
 
 
 def main() -> None:

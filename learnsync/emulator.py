@@ -121,6 +121,7 @@ class EmulatorServer:
     host: str
     port: int
     connect_kwargs: dict[str, Any] = field(default_factory=dict, repr=False)
+    pid: int | None = None  # the emulator's own process (serve_in_subprocess), so a test can stop or kill it
 
     def __post_init__(self) -> None:
         if not self.connect_kwargs:
@@ -147,19 +148,20 @@ class EmulatorServer:
 
 
 @contextlib.contextmanager
-def emulated_share(port: int | None = None) -> Iterator[EmulatorServer]:
+def emulated_share(port: int | None = None, wrap: Callable[[Any], Any] | None = None) -> Iterator[EmulatorServer]:
     """Run the emulator in a thread of this process, on 127.0.0.1 only.
 
     fakesnow keeps one in-memory database per process, so data stays visible to every connection and even to
-    a later emulated_share() in the same process.
+    a later emulated_share() in the same process. `wrap` puts an ASGI middleware in front of fakesnow's app
+    (tests check logins with it: fakesnow accepts any credentials).
     """
-    with _serve(port) as bound:
+    with _serve(port, wrap) as bound:
         kwargs = _connect_kwargs(HOST, bound)
         yield EmulatorServer(HOST, bound, kwargs)
 
 
 @contextlib.contextmanager
-def _serve(port: int | None) -> Iterator[int]:
+def _serve(port: int | None, wrap: Callable[[Any], Any] | None = None) -> Iterator[int]:
     """Start fakesnow's ASGI app under uvicorn in a daemon thread; yields the bound port.
 
     Not `fakesnow.server()`: it logs every query at info level, and it works once per process only, since
@@ -174,7 +176,7 @@ def _serve(port: int | None) -> Iterator[int]:
     # fakesnow.server's import set its logger to info: one line per login
     logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
     port = port or _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, host=HOST, port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="fakesnow server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -233,7 +235,7 @@ def serve_in_subprocess(port: int | None = None, startup_timeout: float = 30.0) 
                         f"The emulator on {HOST}:{port} {state} within {startup_timeout:.0f} s. Its output:\n{tail}"
                     )
                 time.sleep(0.1)
-            yield EmulatorServer(HOST, port)
+            yield EmulatorServer(HOST, port, pid=proc.pid)
         finally:
             if proc.poll() is None:
                 proc.terminate()

@@ -20,6 +20,8 @@ SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT"})
 _CURSOR_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "DATE", "NUMBER"})
 DAY_COLUMN = "_LEARNSYNC_DAY"
 """Column added to event tables: the UTC day of the cursor; each run replaces whole days by it."""
+DELETED_AT = "_learnsync_deleted_at"
+"""Column of tables set to `soft_delete`: when reconcile found the row gone from the share."""
 
 
 class Profile(str, Enum):
@@ -38,6 +40,13 @@ class Strategy(str, Enum):
     REPLACE = "replace"  # no usable cursor: full reload every run
 
 
+class ColumnPolicy(str, Enum):
+    """What happens to a column that holds personal data."""
+
+    EXCLUDE = "exclude"  # never read from the share: not in the SELECT, so it never leaves Snowflake
+    HASH = "hash"  # salted SHA-256 computed in Snowflake's SQL; NULL stays NULL, equal values hash equal
+
+
 @dataclass(frozen=True)
 class Column:
     """A column as the share declares it."""
@@ -47,6 +56,7 @@ class Column:
     precision: Optional[int] = None
     scale: Optional[int] = None
     description: str = ""
+    decimal: bool = False  # a NUMBER(p,0) configured to load as decimal(p,0) instead of a 64-bit integer
 
     @property
     def is_json(self) -> bool:
@@ -61,7 +71,9 @@ class TableOverride:
     primary_key: Optional[Sequence[str]] = None
     strategy: Optional[Strategy] = None
     lookback_hours: Optional[float] = None
-    exclude_columns: Sequence[str] = ()
+    column_policy: Mapping[str, ColumnPolicy] = field(default_factory=dict)
+    soft_delete: bool = False
+    decimal_columns: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class TableSpec:
     lookback: timedelta
     description: str = ""
     excluded: tuple[str, ...] = field(default=())
+    hashed: tuple[str, ...] = field(default=())
+    soft_delete: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -95,6 +109,11 @@ class TableSpec:
     @property
     def dest_name(self) -> str:
         return snake_case(self.name)
+
+    @property
+    def policies(self) -> dict[str, ColumnPolicy]:
+        """The personal-data policy of each configured column (excluded first, then hashed)."""
+        return {**{c: ColumnPolicy.EXCLUDE for c in self.excluded}, **{c: ColumnPolicy.HASH for c in self.hashed}}
 
 
 def snake_case(name: str) -> str:
@@ -190,9 +209,19 @@ def resolve_table(
                 f"Column {cursor!r} of table {name} cannot be a cursor (type {by_name[cursor].sf_type});"
                 " pick a TIMESTAMP, DATE or integer column in the table's config."
             )
-    excluded = tuple(_require_column(name, by_name, c) for c in override.exclude_columns)
+    wanted = {_require_column(name, by_name, c): ColumnPolicy(p) for c, p in override.column_policy.items()}
+    policies = {c.name: wanted[c.name] for c in columns if c.name in wanted}  # in the share's column order
+    excluded = tuple(c for c, p in policies.items() if p is ColumnPolicy.EXCLUDE)
+    hashed = tuple(c for c, p in policies.items() if p is ColumnPolicy.HASH)
     if set(excluded) & set(key + ((cursor,) if cursor else ())):
         raise LearnsyncError(f"Table {name}: a key or cursor column cannot be excluded.")
+    if cursor in hashed:
+        raise LearnsyncError(f"Table {name}: the cursor column {cursor} cannot be hashed (its order is needed).")
+    for c in hashed:
+        if by_name[c].sf_type != "TEXT":
+            raise LearnsyncError(
+                f"Table {name}: column {c} is {by_name[c].sf_type}; only text columns can be hashed (exclude it instead)."
+            )
 
     strategy = Strategy.MERGE if key else Strategy.EVENTS
     if cursor is None:
@@ -208,7 +237,8 @@ def resolve_table(
     if override.lookback_hours is not None:
         lookback = timedelta(hours=override.lookback_hours)
 
-    kept = [c for c in _describe(columns, doc) if c.name not in excluded]
+    decimals = set(_decimal_columns(name, by_name, override.decimal_columns))
+    kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
     return TableSpec(
         name=name,
         columns=tuple(kept),
@@ -218,7 +248,21 @@ def resolve_table(
         lookback=lookback,
         description=doc.description if doc else "",
         excluded=excluded,
+        hashed=hashed,
+        soft_delete=override.soft_delete and bool(key),
     )
+
+
+def _decimal_columns(table: str, columns: Mapping[str, Column], names: Sequence[str]) -> list[str]:
+    found = [_require_column(table, columns, n) for n in names]
+    for name in found:
+        col = columns[name]
+        if col.sf_type != "NUMBER" or col.scale:
+            raise LearnsyncError(
+                f"Table {table}: decimal_columns lists {name}, a {col.sf_type}({col.precision},{col.scale}) column;"
+                " only NUMBER(p,0) columns need it (other NUMBERs load as decimal already)."
+            )
+    return found
 
 
 def _require_column(table: str, columns: Mapping[str, Column], name: str) -> str:

@@ -8,7 +8,7 @@ key for object elements (deeper values stay JSON text). A non-array JSON value i
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 import duckdb
 import pyarrow as pa
@@ -36,11 +36,35 @@ def parent_column(spec: TableSpec) -> str:
 def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     """Fixed columns of every child table; object keys are added by dlt's schema evolution."""
     key_type = "text" if len(spec.primary_key) > 1 else _key_type(spec)
+    keys = ", ".join(snake_case(k) for k in spec.primary_key)
+    joined = " joined with '|'" if len(spec.primary_key) > 1 else ""
     return {
-        parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False, "merge_key": True},
-        POSITION: {"name": POSITION, "data_type": "bigint", "nullable": True},
-        TOMBSTONE: {"name": TOMBSTONE, "data_type": "bool", "nullable": True, "hard_delete": True},
+        parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False, "merge_key": True,
+                              "description": f"Key of the parent row: {spec.dest_name}.{keys}{joined}."},
+        POSITION: {"name": POSITION, "data_type": "bigint", "nullable": True,
+                   "description": "0-based position of the element in the parent's array."},
+        TOMBSTONE: {"name": TOMBSTONE, "data_type": "bool", "nullable": True, "hard_delete": True,
+                    "description": "Delete flag used while loading (a parent whose array emptied); NULL in stored rows."},
     }
+
+
+def child_description(spec: TableSpec, col: Column) -> str:
+    """What a child table unnests and how it joins its parent (its table comment)."""
+    keys = " || '|' || ".join(f"{spec.dest_name}.{snake_case(k)}" for k in spec.primary_key)
+    text = (
+        f"Elements of the JSON column {spec.dest_name}.{snake_case(col.name)}, one row per element: `value` for"
+        f" scalars, one column per key for objects. Join on {parent_column(spec)} = {keys}."
+        " A parent row loaded again replaces its rows."
+    )
+    return f"{text} Source column: {col.description}" if col.description else text
+
+
+def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
+    """The child -> parent reference, for dlt's schema (a composite key is joined into one text, so none)."""
+    if len(spec.primary_key) != 1:
+        return None
+    key = snake_case(spec.primary_key[0])
+    return [{"columns": [parent_column(spec)], "referenced_table": spec.dest_name, "referenced_columns": [key]}]
 
 
 def _key_type(spec: TableSpec) -> str:

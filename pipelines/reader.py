@@ -9,12 +9,14 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 
 from pipelines.catalog import Column, Strategy, TableSpec
+from pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
 from learnsync.errors import LearnsyncError
+from learnsync.secrets import read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 
@@ -59,7 +61,7 @@ class ShareReader:
         tables: dict[str, list[Column]] = {}
         for table, name, dtype, precision, scale, comment in rows:
             tables.setdefault(table, []).append(
-                Column(name, _base_type(dtype), precision, scale, comment or "")
+                Column(name, base_type(dtype), precision, scale, comment or "")
             )
         if not tables:
             raise LearnsyncError(
@@ -123,20 +125,64 @@ class ShareReader:
         self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool
     ) -> Iterator[pa.Table]:
         """Rows of one window as Arrow batches; entity tables keep one row per key (newest cursor)."""
-        cols = ", ".join(quote(c.name) for c in spec.columns)
         where, params = ("TRUE", {}) if spec.cursor is None else self._where(spec, lo, hi, nulls)
-        sql = f"SELECT {cols}"
+        yield from self._arrow(self.select_sql(spec, where), params, spec)
+
+    def read_keys(self, spec: TableSpec, keys: Sequence[str]) -> Iterator[pa.Table]:
+        """The rows of the given canonical key texts (see pipelines.fingerprint), like read_window."""
+        key_text = self.key_text(spec)
+        for i in range(0, len(keys), 1000):
+            chunk = {f"k{j}": k for j, k in enumerate(keys[i : i + 1000])}
+            where = f"{key_text} IN ({', '.join(f'%({p})s' for p in chunk)})"
+            yield from self._arrow(self.select_sql(spec, where), chunk, spec)
+
+    def select_sql(self, spec: TableSpec, where: str, columns: Optional[str] = None) -> str:
+        """SELECT of the loaded columns and the row fingerprint (or of `columns`, which may use `{row_hash}`);
+        entity tables keep the newest row per key, ties broken by fingerprint so every read picks the same row.
+        Hashed columns bind `pii_salt`: run it through `_arrow` or `query`, which add it."""
+        row_hash = self.row_hash(spec)
+        select = columns.format(row_hash=row_hash) if columns else (
+            ", ".join(f"{_loaded(spec, c.name)} AS {quote(c.name)}" for c in spec.columns)
+            + f", {row_hash} AS {quote(SOURCE_HASH)}"
+        )
+        sql = f"SELECT {select}"
         if spec.strategy is Strategy.MERGE:
             key = ", ".join(quote(k) for k in spec.primary_key)
-            order = f"{quote(spec.cursor)} DESC NULLS LAST" if spec.cursor else key
-            sql += f", COUNT(*) OVER (PARTITION BY {key}) AS {quote(DUPS_COLUMN)}"
+            # the SELECT's alias, so the fingerprint is computed once per row (Snowflake allows aliases in QUALIFY)
+            tie = row_hash if columns else quote(SOURCE_HASH)
+            order = f"{quote(spec.cursor)} DESC NULLS LAST, {tie}" if spec.cursor else tie
+            if columns is None:
+                sql += f", COUNT(*) OVER (PARTITION BY {key}) AS {quote(DUPS_COLUMN)}"
             sql += f" FROM {self.fqn(spec.name)} WHERE {where}"
             sql += f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) = 1"
         else:
             sql += f" FROM {self.fqn(spec.name)} WHERE {where}"
+        return sql
+
+    @staticmethod
+    def row_hash(spec: TableSpec) -> str:
+        return row_hash_sql([_loaded(spec, c.name) for c in spec.columns])
+
+    @staticmethod
+    def key_text(spec: TableSpec) -> str:
+        return SNOWFLAKE.key_text([quote(k) for k in spec.primary_key], [spec.column(k) for k in spec.primary_key])
+
+    @staticmethod
+    def day(spec: TableSpec) -> str:
+        """The UTC day of an event table's cursor, as prepare_batch computes `_learnsync_day`."""
+        c, t = quote(spec.cursor or ""), spec.cursor_column.sf_type if spec.cursor_column else ""
+        if t in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
+            return f"TO_DATE(CONVERT_TIMEZONE('UTC', {c}))"
+        return f"TO_DATE({c})" if t.startswith("TIMESTAMP") else c
+
+    def query(self, sql: str, params: Optional[dict[str, Any]] = None, spec: Optional[TableSpec] = None) -> list[tuple]:
+        """Small result sets (counts, fingerprints); with `spec`, of a select_sql of that table."""
+        return self._query(sql, {**(params or {}), **(_salt(spec) if spec else {})})
+
+    def _arrow(self, sql: str, params: dict[str, Any], spec: TableSpec) -> Iterator[pa.Table]:
         cur = self.conn.cursor()
         try:
-            cur.execute(sql, params)
+            cur.execute(sql, {**params, **_salt(spec)})
             yield from cur.fetch_arrow_batches()
         finally:
             cur.close()
@@ -188,7 +234,24 @@ class WindowStream:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _base_type(dtype: str) -> str:
+def _loaded(spec: TableSpec, name: str) -> str:
+    """The expression a column is read with: hashed in Snowflake, so the raw value never leaves it (NULL || salt
+    is NULL, so NULL stays NULL)."""
+    return f"SHA2(%(pii_salt)s || {quote(name)}, 256)" if name in spec.hashed else quote(name)
+
+
+def _salt(spec: TableSpec) -> dict[str, str]:
+    """The bind parameters a table's reads need: its salt when it hashes columns."""
+    if not spec.hashed:
+        return {}
+    salt = read_pii_salt()
+    if salt is None:  # plan() checks this first; never read a hashed column unhashed
+        raise LearnsyncError(f"Table {spec.name} hashes columns but no pii_salt secret is set.")
+    return {"pii_salt": salt}
+
+
+def base_type(dtype: str) -> str:
+    """A Snowflake type as INFORMATION_SCHEMA names its base type: `VARCHAR(16777216)` -> `TEXT`."""
     base = dtype.upper().split("(")[0].strip()
     return {"VARCHAR": "TEXT", "STRING": "TEXT", "CHAR": "TEXT", "CHARACTER": "TEXT", "DATETIME": "TIMESTAMP_NTZ",
             "TIMESTAMP": "TIMESTAMP_NTZ", "DOUBLE": "FLOAT", "REAL": "FLOAT", "DOUBLE PRECISION": "FLOAT",

@@ -11,7 +11,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 from pipelines.catalog import DAY_COLUMN, Strategy, TableSpec, snake_case
-from pipelines.children import child_hints, child_name, unnest
+from pipelines.children import child_description, child_hints, child_name, child_reference, unnest
 from pipelines.reader import WindowStream
 from pipelines.types import empty_batch, prepare_batch, table_hints
 
@@ -119,6 +119,7 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
         columns=hints,
         table_format=None,
     )
+    parent.apply_hints(additional_table_hints=parent_table_hints(table))
     resources = [parent]
     for col in table.json_columns:
         resources.append(
@@ -128,9 +129,24 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
                 name=child_name(table, col),
                 write_disposition=MERGE if table.strategy is Strategy.MERGE and not replace else "replace",
                 columns=child_hints(table),
-            )
+                references=child_reference(table),
+            ).apply_hints(additional_table_hints={"description": child_description(table, col)})
         )
     return resources
+
+
+CURSOR_HINT = "x-learnsync-cursor"
+"""Table hint: the source cursor column (dbt freshness reads it from the stored schema)."""
+
+
+def parent_table_hints(spec: TableSpec) -> dict[str, Any]:
+    """Table-level dlt hints of a parent table: the vendor's description and the cursor column."""
+    hints: dict[str, Any] = {}
+    if spec.description:
+        hints["description"] = spec.description
+    if spec.cursor:
+        hints[CURSOR_HINT] = snake_case(spec.cursor)
+    return hints
 
 
 def _children(spec: TableSpec, col: Any, tombstones: bool) -> Any:

@@ -8,17 +8,24 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 from contextlib import nullcontext
-from typing import Any, Callable, ContextManager, List, Optional, Sequence
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
 
 import dlt
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
+from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.registry import Target
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables
+from learnsync.secrets import read_pii_salt
+from pipelines.catalog import (
+    ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables, snake_case,
+)
+from pipelines.connection import source_lost
+from pipelines.descriptions import descriptions
+from pipelines.drift import column_drift, warn_gone_tables
 from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.reader import ShareReader, WindowStream
 from pipelines.source import cursor_column, make_incremental, share_table
@@ -39,6 +46,7 @@ class TableResult:
     new_cursor: Any = None
     error: Optional[str] = None
     exception: Optional[BaseException] = field(default=None, repr=False, compare=False)
+    comments: int = 0  # table/column comments (re)written in the destination
 
     @property
     def ok(self) -> bool:
@@ -60,7 +68,11 @@ class TableSettings(BaseConfiguration):
     primary_key: Optional[List[str]] = None
     strategy: Optional[str] = None
     lookback_hours: Optional[float] = None
-    exclude_columns: Optional[List[str]] = None
+    column_policy: Optional[Dict[str, str]] = None  # {COLUMN = "exclude" | "hash"}
+    exclude_columns: Optional[List[str]] = None  # replaced by column_policy; read only to say so
+    soft_delete: bool = False
+    """Reconcile marks rows deleted from the share (`_learnsync_deleted_at`) instead of removing them."""
+    decimal_columns: Optional[List[str]] = None
 
 
 def load_override(table: str) -> TableOverride:
@@ -69,6 +81,15 @@ def load_override(table: str) -> TableOverride:
         cfg = resolve_configuration(TableSettings(), sections=("sources", "learnsync", "tables", table))
     except ConfigurationException as exc:
         raise LearnsyncError(f"Invalid settings for table {table} in config: {exc}") from None
+    if cfg.exclude_columns:
+        cols = ", ".join(f'{c} = "exclude"' for c in cfg.exclude_columns)
+        raise LearnsyncError(f"Table {table}: exclude_columns is replaced by column_policy = {{{cols}}}.")
+    try:
+        policy = {c: ColumnPolicy(str(p).lower()) for c, p in (cfg.column_policy or {}).items()}
+    except ValueError:
+        raise LearnsyncError(
+            f"Table {table}: a column_policy value must be one of {[p.value for p in ColumnPolicy]}."
+        ) from None
     strategy = None
     if cfg.strategy is not None:
         try:
@@ -80,7 +101,9 @@ def load_override(table: str) -> TableOverride:
         primary_key=cfg.primary_key,
         strategy=strategy,
         lookback_hours=cfg.lookback_hours,
-        exclude_columns=tuple(cfg.exclude_columns or ()),
+        column_policy=policy,
+        soft_delete=cfg.soft_delete,
+        decimal_columns=tuple(cfg.decimal_columns or ()),
     )
 
 
@@ -109,12 +132,27 @@ def plan(
     def override(name: str) -> TableOverride:
         return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
 
-    return [resolve_table(profile, n, discovered[n], override(n)) for n in names]
+    specs = [resolve_table(profile, n, discovered[n], override(n)) for n in names]
+    hashing = [s.name for s in specs if s.hashed]
+    if hashing and read_pii_salt() is None:
+        # never an unhashed load: without the salt nothing is read
+        raise LearnsyncError(
+            f"Table(s) {', '.join(hashing)} hash columns but no salt is set: put pii_salt = \"...\" under"
+            " [sources.learnsync] in .dlt/secrets.toml (or set SOURCES__LEARNSYNC__PII_SALT); keep it secret and stable."
+        )
+    return specs
+
+
+SOURCE_PREFIX = "learnsync_"
+"""Start of every table's dlt source and schema name (the schemas stored in a dataset are found by it)."""
+
+
+SOURCE_PREFIX = "learnsync_"
 
 
 def source_name(spec: TableSpec) -> str:
     """Each table has its own dlt source and schema, so tables never share mutable state."""
-    return f"learnsync_{spec.dest_name}"
+    return f"{SOURCE_PREFIX}{spec.dest_name}"
 
 
 def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
@@ -139,7 +177,7 @@ def make_pipeline(
     return dlt.pipeline(
         pipeline_name=pipeline_name(profile, spec.name, target, dataset) + suffix,
         destination=target.destination,
-        dataset_name=dataset,
+        dataset_name=target.dataset or dataset,
         pipelines_dir=pipelines_dir,
     )
 
@@ -169,16 +207,25 @@ def sync_table(
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
     The table is locked for the run unless `lock_timeout` is None (the caller holds the lock)."""
+    if not target.merges and mode is Mode.INCREMENTAL:
+        mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
     result = TableResult(spec.name, spec.strategy.value)
     started = time.monotonic()
     stream = WindowStream(reader, spec)
     try:
+        if not target.merges and mode is Mode.BACKFILL:
+            raise LearnsyncError(f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
         with table_lock(target, dataset, spec.name, lock_timeout):
             pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-            _run(pipeline, spec, stream, mode, start, end, target.run_options, result, on_window)
+            _run(pipeline, spec, stream, mode, start, end, target, result, on_window)
+            if lock_timeout is not None:
+                # a backfill's lanes share one table without its lock: commenting the same objects at once
+                # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
+                result.comments = write_comments(pipeline, target, spec.name)
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
-        result.error, result.exception = _reason(exc), _root(exc)
+        root = _root(exc)
+        result.error, result.exception = target.explain(root) or source_lost(root) or _reason(exc), root
     except LearnsyncError as exc:
         result.error, result.exception = str(exc), exc
     finally:
@@ -197,21 +244,18 @@ def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float
 
 def _run(
     pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
-    run_options: dict[str, Any], result: TableResult, on_window: Optional[Callable[[TableResult], None]],
+    target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
 ) -> None:
-    pipeline.sync_destination()  # a fresh machine restores the state kept in the destination
-    if pipeline.has_pending_data:
-        # a killed run left a load package behind: finish loading it first (its rows and cursor go together);
-        # its rows are counted when this run normalizes them, not when they were normalized before the kill
-        log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
-        pipeline.run(None, **run_options)
-        result.rows += _rows_normalized(pipeline, spec)
+    result.rows += resume(pipeline, spec, target.run_options)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
+    options = {**target.run_options, **_drift_options(pipeline, spec)}
     while True:
         incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
         source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace)
-        pipeline.run(source, **run_options)
+        target.adapt(source, spec)
+        pipeline.run(source, **options)
+        options = target.run_options  # a reload for a changed type drops the tables once, before the first window
         result.rows += _rows_normalized(pipeline, spec)
         result.windows = stream.windows
         if on_window:
@@ -219,6 +263,48 @@ def _run(
         if stream.done:
             break
     result.new_cursor = stored_cursor(pipeline, spec)
+
+
+def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any]) -> int:
+    """Restore the state kept in the destination (a fresh machine) and finish a load a killed run left behind
+    (its rows and cursor go together); returns the rows that load normalized now (0 if normalized before)."""
+    pipeline.sync_destination()
+    if not pipeline.has_pending_data:
+        return 0
+    log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
+    pipeline.run(None, **run_options)
+    return _rows_normalized(pipeline, spec)
+
+
+def write_comments(pipeline: dlt.Pipeline, target: Target, table: str) -> int:
+    """Write the descriptions of the pipeline's tables as comments where the destination needs learnsync to.
+
+    A failure only warns: the rows and cursor are committed, and the next run writes what is missing."""
+    if target.describe is None:
+        return 0
+    try:
+        with pipeline.sql_client() as client:
+            return target.describe(client, descriptions(pipeline.default_schema))
+    except DatabaseException as exc:  # e.g. a loader role that does not own the tables (Postgres)
+        log.warning("Table %s: loaded, but its comments were not written: %s", table, " ".join(str(exc).split())[:300])
+        return 0
+
+
+def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
+    """Warn about columns the share dropped; reload the table from scratch when a column's type changed
+    (dlt cannot alter a column's type, and loading into the old type would cut values)."""
+    schema = pipeline.schemas.get(source_name(spec))
+    stored = schema.tables.get(spec.dest_name, {}).get("columns", {}) if schema else {}
+    changed, gone = column_drift(stored, spec)
+    for name in gone:
+        log.warning("Table %s: column %s is no longer in the share; it stays in the destination, NULL in rows"
+                    " loaded from now on.", spec.name, name)
+    if not changed:
+        return {}
+    log.warning("Table %s: the type of column(s) %s changed in the share; the table is reloaded from scratch so"
+                " no value is cut.", spec.name, ", ".join(changed))
+    # drops the table, its child tables and its cursor, in the destination too
+    return {"refresh": "drop_resources"}
 
 
 def _rows_normalized(pipeline: dlt.Pipeline, spec: TableSpec) -> int:
@@ -240,6 +326,19 @@ def _reason(exc: BaseException) -> str:
         return str(root)
     text = " ".join(str(root).split())
     return f"{type(root).__name__}: {text[:500]}"
+
+
+def synced_tables(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> list[str]:
+    """Tables learnsync loaded into the dataset before (each has its own dlt schema, `learnsync_<table>`)."""
+    pipeline = dlt.pipeline(pipeline_name=pipeline_name("any", "catalog", target, dataset),
+                            destination=target.destination, dataset_name=dataset, pipelines_dir=pipelines_dir)
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(
+                f"SELECT DISTINCT schema_name FROM {client.make_qualified_table_name('_dlt_version')}")
+    except Exception:  # noqa: BLE001 - a dataset nothing was loaded into yet has no _dlt_version table
+        return []
+    return [r[0][len(SOURCE_PREFIX):] for r in rows if r[0].startswith(SOURCE_PREFIX)]
 
 
 def sync(
@@ -267,4 +366,8 @@ def sync(
         results.append(res)
         if on_result:
             on_result(res)
+    if all(r.ok for r in results):
+        # after the tables, not before their locks: a DuckDB file takes one process at a time, and a run waiting
+        # for another's lock must not open it meanwhile
+        warn_gone_tables(synced_tables(target, dataset, pipelines_dir), {snake_case(n) for n in reader.discover()})
     return results

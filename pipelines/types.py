@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import DAY_COLUMN, Column, Strategy, TableSpec, snake_case
+from pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec, snake_case
+from pipelines.fingerprint import ROW_HASH, SOURCE_HASH
 from pipelines.reader import DUPS_COLUMN
 
 log = logging.getLogger("learnsync.types")
@@ -20,8 +21,8 @@ def column_hint(col: Column) -> dict[str, Any]:
     t = col.sf_type
     hint: dict[str, Any] = {"name": snake_case(col.name), "nullable": True}
     if t == "NUMBER":
-        if col.scale:
-            hint.update(data_type="decimal", precision=col.precision or 38, scale=col.scale)
+        if col.scale or col.decimal:
+            hint.update(data_type="decimal", precision=col.precision or 38, scale=col.scale or 0)
         else:
             hint["data_type"] = "bigint"
     elif t == "FLOAT":
@@ -55,6 +56,11 @@ def table_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     if spec.strategy is Strategy.EVENTS:
         hints[snake_case(DAY_COLUMN)] = {"name": snake_case(DAY_COLUMN), "data_type": "date", "nullable": True,
                                          "description": "UTC day of the cursor; re-read days are replaced whole."}
+    hints[ROW_HASH] = {"name": ROW_HASH, "data_type": "text", "nullable": True,
+                       "description": "Fingerprint of the row computed by Snowflake when it was read (reconcile)."}
+    if spec.soft_delete:
+        hints[DELETED_AT] = {"name": DELETED_AT, "data_type": "timestamp", "timezone": True, "nullable": True,
+                             "description": "When reconcile found the row deleted from the share (NULL: present)."}
     return hints
 
 
@@ -73,6 +79,9 @@ def prepare_batch(spec: TableSpec, batch: pa.Table) -> pa.Table:
     if spec.strategy is Strategy.EVENTS and spec.cursor:
         arrays.append(_day_of(arrays[names.index(snake_case(spec.cursor))]))
         names.append(snake_case(DAY_COLUMN))
+    if SOURCE_HASH in batch.column_names:  # every read of the share carries it (ShareReader.select_sql)
+        arrays.append(batch[SOURCE_HASH])
+        names.append(ROW_HASH)
     return pa.Table.from_arrays(arrays, names=names)
 
 
@@ -111,14 +120,18 @@ def _fix(spec: TableSpec, col: Column, values: pa.ChunkedArray) -> pa.ChunkedArr
             values = values.cast(pa.timestamp(values.type.unit))
         # Postgres and DuckDB hold microseconds; Snowflake's nanoseconds are truncated
         return values.cast(target, safe=False)
+    if col.decimal:
+        # the connector hands chunks that fit in 64 bits over as int64, the others as decimal128
+        return values.cast(pa.decimal128(col.precision or 38, 0))
     if t == "NUMBER" and not col.scale and not pa.types.is_integer(values.type):
         try:
             return values.cast(pa.int64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise LearnsyncError(
                 f"Table {spec.name}, column {col.name}: a value does not fit in a 64-bit integer, and"
-                f" learnsync does not load it wrapped or rounded. Leave the column out until it can be loaded as"
-                f" decimal: [sources.learnsync.tables.{spec.name}] exclude_columns = [\"{col.name}\"]."
+                f" learnsync does not load it wrapped or rounded. Load the column as decimal:"
+                f" [sources.learnsync.tables.{spec.name}] decimal_columns = [\"{col.name}\"]"
+                f" (or env SOURCES__LEARNSYNC__TABLES__{spec.name}__DECIMAL_COLUMNS='[\"{col.name}\"]')."
             ) from None
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         n = pc.sum(pc.match_substring(values, "\x00").cast(pa.int64())).as_py()

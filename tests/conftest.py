@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +15,11 @@ import pytest
 from learnsync import emulator
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+# a stray Google application-default lookup (no credentials found) would probe the GCE metadata server; in the
+# tests it must never leave the loopback. google-auth reads these when first imported, so set them before that.
+for _var, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1:9"), ("GCE_METADATA_IP", "127.0.0.1:9")):
+    os.environ.setdefault(_var, _value)
 
 
 @pytest.fixture(scope="session")
@@ -47,16 +54,20 @@ class Share:
             cur.close()
 
 
-@pytest.fixture
-def share(server: Any) -> Iterator[Share]:
-    database = f"T{uuid.uuid4().hex[:10].upper()}"
-    conn = server.connect()
-    s = Share(server, database, "CORE", conn)
+def new_share(server: Any, database: str) -> Share:
+    """Create DATABASE.CORE in the emulator, on a connection of its own (close `.conn` when done)."""
+    s = Share(server, database, "CORE", server.connect())
     s.sql(f'CREATE DATABASE "{database}"')
     s.sql(f'CREATE SCHEMA "{database}"."CORE"')
     s.sql(f'USE SCHEMA "{database}"."CORE"')
+    return s
+
+
+@pytest.fixture
+def share(server: Any) -> Iterator[Share]:
+    s = new_share(server, f"T{uuid.uuid4().hex[:10].upper()}")
     yield s
-    conn.close()
+    s.conn.close()
 
 
 @dataclass
@@ -68,7 +79,13 @@ class Dest:
     dataset: str
     path: Path
 
+    client: Any = None  # a google.cloud.bigquery.Client for `bigquery`
+
     def query(self, sql: str) -> list[tuple]:
+        if self.kind == "bigquery":
+            return _bigquery_query(self.client, self.dataset, sql)
+        if self.kind == "file":
+            return _parquet_query(self.path, self.dataset, sql)
         sql = sql.replace("{ds}", self.dataset)
         if self.kind == "duckdb":
             import duckdb
@@ -95,6 +112,77 @@ class Dest:
         return {r[0] for r in rows}
 
 
+def _bigquery_query(client: Any, dataset: str, sql: str) -> list[tuple]:
+    """Run the tests' Postgres-dialect SQL on BigQuery (dataset-qualified INFORMATION_SCHEMA, backticks)."""
+    import sqlglot
+
+    sql = re.sub(r"\binformation_schema\.(tables|columns)\b", r'"{ds}".INFORMATION_SCHEMA.\1', sql, flags=re.I)
+    sql = sqlglot.transpile(sql.replace("{ds}", dataset), read="postgres", write="bigquery")[0]
+    return [tuple(map(_naive_utc, row.values())) for row in client.query(sql).result()]
+
+
+def _parquet_query(folder: Path, dataset: str, sql: str) -> list[tuple]:
+    """Run SQL over the Parquet files of a `file://` destination: one DuckDB view per table folder."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f'CREATE SCHEMA "{dataset}"')
+        for table in sorted((folder / dataset).iterdir()):
+            files = sorted(table.glob("*.parquet"))
+            if files:
+                paths = ", ".join(f"'{f}'" for f in files)
+                con.execute(f'CREATE VIEW "{dataset}"."{table.name}" AS SELECT * FROM read_parquet([{paths}], union_by_name = true)')
+        return con.execute(sql.replace("{ds}", dataset)).fetchall()
+    finally:
+        con.close()
+
+
+def _naive_utc(value: Any) -> Any:
+    """dlt 1.31 loads every timestamp into BigQuery as TIMESTAMP (its DATETIME does not load from parquet), so a
+    TIMESTAMP_NTZ lands as the same wall clock in UTC; compare it as that wall clock, and nothing else."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        assert value.utcoffset() == timedelta(0), value
+        return value.replace(tzinfo=None)
+    return value
+
+
+@pytest.fixture(scope="session")
+def bigquery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local-bigquery emulator on 127.0.0.1 for the session (its venv is built once, under ~/.cache)."""
+    pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+    from tests import bigquery_emulator
+
+    if bigquery_emulator.python313() is None:
+        pytest.skip("local-bigquery needs Python 3.13 (set LEARNSYNC_PY313 or install it with pyenv)")
+    with bigquery_emulator.serve(tmp_path_factory.mktemp("bigquery")) as emulator:
+        yield emulator
+
+
+def _bigquery_dest(request: Any, monkeypatch: pytest.MonkeyPatch, dataset: str, tmp_path: Path) -> Iterator[Dest]:
+    """A BigQuery destination on the emulator. The product resolves credentials the dlt way; here dlt gets a
+    credentials object that needs no token refresh (credentials from config would try to reach Google)."""
+    if request.node.get_closest_marker("subprocess_sync"):
+        pytest.skip("a sync in a subprocess cannot be handed the emulator's in-memory credentials object")
+    import dlt
+    from google.cloud import bigquery as bq
+    from google.oauth2.credentials import Credentials
+
+    emulator = request.getfixturevalue("bigquery")
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", emulator.endpoint)
+    # the emulator does not unzip uploaded load files
+    monkeypatch.setenv("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "true")
+    credentials = Credentials(token="local-bigquery")
+    client = bq.Client(project=emulator.project, credentials=credentials,
+                       client_options={"api_endpoint": emulator.endpoint})
+    with dlt.secrets.values({"destination.bigquery.credentials": credentials}):
+        yield Dest("bigquery", f"bigquery://{emulator.project}?location=EU", dataset, tmp_path, client)
+    for ds in client.list_datasets():
+        if ds.dataset_id == dataset or ds.dataset_id.startswith(f"{dataset}_staging"):
+            client.delete_dataset(ds.dataset_id, delete_contents=True, not_found_ok=True)
+    client.close()
+
+
 def _drop_pg_schema(dataset: str) -> None:
     import psycopg2
 
@@ -109,9 +197,12 @@ def _drop_pg_schema(dataset: str) -> None:
     con.close()
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def dest(request: Any, tmp_path: Path) -> Iterator[Dest]:
+@pytest.fixture(params=["duckdb", "postgres", "bigquery"])
+def dest(request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dest]:
     dataset = f"t_{uuid.uuid4().hex[:10]}"
+    if request.param == "bigquery":
+        yield from _bigquery_dest(request, monkeypatch, dataset, tmp_path)
+        return
     if request.param == "duckdb":
         path = tmp_path / "warehouse.duckdb"
         yield Dest("duckdb", f"duckdb:///{path}", dataset, path)
@@ -126,3 +217,5 @@ def _isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
     monkeypatch.setenv("DLT_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("RUNTIME__LOG_LEVEL", "ERROR")
+    # dlt sends usage telemetry to telemetry.scalevector.ai by default; tests reach loopback only
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")

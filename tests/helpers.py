@@ -6,12 +6,14 @@ import json
 import math
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Optional, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from destinations.registry import resolve
 from pipelines.catalog import Profile, snake_case
 from pipelines.connection import connect, parse_source_uri
 from pipelines.reader import ShareReader
+from pipelines.reconcile import ReconcileResult, reconcile
 from pipelines.sync import TableResult, plan, sync
 from pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
@@ -49,6 +51,16 @@ def insert(share: Any, name: str, rows: Sequence[dict[str, Any]]) -> None:
         )
 
 
+@contextmanager
+def share_reader(share: Any, window_rows: int = 250_000) -> Iterator[ShareReader]:
+    source = parse_source_uri(share.uri)
+    conn = connect(source)
+    try:
+        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+    finally:
+        conn.close()
+
+
 def run_sync(
     share: Any,
     dest: Any,
@@ -59,18 +71,25 @@ def run_sync(
     expect_ok: bool = True,
     lock_timeout: float = 600.0,
 ) -> list[TableResult]:
-    source = parse_source_uri(share.uri)
-    conn = connect(source)
-    try:
-        reader = ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+    with share_reader(share, window_rows) as reader:
         specs = plan(reader, Profile(profile), tables)
         target = resolve(dest.uri, dest.dataset)
         results = sync(reader, specs, target, dest.dataset, profile, full_refresh, lock_timeout=lock_timeout)
-    finally:
-        conn.close()
     if expect_ok:
         assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     return results
+
+
+def run_reconcile(
+    share: Any, dest: Any, profile: str = "360learning", tables: Optional[Sequence[str]] = None,
+    dry_run: bool = False, reader: Optional[ShareReader] = None,
+) -> dict[str, ReconcileResult]:
+    """Reconcile and return the results by table; every table must succeed."""
+    with share_reader(share) if reader is None else nullcontext(reader) as r:
+        specs = plan(r, Profile(profile), tables)
+        results = reconcile(r, specs, resolve(dest.uri, dest.dataset), dest.dataset, profile, dry_run)
+    assert all(x.ok for x in results), [x.error for x in results if not x.ok]
+    return {x.table: x for x in results}
 
 
 def _norm(v: Any) -> Any:
@@ -90,9 +109,20 @@ def source_rows(share: Any, name: str) -> list[dict[str, Any]]:
     cur.execute(f'SELECT * FROM "{share.database}"."{share.schema}"."{name}"')
     rows: list[dict[str, Any]] = []
     for batch in cur.fetch_arrow_batches():
-        rows.extend(batch.to_pylist())
+        rows.extend(_micros(batch).to_pylist())
     cur.close()
     return rows
+
+
+def _micros(batch: Any) -> Any:
+    """Nanosecond timestamps as microseconds (what destinations hold): with pandas installed, pyarrow would hand
+    nanosecond values back as pandas Timestamps, which the connector cannot bind and datetime never equals."""
+    import pyarrow as pa
+
+    for i, field in enumerate(batch.schema):
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            batch = batch.set_column(i, field.name, batch.column(i).cast(pa.timestamp("us", field.type.tz), safe=False))
+    return batch
 
 
 def dest_rows(dest: Any, table: str, columns: Iterable[str]) -> list[tuple]:

@@ -139,12 +139,48 @@ def add_new_rows(conn: Any, database: str, schema: str, table: str, cursor: str,
     cur.close()
 
 
+def bench_reconcile(server: Any, conn: Any, work: str, report: Any, full_sync_seconds: Optional[float]) -> None:
+    """0.01 % of COURSES_TRACKINGS changed without touching its cursor (90 updated in place, 10 hard-deleted):
+    `learnsync reconcile` against a full re-read of the table (a full refresh)."""
+    db, schema, table = "LEARNING_360", "CORE", "COURSES_TRACKINGS"
+    dest, dataset, data_dir = f"duckdb:///{work}/reconcile.duckdb", "perf_reconcile", f"{work}/dlt-reconcile"
+    first = learnsync_sync(server, "360learning", db, schema, table, dest, dataset, data_dir)
+    fq = f'"{db}"."{schema}"."{table}"'
+    cur = conn.cursor()
+    cur.execute(f"SELECT COUNT(*) FROM {fq}")
+    n = cur.fetchall()[0][0]
+    # spread over the key space: ordered by another hash than the buckets' MD5(key)
+    pick = f'SELECT "ID" FROM {fq} ORDER BY MD5("ID" || \'x\')'
+    cur.execute(f'UPDATE {fq} SET "PROGRESS" = ("PROGRESS" + 1) % 101 WHERE "ID" IN ({pick} LIMIT 90)')
+    cur.execute(f'DELETE FROM {fq} WHERE "ID" IN ({pick} LIMIT 10 OFFSET 500)')
+    cur.close()
+    args = ["--profile", "360learning", "--tables", table, "--source-uri", server.uri(db, schema),
+            "--dest-uri", dest, "--dataset", dataset]
+    run = run_process([sys.executable, "-m", "learnsync.cli", "reconcile", "--json", *args], {"DLT_DATA_DIR": data_dir})
+    import json
+
+    r = json.loads([ln for ln in run.output.splitlines() if ln.startswith("{")][-1])
+    full = full_sync_seconds or first.table_seconds()
+    report(f"reconcile {n:,} rows, 0.01% changed -> duckdb (s)",
+           f"{r['seconds']:.1f} (process {run.seconds:.1f}s, peak RSS {run.peak_rss_mb:,.0f} MB) vs full re-read"
+           f" {full:.1f}s = {r['seconds'] / full:.0%}")
+    report("reconcile found (updated, inserted, deleted)", f"{r['updated']}, {r['inserted']}, {r['deleted']}")
+    report("reconcile transferred from the share",
+           f"{r['rows_fetched']} rows + {r['fingerprints']} key fingerprints (both sides) + {r['buckets']} bucket"
+           f" summaries, vs {n:,} rows for a full re-read")
+    again = run_process([sys.executable, "-m", "learnsync.cli", "reconcile", "--dry-run", "--json", *args],
+                        {"DLT_DATA_DIR": data_dir})
+    r2 = json.loads([ln for ln in again.output.splitlines() if ln.startswith("{")][-1])
+    report("reconcile again, nothing changed (s)", f"{r2['seconds']:.1f}, drift {r2['drift']}")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=2_000_000)
     ap.add_argument("--trackings", type=int, default=1_000_000)
     ap.add_argument("--stock-chunks", type=int, default=4, help="chunks of 50k rows the stock dlt path reads")
     ap.add_argument("--skip-stock", action="store_true")
+    ap.add_argument("--only-reconcile", action="store_true", help="only the reconcile benchmark")
     args = ap.parse_args(argv)
     work = tempfile.mkdtemp(prefix="learnsync-perf-")
     figures: list[tuple[str, str]] = []
@@ -158,6 +194,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         t = time.monotonic()
         counts = emulator.generate_perf_share(conn, events=args.events, trackings=args.trackings)
         report("generate share (s)", f"{time.monotonic() - t:.1f}  {counts}")
+
+        if args.only_reconcile:
+            bench_reconcile(server, conn, work, report, None)
+            return _print(figures)
 
         limits = {}
         for _, db, schema, table in TABLES:
@@ -215,7 +255,12 @@ def main(argv: Optional[list[str]] = None) -> None:
                            f"{rate:,.0f}  ({rows} rows); learnsync is {ours / rate:.1f}x")
                 except SystemExit as exc:
                     report(f"stock dlt sql_table {table}", f"failed: {str(exc).splitlines()[-1][:200]}")
+        bench_reconcile(server, conn, work, report, full[("duckdb", "COURSES_TRACKINGS")])
         conn.close()
+    _print(figures)
+
+
+def _print(figures: list[tuple[str, str]]) -> None:
     print("\nfigures:")
     for name, value in figures:
         print(f"  {name}: {value}")

@@ -149,6 +149,7 @@ def share_server() -> Iterator[Any]:
         yield srv
 
 
+@pytest.mark.subprocess_sync  # the worker's flow runs are processes: BigQuery's emulator credentials cannot reach them
 def test_deployments_sync_and_backfill_through_a_worker(
     tmp_path: Path, share_server: Any, dest: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,7 +292,10 @@ def test_deployments_sync_and_backfill_through_a_worker(
             assert sync_dep.parameters == {
                 "profile": "360learning", "source_uri": source_uri, "destination": dest.uri, "dataset": dataset
             }
-            for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh"):
+            assert [(s.schedule.cron, s.active) for s in deployment("learnsync-reconcile").schedules] == [
+                ("30 3 * * *", True)
+            ]
+            for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh", "learnsync-reconcile"):
                 dep = deployment(name)
                 assert dep.work_pool_name == "learnsync" and dep.description
                 assert dep.job_variables["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == "dlt,learnsync"
@@ -358,6 +362,14 @@ def test_deployments_sync_and_backfill_through_a_worker(
                 assert_table_equal(share, dest, t)
             report = {r["table"]: r for r in table_artifact("learnsync-sync", second)}
             assert report["COURSES_TRACKINGS"]["new_cursor"] == str(new_row["CREATED_AT"]), report
+
+            # 5. the vendor deletes a row and corrects another in place: the daily reconcile finds and applies both
+            share.sql(f'DELETE FROM {fq} WHERE "ID" = %s', (in_range[1]["ID"],))
+            share.sql(f'UPDATE {fq} SET "PROGRESS" = %s WHERE "ID" = %s', ((new_progress + 1) % 101, fixed["ID"]))
+            reconciled = run("learnsync-reconcile", tables=["COURSES_TRACKINGS"], **common)
+            (row,) = table_artifact("learnsync-reconcile", reconciled)
+            assert (row["table"], row["updated"], row["deleted"], row["rows_fetched"]) == ("COURSES_TRACKINGS", 1, 1, 1)
+            assert_table_equal(share, dest, "COURSES_TRACKINGS")
     finally:
         for service in reversed(services):
             service.stop()

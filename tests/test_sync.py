@@ -160,7 +160,7 @@ def test_full_refresh_reloads(share, dest):
 def test_table_settings_from_environment(share, monkeypatch):
     create(share, "USERS")
     insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "EMAIL": "secret@example.com", "FIRST_NAME": "Ada"}])
-    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__EXCLUDE_COLUMNS", '["EMAIL"]')
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__COLUMN_POLICY", '{"EMAIL": "exclude"}')
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__LOOKBACK_HOURS", "48")
     from pipelines.catalog import Profile
     from pipelines.connection import connect, parse_source_uri
@@ -175,3 +175,13 @@ def test_table_settings_from_environment(share, monkeypatch):
         conn.close()
     assert spec.excluded == ("EMAIL",) and spec.lookback == timedelta(hours=48)
     assert "EMAIL" not in [c.name for c in spec.columns]
+
+
+def test_empty_strings_stay_empty_and_nulls_stay_null(share, dest):
+    """'' and NULL are different values in every destination (a CSV COPY into Postgres would make '' NULL)."""
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "", "AUTHOR": None},
+                             {"ID": "s2", "CREATED_AT": T0, "NAME": None, "AUTHOR": ""}])
+    run_sync(share, dest, tables=["SKILLS"])
+    assert sorted(dest.query('SELECT "id", "name", "author" FROM "{ds}"."skills"')) == [("s1", "", None), ("s2", None, "")]
+    assert_table_equal(share, dest, "SKILLS")

@@ -1,0 +1,42 @@
+"""Drift between the share and what a table's stored dlt schema holds: columns whose type changed, columns
+that are no longer read, tables that left the share."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Mapping
+
+from pipelines.catalog import TableSpec
+from pipelines.types import table_hints
+
+log = logging.getLogger("learnsync.drift")
+
+_TYPE_KEYS = ("data_type", "precision", "scale", "timezone")
+
+
+def column_drift(stored: Mapping[str, Mapping[str, Any]], spec: TableSpec) -> tuple[list[str], list[str]]:
+    """(destination columns whose type differs from the share's, destination columns the share no longer has).
+
+    A changed type is not loaded into dlt's variant column (`col__v_double`) nor cast to the old type: dlt
+    casts Arrow data to the stored type and would cut 2.5 to 2 or 12.34 to 12 without a word."""
+    hints = table_hints(spec)
+    changed = [name for name, hint in hints.items() if name in stored and not _holds(stored[name], hint)]
+    gone = [name for name in stored if name not in hints and not name.startswith(("_dlt", "_learnsync"))]
+    return changed, gone
+
+
+def _holds(stored: Mapping[str, Any], hint: Mapping[str, Any]) -> bool:
+    """Whether the stored column takes the share's values unchanged: the same type, or a wider decimal of the
+    same scale (a destination may widen one, e.g. BigQuery's BIGNUMERIC for what NUMERIC cannot hold)."""
+    if hint.get("data_type") == "decimal" and stored.get("data_type") == "decimal":
+        return stored.get("scale") == hint.get("scale") and (stored.get("precision") or 0) >= (hint.get("precision") or 0)
+    return all(stored.get(k) == hint[k] for k in _TYPE_KEYS if k in hint)
+
+
+def warn_gone_tables(synced: Iterable[str], in_share: Iterable[str]) -> list[str]:
+    """Warn about tables loaded into the dataset before that the share no longer has; returns them."""
+    gone = sorted(set(synced) - set(in_share))
+    for table in gone:
+        log.warning("Table %s is no longer in the share: its data stays in the destination, no longer updated.",
+                    table)
+    return gone

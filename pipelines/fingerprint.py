@@ -1,0 +1,116 @@
+"""Row fingerprints and key buckets: the SQL that lets reconcile compare the share with the destination.
+
+The row fingerprint (`_learnsync_hash`) is computed by Snowflake when a row is read and loaded beside it, so the
+destination never has to re-render values the way Snowflake would (floats, timestamps and JSON text print
+differently in every engine). What both sides do compute is the bucket of a key: MD5 of a canonical key text
+(integers and text as they are, dates as days since 1970, timestamps as epoch microseconds), which every
+engine renders alike, and the MD5 of a bucket's fingerprints concatenated in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from learnsync.errors import LearnsyncError
+from pipelines.catalog import Column
+
+ROW_HASH = "_learnsync_hash"
+"""Destination column holding the fingerprint Snowflake computed for the row."""
+SOURCE_HASH = "__LS_HASH"
+"""Its alias in the reader's SELECT."""
+
+
+def row_hash_sql(exprs: Sequence[str]) -> str:
+    """Snowflake fingerprint of a row: MD5 over length-prefixed texts of the loaded values (unambiguous: no
+    separator a value could contain; NULL is `-`, which no length-prefixed text equals)."""
+    parts = [f"COALESCE(LENGTH(TO_VARCHAR({e})) || ':' || TO_VARCHAR({e}), '-')" for e in exprs]
+    return f"MD5({' || '.join(parts) or chr(39) * 2})"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine spells the few expressions reconcile needs."""
+
+    name: str
+    text: Callable[[str], str]
+    days: Callable[[str], str]
+    micros: Callable[[str], str]
+    md5: Callable[[str], str]
+    ordered_concat: Callable[[str], str]
+
+    def key_text(self, exprs: Sequence[str], columns: Sequence[Column]) -> str:
+        """Canonical text of a key; parts of a composite key are joined with `|`."""
+        parts = []
+        for expr, col in zip(exprs, columns):
+            if col.sf_type == "DATE":
+                parts.append(self.text(self.days(expr)))
+            elif col.sf_type.startswith("TIMESTAMP"):
+                parts.append(self.text(self.micros(expr)))
+            elif col.sf_type == "TEXT" or (col.sf_type == "NUMBER" and not col.scale):
+                parts.append(self.text(expr))
+            else:
+                raise LearnsyncError(
+                    f"Key column {col.name} has type {col.sf_type}: reconcile compares keys of type NUMBER(p,0),"
+                    " TEXT, DATE or TIMESTAMP only."
+                )
+        return " || '|' || ".join(parts)
+
+    def bucket(self, key_text: str, length: int) -> str:
+        return f"SUBSTR({self.md5(key_text)}, 1, {length})"
+
+    def fingerprint(self, hash_expr: str) -> str:
+        """Fingerprint of a group of rows: independent of row order, duplicates counted."""
+        return f"COALESCE({self.md5(self.ordered_concat(hash_expr))}, '')"
+
+
+SNOWFLAKE = Dialect(
+    "snowflake",
+    text=lambda e: f"TO_VARCHAR({e})",
+    days=lambda e: f"DATEDIFF('day', '1970-01-01'::DATE, {e})",
+    micros=lambda e: f"DATE_PART(EPOCH_MICROSECOND, {e})",
+    md5=lambda e: f"MD5({e})",
+    ordered_concat=lambda e: f"LISTAGG({e}, '') WITHIN GROUP (ORDER BY {e})",
+)
+
+DIALECTS = {
+    d.name: d
+    for d in (
+        Dialect(
+            "duckdb",
+            text=lambda e: f"CAST({e} AS VARCHAR)",
+            days=lambda e: f"({e} - DATE '1970-01-01')",
+            micros=lambda e: f"epoch_us({e})",
+            md5=lambda e: f"md5({e})",
+            ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e})",
+        ),
+        Dialect(
+            "postgres",
+            text=lambda e: f"CAST({e} AS TEXT)",
+            days=lambda e: f"({e} - DATE '1970-01-01')",
+            micros=lambda e: f"CAST(EXTRACT(EPOCH FROM {e}) * 1000000 AS BIGINT)",
+            md5=lambda e: f"md5({e})",
+            # byte order, as Snowflake sorts; a locale collation could order hex digits differently
+            ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e} COLLATE \"C\")",
+        ),
+        Dialect(
+            "bigquery",
+            text=lambda e: f"CAST({e} AS STRING)",
+            days=lambda e: f"UNIX_DATE({e})",
+            micros=lambda e: f"UNIX_MICROS(TIMESTAMP({e}))",
+            md5=lambda e: f"TO_HEX(MD5({e}))",
+            ordered_concat=lambda e: f"STRING_AGG({e}, '' ORDER BY {e})",
+        ),
+    )
+}
+
+
+def destination_dialect(destination_name: str) -> Dialect:
+    """The dialect of a dlt destination; reconcile runs only where one is written here."""
+    try:
+        return DIALECTS[destination_name]
+    except KeyError:
+        raise LearnsyncError(
+            f"Reconcile does not support the {destination_name} destination yet (it supports"
+            f" {', '.join(sorted(DIALECTS))}); `learnsync full-refresh` makes any destination exact."
+        ) from None

@@ -1,0 +1,405 @@
+"""Reconcile: make the destination equal to the share where cursors cannot see the change.
+
+Keyed tables are compared by buckets of MD5(key): each side returns, per bucket, a row count and the MD5 of
+its rows' fingerprints (`_learnsync_hash`, computed by Snowflake when the row was read). Buckets that differ are
+split one hex digit further until they hold at most LEAF_ROWS rows; for those, both sides return (key,
+fingerprint) pairs, and only the rows whose fingerprint changed or that are missing are read from the share and
+merged through the table's own dlt pipeline (child tables follow, as in a sync). Keys the share no longer has
+are deleted with their child rows, or marked `_learnsync_deleted_at` for `soft_delete` tables. Event tables
+(no key) are compared per day and a day that differs is replaced from the share by a backfill of that day.
+What crosses the network is proportional to the change, not to the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import dlt
+import pyarrow as pa
+
+from destinations.registry import Target
+from learnsync.errors import LearnsyncError
+from pipelines.catalog import DAY_COLUMN, DELETED_AT, Strategy, TableSpec, snake_case
+from pipelines.children import child_name, parent_column
+from pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, destination_dialect
+from pipelines.locking import DEFAULT_TIMEOUT
+from pipelines.reader import ShareReader
+from pipelines.source import share_table
+from pipelines.sync import Mode, _reason, make_pipeline, resume, source_name, sync_table, table_lock
+
+log = logging.getLogger("learnsync.reconcile")
+
+LEAF_ROWS = 64  # a differing bucket this small is compared key by key
+FIRST_BUCKET_ROWS = 1024  # rows per bucket to start with: fewer scans of big tables, few summaries
+CHUNK = 1000  # keys per IN list
+
+
+@dataclass
+class ReconcileResult:
+    """What reconciling one table found and did."""
+
+    table: str
+    method: str  # "keys", "days" or "skipped"
+    rows_checked: int = 0  # source rows covered by the fingerprint comparison
+    buckets: int = 0  # buckets (or days) compared
+    fingerprints: int = 0  # (key, fingerprint) pairs read from both sides
+    updated: int = 0
+    inserted: int = 0
+    deleted: int = 0
+    rows_fetched: int = 0  # full rows read from the share
+    seconds: float = 0.0
+    note: str = ""
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.updated or self.inserted or self.deleted or self.note.startswith("no fingerprints"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ReconcileResult.__dataclass_fields__} | {"drift": self.drift}
+
+
+Buckets = dict[str, tuple[int, str]]
+
+
+Select = Callable[[str, str, bool], str]
+"""(select list, WHERE condition, exact) -> SQL over a side's table. `exact` keeps one row per key as a sync
+does; bucket summaries skip that (a window over the whole table costs more than the rest of the query), so a
+bucket holding a duplicated key always differs and is settled by its exact key pairs."""
+
+
+@dataclass
+class _Side:
+    """Bucket summaries and key pairs of one side, by its key text `key` and row fingerprint `hash`."""
+
+    d: Dialect
+    key: str
+    hash: str
+    select: Select
+    run: Callable[[str, list[Any]], list[tuple]]
+    mark: Callable[[int], str]  # the i-th bind placeholder
+
+    def _in(self, length: int, prefixes: Optional[Sequence[str]]) -> tuple[str, list[Any]]:
+        if prefixes is None:
+            return "TRUE", []
+        marks = ", ".join(self.mark(i) for i in range(len(prefixes)))
+        return f"{self.d.bucket(self.key, length)} IN ({marks})", list(prefixes)
+
+    def buckets(self, length: int, parents: Optional[Sequence[str]]) -> Buckets:
+        where, params = self._in(length - 1, parents)
+        rows = self.select(f"{self.d.bucket(self.key, length)} AS B, {self.hash} AS H", where, False)
+        found = self.run(f"SELECT B, COUNT(*), {self.d.fingerprint('H')} FROM ({rows}) s GROUP BY B", params)
+        return {str(b): (int(n), str(fp)) for b, n, fp in found}
+
+    def pairs(self, length: int, prefixes: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(prefixes), CHUNK):
+            where, params = self._in(length, prefixes[i : i + CHUNK])
+            out.update((str(k), str(h)) for k, h in self.run(self.select(f"{self.key} AS K, {self.hash} AS H", where, True), params))
+        return out
+
+
+def first_prefix(rows: int) -> int:
+    """Hex digits of the first buckets: at most about FIRST_BUCKET_ROWS rows each (256 to 16^5 buckets)."""
+    if rows <= FIRST_BUCKET_ROWS:
+        return 2
+    return min(5, max(2, math.ceil(math.log(rows / FIRST_BUCKET_ROWS, 16))))
+
+
+def _diff(src: _Side, dst: _Side, rows: int, result: ReconcileResult) -> tuple[list[str], list[str], list[str]]:
+    """(changed, missing, extra) key texts, narrowing differing buckets until they are small."""
+    length, parents = first_prefix(rows), None
+    src_pairs: dict[str, str] = {}
+    dst_pairs: dict[str, str] = {}
+    while True:
+        s, d = src.buckets(length, parents), dst.buckets(length, parents)
+        if parents is None:
+            result.rows_checked = sum(n for n, _ in s.values())
+        result.buckets += len(s.keys() | d.keys())
+        differ = sorted(b for b in s.keys() | d.keys() if s.get(b) != d.get(b))
+        split = [b for b in differ if max(s.get(b, (0, ""))[0], d.get(b, (0, ""))[0]) > LEAF_ROWS and length < 32]
+        leaves = [b for b in differ if b not in set(split)]
+        if leaves:
+            src_pairs.update(src.pairs(length, leaves))
+            dst_pairs.update(dst.pairs(length, leaves))
+        if not split:
+            break
+        parents, length = split, length + 1
+    result.fingerprints = len(src_pairs) + len(dst_pairs)
+    changed = sorted(k for k, h in src_pairs.items() if k in dst_pairs and dst_pairs[k] != h)
+    missing = sorted(k for k in src_pairs if k not in dst_pairs)
+    extra = sorted(k for k in dst_pairs if k not in src_pairs)
+    return changed, missing, extra
+
+
+class _Fetched:
+    """The rows read by key, offered to the table's dlt source like one window of a sync."""
+
+    def __init__(self, batches: list[pa.Table]) -> None:
+        self.batches, self.done, self.windows = batches, True, 1
+
+    def take(self, start: Any, nulls: bool, end: Any = None) -> list[pa.Table]:
+        return self.batches
+
+
+def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:
+    def select(columns: str, where: str, exact: bool) -> str:
+        if exact:
+            return reader.select_sql(spec, where, columns)
+        return f"SELECT {columns.format(row_hash=reader.row_hash(spec))} FROM {reader.fqn(spec.name)} WHERE {where}"
+
+    def run(sql: str, params: list[Any]) -> list[tuple]:
+        return reader.query(sql, {f"p{i}": p for i, p in enumerate(params)}, spec)
+
+    return _Side(SNOWFLAKE, reader.key_text(spec), "{row_hash}", select, run, lambda i: f"%(p{i})s")
+
+
+def reconcile_table(
+    reader: ShareReader,
+    spec: TableSpec,
+    target: Target,
+    dataset: str,
+    profile: str,
+    dry_run: bool = False,
+    pipelines_dir: Optional[str] = None,
+    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+) -> ReconcileResult:
+    """Compare one table with the share and, unless `dry_run`, apply the difference (under the table's lock)."""
+    method = "keys" if spec.strategy is Strategy.MERGE else "days" if spec.strategy is Strategy.EVENTS else "skipped"
+    result = ReconcileResult(spec.name, method)
+    started = time.monotonic()
+    try:
+        if method == "skipped" or not target.merges:
+            result.method, result.note = "skipped", "every sync reloads it whole"
+            return result
+        with table_lock(target, dataset, spec.name, lock_timeout):
+            _Table(reader, spec, target, dataset, profile, pipelines_dir, dry_run, result).run()
+    except LearnsyncError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one table failing must not stop the others; reported per table
+        log.debug("reconcile failed", exc_info=True)
+        result.error = _reason(exc)
+    finally:
+        result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass
+class _Table:
+    """One table's reconcile: the share, the table's dlt pipeline and the destination's SQL."""
+
+    reader: ShareReader
+    spec: TableSpec
+    target: Target
+    dataset: str
+    profile: str
+    pipelines_dir: Optional[str]
+    dry_run: bool
+    result: ReconcileResult
+    pipeline: dlt.Pipeline = field(init=False)
+    dialect: Dialect = field(init=False)
+
+    def run(self) -> None:
+        self.pipeline = make_pipeline(self.profile, self.spec, self.target, self.dataset, self.pipelines_dir)
+        resume(self.pipeline, self.spec, self.target.run_options)
+        self.dialect = destination_dialect(self.pipeline.destination.destination_name)
+        with self.pipeline.destination_client() as job:
+            exists, columns = job.get_storage_table(self.spec.dest_name)
+            if not exists:
+                self.result.method, self.result.note = "skipped", "not in the destination yet: run learnsync sync first"
+                return
+            rows, hashed = self._count(job.sql_client) if ROW_HASH in columns else (0, 0)
+            if ROW_HASH not in columns or (rows and not hashed):
+                refresh = True
+            elif self.result.method == "keys":
+                refresh, (changed, missing, extra) = False, self._diff_keys(job.sql_client, DELETED_AT in columns, rows)
+            else:
+                refresh, (days, gone) = False, self._diff_days(job.sql_client)
+        # the destination connection is closed before loading: DuckDB allows one writer per file
+        if refresh:
+            self._refresh()
+        elif self.result.method == "keys":
+            self._apply_keys(changed, missing, extra)
+        else:
+            self._apply_days(days, gone)
+
+    def _count(self, client: Any) -> tuple[int, int]:
+        """Rows, and rows with a fingerprint (none: loaded before fingerprints existed, cannot be compared)."""
+        total, hashed = client.execute_sql(
+            f"SELECT COUNT(*), COUNT({client.escape_column_name(ROW_HASH)})"
+            f" FROM {client.make_qualified_table_name(self.spec.dest_name)}"
+        )[0]
+        return int(total), int(hashed)
+
+    def _refresh(self) -> None:
+        """Reload such a table whole, once (a full refresh, swapped in)."""
+        self.result.note = "no fingerprints yet (loaded by an older learnsync): " + (
+            "a reconcile reloads it whole once" if self.dry_run else "reloaded whole"
+        )
+        if not self.dry_run:
+            self.result.rows_fetched = self._sync(Mode.FULL_REFRESH)
+
+    def _sync(self, mode: Mode, start: Any = None, end: Any = None) -> int:
+        done = sync_table(self.reader, self.spec, self.target, self.dataset, self.profile, mode, start, end,
+                          pipelines_dir=self.pipelines_dir, lock_timeout=None)  # the reconcile holds the lock
+        if not done.ok:
+            raise LearnsyncError(done.error or f"{mode.value} failed")
+        return done.rows
+
+    def _key_text(self, client: Any) -> str:
+        return self.dialect.key_text(self._keys(client), [self.spec.column(k) for k in self.spec.primary_key])
+
+    def _keys(self, client: Any) -> list[str]:
+        return [client.escape_column_name(snake_case(k)) for k in self.spec.primary_key]
+
+    # -- keyed tables ------------------------------------------------------------------------------------
+
+    def _diff_keys(self, client: Any, soft: bool, rows: int) -> tuple[list[str], list[str], list[str]]:
+        table = client.make_qualified_table_name(self.spec.dest_name)
+        live = f" AND {client.escape_column_name(DELETED_AT)} IS NULL" if soft else ""
+
+        def select(columns: str, where: str, exact: bool) -> str:
+            return f"SELECT {columns} FROM {table} WHERE {where}{live}"  # keys are unique in the destination
+
+        def run(sql: str, params: list[Any]) -> list[tuple]:
+            return list(client.execute_sql(sql, *params) or [])
+
+        h = f"COALESCE({client.escape_column_name(ROW_HASH)}, '')"
+        dst = _Side(self.dialect, self._key_text(client), h, select, run, lambda i: "%s")
+        changed, missing, extra = _diff(_source_side(self.reader, self.spec), dst, rows, self.result)
+        self.result.updated, self.result.inserted, self.result.deleted = len(changed), len(missing), len(extra)
+        return changed, missing, extra
+
+    def _apply_keys(self, changed: list[str], missing: list[str], extra: list[str]) -> None:
+        if self.dry_run:
+            return
+        if changed or missing:
+            batches = list(self.reader.read_keys(self.spec, changed + missing))
+            self.result.rows_fetched = sum(b.num_rows for b in batches)
+            # the table's own source without a cursor: a merge by key that replaces child rows as a sync does,
+            # and leaves the stored cursor where it is
+            source = share_table.with_args(name=source_name(self.spec))(self.spec, _Fetched(batches), None, False)
+            self.target.adapt(source, self.spec)
+            self.pipeline.run(source, **self.target.run_options)
+        if extra:
+            self._delete(extra)
+
+    def _delete(self, keys: list[str]) -> None:
+        """Remove keys the share no longer has, with their child rows; or mark them, for soft_delete tables."""
+        spec = self.spec
+        with self.pipeline.destination_client() as job:
+            client = job.sql_client
+            parent = client.make_qualified_table_name(spec.dest_name)
+            key_text, key_cols = self._key_text(client), self._keys(client)
+            # a child's parent column holds the key (or its parts' text joined by `|`), as children.unnest writes it
+            child_key = key_cols[0] if len(key_cols) == 1 else " || '|' || ".join(map(self.dialect.text, key_cols))
+            children = [c for c in (child_name(spec, col) for col in spec.json_columns) if job.get_storage_table(c)[0]]
+            for i in range(0, len(keys), CHUNK):
+                chunk = keys[i : i + CHUNK]
+                marks = ", ".join("%s" for _ in chunk)
+                if spec.soft_delete:
+                    at = client.escape_column_name(DELETED_AT)
+                    client.execute_sql(f"UPDATE {parent} SET {at} = %s WHERE {key_text} IN ({marks}) AND {at} IS NULL",
+                                       datetime.now(timezone.utc), *chunk)
+                    continue
+                # children first, then the parent, each its own statement (BigQuery has no plain transactions):
+                # after a crash in between, the parent row is still there, so the next reconcile deletes again
+                for child in children:
+                    client.execute_sql(
+                        f"DELETE FROM {client.make_qualified_table_name(child)}"
+                        f" WHERE {client.escape_column_name(parent_column(spec))} IN"
+                        f" (SELECT {child_key} FROM {parent} WHERE {key_text} IN ({marks}))", *chunk,
+                    )
+                client.execute_sql(f"DELETE FROM {parent} WHERE {key_text} IN ({marks})", *chunk)
+
+    # -- event tables ------------------------------------------------------------------------------------
+
+    def _diff_days(self, client: Any) -> tuple[list[date], list[date]]:
+        """Days whose count or fingerprint differ: (days the share has, days only the destination has)."""
+        day = client.escape_column_name(snake_case(DAY_COLUMN))
+        h = f"COALESCE({client.escape_column_name(ROW_HASH)}, '')"
+        dst = {
+            _as_date(d): (int(n), str(fp))
+            for d, n, fp in client.execute_sql(
+                f"SELECT {day}, COUNT(*), {self.dialect.fingerprint(h)}"
+                f" FROM {client.make_qualified_table_name(self.spec.dest_name)} GROUP BY 1"
+            )
+        }
+        rows_sql = self.reader.select_sql(self.spec, "TRUE", f"{self.reader.day(self.spec)} AS D, {{row_hash}} AS H")
+        src = {
+            _as_date(d): (int(n), str(fp))
+            for d, n, fp in self.reader.query(
+                f"SELECT D, COUNT(*), {SNOWFLAKE.fingerprint('H')} FROM ({rows_sql}) s GROUP BY 1", spec=self.spec
+            )
+        }
+        self.result.rows_checked = sum(n for n, _ in src.values())
+        self.result.buckets = len(src.keys() | dst.keys())
+        differ = [d for d in src.keys() | dst.keys() if src.get(d) != dst.get(d)]
+        if None in differ:
+            differ.remove(None)
+            self.result.note = "events with a NULL cursor differ: no day to replace them by; a full refresh fixes them"
+        days = sorted(d for d in differ if d in src)
+        gone = sorted(d for d in differ if d not in src)
+        self.result.updated, self.result.deleted = len(days), sum(dst[d][0] for d in gone)
+        return days, gone
+
+    def _apply_days(self, days: list[date], gone: list[date]) -> None:
+        if self.dry_run:
+            return
+        for start, end in _runs(days):
+            self.result.rows_fetched += self._sync(Mode.BACKFILL, start, end)
+        if gone:
+            # a day the share no longer has: a backfill reads nothing for it, so nothing would replace it
+            with self.pipeline.sql_client() as client:
+                client.execute_sql(
+                    f"DELETE FROM {client.make_qualified_table_name(self.spec.dest_name)}"
+                    f" WHERE {client.escape_column_name(snake_case(DAY_COLUMN))} IN ({', '.join('%s' for _ in gone)})",
+                    *gone,
+                )
+
+
+def _as_date(value: Any) -> Optional[date]:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive days as [first, last + 1) ranges: one backfill per run of days."""
+    start = prev = None
+    for d in days:
+        if prev is not None and d == prev + timedelta(days=1):
+            prev = d
+            continue
+        if start is not None:
+            yield start, prev + timedelta(days=1)  # type: ignore[operator]
+        start = prev = d
+    if start is not None:
+        yield start, prev + timedelta(days=1)  # type: ignore[operator]
+
+
+def reconcile(
+    reader: ShareReader,
+    specs: Sequence[TableSpec],
+    target: Target,
+    dataset: str,
+    profile: str,
+    dry_run: bool = False,
+    pipelines_dir: Optional[str] = None,
+    on_result: Optional[Callable[[ReconcileResult], None]] = None,
+) -> list[ReconcileResult]:
+    """Reconcile tables one after another; a failing table does not stop the others."""
+    results = []
+    for spec in specs:
+        res = reconcile_table(reader, spec, target, dataset, profile, dry_run, pipelines_dir)
+        results.append(res)
+        if on_result:
+            on_result(res)
+    return results

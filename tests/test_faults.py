@@ -1,0 +1,187 @@
+"""Faults injected into real parts: the source process killed mid-read, the loading Postgres session
+terminated, a DuckDB file held by another process, two CLI runs of one table at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from learnsync import emulator
+from tests.conftest import Share, new_share
+from tests.crashkit import TABLE, assert_exact, landed, seed, start_sync
+
+
+def _wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def _emulated(database: str):
+    """An emulator in its own process, with one database; returns (context, share)."""
+    ctx = emulator.serve_in_subprocess()
+    return ctx, new_share(ctx.__enter__(), database)
+
+
+class _Timeouts(Share):
+    """The share's URI with short timeouts, so the test is fast (the defaults are checked on their own)."""
+
+    @property
+    def uri(self) -> str:
+        return super().uri + "&network_timeout=10&socket_timeout=10"
+
+
+@pytest.mark.subprocess_sync
+def test_source_killed_mid_read_fails_clearly_then_the_rerun_is_exact(dest, tmp_path):
+    ctx, share = _emulated("GONE")
+    try:
+        seed(share, 400)
+        short = _Timeouts(share.server, share.database, share.schema, share.conn)
+        proc = start_sync(short, dest, tmp_path)
+        # a committed window leaves its load package in dlt's `loaded` folder (polling the DuckDB file instead
+        # would take its lock from the writer)
+        assert _wait_for(lambda: any((tmp_path / "dlt" / "pipelines").glob("*/load/loaded/*")), 120), "no window"
+        os.kill(share.server.pid, signal.SIGKILL)  # the source dies between or in the middle of reads
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        took = time.monotonic() - killed
+        before = landed(dest)
+    finally:
+        share.conn.close()
+        ctx.__exit__(None, None, None)
+    print(f"failed {took:.1f} s after the source died, {before} of 400 rows committed")
+    assert proc.returncode == 1, out + err
+    assert "Traceback" not in out + err, err[err.find("Traceback") - 600:][:1500]
+    assert "stopped answering" in out and TABLE in out, out
+    assert took < 60
+    assert 0 < before < 400
+    # the source is back (a new process, the same data): the next run goes on from the committed windows
+    ctx, share = _emulated("GONE")
+    try:
+        seed(share, 400)
+        rerun = start_sync(share, dest, tmp_path)
+        out, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, out + err
+        assert_exact(share, dest)
+    finally:
+        share.conn.close()
+        ctx.__exit__(None, None, None)
+
+
+def test_connector_timeouts_are_bounded_by_default():
+    from pipelines.connection import parse_source_uri
+
+    kwargs = parse_source_uri("snowflake://u:p@acct/DB/S").connect_kwargs()
+    assert (kwargs["login_timeout"], kwargs["network_timeout"], kwargs["socket_timeout"]) == (30, 120, 60)
+
+
+def _terminate_loading_session(dataset: str, table: str, stop: threading.Event, killed: list[int]) -> None:
+    """Hold the destination table locked until the loader's next statement on it waits, then terminate that
+    session (only ours: the dataset name is unique). The lock makes the cut land mid-load however fast loads are."""
+    import psycopg2
+
+    from tests.conftest import PG_URI
+
+    holder, con = psycopg2.connect(PG_URI), psycopg2.connect(PG_URI)
+    con.autocommit = True
+    try:
+        with holder.cursor() as lock, con.cursor() as cur:
+            lock.execute(f'LOCK TABLE "{dataset}"."{table}" IN ACCESS EXCLUSIVE MODE')
+            while not stop.is_set() and not killed:
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                    " AND query ILIKE %s", (f"%{dataset}%",))
+                for (pid,) in cur.fetchall()[:1]:
+                    cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                    killed.append(pid)
+                time.sleep(0.01)
+    finally:
+        holder.rollback()
+        holder.close()
+        con.close()
+
+
+def test_postgres_session_terminated_mid_load_is_retried_or_fails_clearly_then_exact(share, tmp_path):
+    """dlt retries a load job whose session died (a transient error) within the run; when the retry fails too,
+    the run fails in one clear line. Either way the destination ends exact, after a rerun in the second case."""
+    import uuid
+
+    from tests.conftest import PG_URI, Dest, _drop_pg_schema
+
+    dest = Dest("postgres", PG_URI, f"t_{uuid.uuid4().hex[:10]}", tmp_path)
+    try:
+        seed(share, 400)
+        stop, killed = threading.Event(), []
+        proc = start_sync(share, dest, tmp_path)
+        # let a few windows commit first, so the cut comes in the middle of the run
+        assert _wait_for(lambda: len(list((tmp_path / "dlt" / "pipelines").glob("*/load/loaded/*"))) >= 2, 120)
+        sampler = threading.Thread(target=_terminate_loading_session,
+                                   args=(dest.dataset, "courses_trackings", stop, killed))
+        sampler.start()
+        out, err = proc.communicate(timeout=300)
+        stop.set()
+        sampler.join()
+        assert killed, "no loading session was seen"
+        assert "Traceback" not in out + err, err
+        assert proc.returncode in (0, 1), out + err
+        if proc.returncode == 1:
+            line = next(line for line in out.splitlines() if "FAILED" in line)
+            assert "Postgres" in line and "connection" in line, line
+            assert 0 < landed(dest) < 400
+            rerun = start_sync(share, dest, tmp_path)
+            out, err = rerun.communicate(timeout=300)
+            assert rerun.returncode == 0, out + err
+        assert_exact(share, dest)
+    finally:
+        _drop_pg_schema(dest.dataset)
+
+
+def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
+    from tests.conftest import Dest
+
+    path = tmp_path / "held.duckdb"
+    dest = Dest("duckdb", f"duckdb:///{path}", "learning_held", path)
+    seed(share, 10)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+                               " print('open', flush=True); time.sleep(120)", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        proc = start_sync(share, dest, tmp_path)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert proc.returncode == 1, out + err
+    assert "Traceback" not in out + err
+    assert f"The DuckDB file {path} is in use by another process" in out and f"PID {holder.pid}" in out, out
+    rerun = start_sync(share, dest, tmp_path)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, out + err
+    assert_exact(share, dest)
+
+
+@pytest.mark.subprocess_sync
+def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_path):
+    seed(share, 400)
+    first = start_sync(share, dest, tmp_path)
+    assert _wait_for(lambda: any((tmp_path / "dlt" / "pipelines").glob("*/load/loaded/*")), 120)
+    impatient = start_sync(share, dest, tmp_path / "dlt", "--lock-timeout", "1")
+    out, err = impatient.communicate(timeout=120)
+    assert impatient.returncode == 1, out + err
+    assert "Another learnsync run is syncing table COURSES_TRACKINGS" in out, out
+    second = start_sync(share, dest, tmp_path / "dlt")  # waits for the first (default: up to 10 minutes)
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+    assert_exact(share, dest)
+    assert dest.query('SELECT count(*), count(DISTINCT id) FROM "{ds}"."courses_trackings"') == [(400, 400)]
