@@ -172,15 +172,26 @@ def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
 
 @pytest.mark.subprocess_sync
 def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_path):
+    """The test itself holds the table's lock (the product's own lock, as a running sync holds it), so "another run
+    is busy" is certain rather than a race against a fast first run; then two runs wait for it at once."""
+    from destinations.registry import resolve
+    from pipelines.sync import table_lock
+
     seed(share, 400)
-    first = start_sync(share, dest, tmp_path)
-    assert _wait_for(lambda: any((tmp_path / "dlt" / "pipelines").glob("*/load/loaded/*")), 120)
-    impatient = start_sync(share, dest, tmp_path / "dlt", "--lock-timeout", "1")
-    out, err = impatient.communicate(timeout=120)
-    assert impatient.returncode == 1, out + err
-    assert "Another learnsync run is syncing table COURSES_TRACKINGS" in out, out
-    second = start_sync(share, dest, tmp_path / "dlt")  # waits for the first (default: up to 10 minutes)
-    for proc in (first, second):
+    here, there = tmp_path / "a", tmp_path / "b"  # two working directories: two local pipeline states
+    here.mkdir()
+    there.mkdir()
+    with table_lock(resolve(dest.uri, dest.dataset), dest.dataset, TABLE, 5):
+        impatient = start_sync(share, dest, here, "--lock-timeout", "1")
+        out, err = impatient.communicate(timeout=120)
+        assert impatient.returncode == 1, out + err
+        assert "Traceback" not in out + err, err
+        assert "Another learnsync run is syncing table COURSES_TRACKINGS" in out, out
+        assert landed(dest) == 0  # nothing half-applied
+        runs = [start_sync(share, dest, here), start_sync(share, dest, there)]  # both wait (default: 10 minutes)
+        time.sleep(5)
+        assert [proc.poll() for proc in runs] == [None, None]
+    for proc in runs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, out + err
     assert_exact(share, dest)
