@@ -10,6 +10,7 @@ into the emulator's own $HOME/.duckdb/extensions.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import shutil
@@ -53,6 +54,16 @@ def install(root: Optional[Path] = None) -> Path:
     root = root or cache_dir()
     if (root / "ready").exists():
         return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # pytest -n 2: both workers may get here at once; one builds, the other waits and then finds it ready
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / "ready").exists():
+            return root
+        return _build(root)
+
+
+def _build(root: Path) -> Path:
     python = python313()
     if python is None:
         raise RuntimeError("local-bigquery needs Python 3.13: set LEARNSYNC_PY313 or install it with pyenv")
