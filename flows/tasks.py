@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
-from learnsync.errors import LearnsyncError
+from learnsync.errors import LearnsyncError, SourceUnreachable
 from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.sync import Mode, TableResult
 
@@ -49,19 +49,26 @@ class Job:
                 )
 
 
+def is_transient(exc: Optional[BaseException]) -> bool:
+    """Whether a retry may help: network, warehouse and destination-session failures, and a source that could not
+    be reached, may pass; a user error (bad credentials, unknown table, a value that cannot load) never does."""
+    if isinstance(exc, TableFailed):
+        return exc.transient
+    return isinstance(exc, SourceUnreachable) or not isinstance(exc, LearnsyncError)
+
+
 class TableFailed(Exception):
     """A table run failed; `transient` says whether a retry may help."""
 
     def __init__(self, result: TableResult) -> None:
         super().__init__(f"{result.table}: {result.error}")
         self.table = result.table
-        self.transient = not isinstance(result.exception, LearnsyncError)
+        self.transient = is_transient(result.exception)
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry network, warehouse and lock-timeout failures; never a user error (bad credentials, unknown table)."""
-    exc = state.result(raise_on_failure=False)
-    return not isinstance(exc, (LearnsyncError, TableFailed)) or (isinstance(exc, TableFailed) and exc.transient)
+    """Prefect's retry condition: retry only what `is_transient` says may pass."""
+    return is_transient(state.result(raise_on_failure=False))
 
 
 @contextmanager

@@ -5,3 +5,8 @@ from __future__ import annotations
 
 class LearnsyncError(Exception):
     """A user-fixable problem; the message says what to do and never holds a secret."""
+
+
+class SourceUnreachable(LearnsyncError):
+    """The source could not be reached: the CLI reports it like any user-fixable problem (a wrong host looks the
+    same), but a scheduled flow retries it, since a network blip or a warehouse restart passes."""

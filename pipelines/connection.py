@@ -9,7 +9,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
-from learnsync.errors import LearnsyncError
+from learnsync.errors import LearnsyncError, SourceUnreachable
 from learnsync.secrets import read_source_secrets
 
 _QUERY_KEYS = {"warehouse", "role", "host", "port", "protocol", "authenticator", "login_timeout", "network_timeout",
@@ -207,7 +207,8 @@ def connect(source: SnowflakeSource) -> Any:
     try:
         return snowflake.connector.connect(**kwargs)
     except sf_errors.Error as exc:
-        raise LearnsyncError(_explain(source, exc)) from None
+        why, reachable = _explain(source, exc)
+        raise (LearnsyncError if reachable else SourceUnreachable)(why) from None
 
 
 _LOGIN_FAILED = {
@@ -231,7 +232,8 @@ def source_lost(exc: BaseException) -> Optional[str]:
             " committed with their cursor: run again when it is back.")
 
 
-def _explain(source: SnowflakeSource, exc: Exception) -> str:
+def _explain(source: SnowflakeSource, exc: Exception) -> tuple[str, bool]:
+    """One line saying why the connection failed, and whether the source answered at all."""
     text = str(exc)
     for secret in source.secrets:
         text = text.replace(secret, "***")
@@ -239,7 +241,7 @@ def _explain(source: SnowflakeSource, exc: Exception) -> str:
     errno = getattr(exc, "errno", None)
     lowered = text.lower()
     if errno in _LOGIN_CODES or any(w in lowered for w in ("password", "jwt", "token")):
-        return f"Login to {where} ({source.authenticator.value}) failed: {_LOGIN_FAILED[source.authenticator]}."
+        return f"Login to {where} ({source.authenticator.value}) failed: {_LOGIN_FAILED[source.authenticator]}.", True
     if errno in (250001, 250003) or "connect" in lowered or "timed out" in lowered:
-        return f"Could not reach {where}: check the account, host and port, and your network. ({text.strip()[:200]})"
-    return f"Snowflake refused the connection for {where}: {' '.join(text.split())[:300]}"
+        return f"Could not reach {where}: check the account, host and port, and your network. ({text.strip()[:200]})", False
+    return f"Snowflake refused the connection for {where}: {' '.join(text.split())[:300]}", True

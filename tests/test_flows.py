@@ -172,3 +172,49 @@ def test_fan_out_on_a_two_process_dask_cluster(share):
             assert_table_equal(share, dest, table)
     finally:
         _drop_pg_schema(dest.dataset)
+
+
+def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path):
+    """The source goes away as the table task logs in (a proxy cuts every connection for 4 s): the task fails
+    fast (short timeouts), Prefect retries it, a later attempt runs once the source is back, the data is exact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.sync import sync_flow
+    from tests.conftest import Dest
+    from tests.flaky_proxy import FlakyProxy
+
+    create(share, "COURSES_TRACKINGS")
+    _trackings(share, 30, T0)
+    path = tmp_path / "w.duckdb"
+    dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
+    proxy = FlakyProxy(share.server.port)
+    proxy.outage_at_login(2, 4.0)  # login 1: the flow lists the tables; login 2: the table task connects
+    params = _params(share, dest)
+    params["source_uri"] = (params["source_uri"].replace(f"port={share.server.port}", f"port={proxy.port}")
+                            + "&login_timeout=2&network_timeout=3&socket_timeout=3")
+    try:
+        state = sync_flow(tables=["COURSES_TRACKINGS"], **params, return_state=True)
+    finally:
+        proxy.close()
+    assert len(proxy.outages) == 1 and proxy.refused > 0, "the outage did not happen"
+    assert state.is_completed(), state.message
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    assert [(r.name, r.state.type.value) for r in runs] == [("incremental COURSES_TRACKINGS", "COMPLETED")]
+    assert runs[0].run_count >= 2, "the task did not need a retry"
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def test_only_failures_that_may_pass_are_retried():
+    from flows.tasks import TableFailed, is_transient
+    from learnsync.errors import LearnsyncError, SourceUnreachable
+    from pipelines.sync import TableResult
+
+    def failed(exc: BaseException) -> TableFailed:
+        return TableFailed(TableResult("T", "merge", error=str(exc), exception=exc))
+
+    assert is_transient(SourceUnreachable("Could not reach ..."))
+    assert is_transient(ConnectionResetError()) and is_transient(failed(ConnectionResetError()))
+    assert not is_transient(LearnsyncError("Login ... failed")) and not is_transient(failed(LearnsyncError("x")))
