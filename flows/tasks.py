@@ -90,15 +90,6 @@ def open_reader(job: Job) -> Iterator[Any]:
         conn.close()
 
 
-def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
-    """The tables a flow will run, validated against the share (unknown names are a LearnsyncError)."""
-    from pipelines.catalog import Profile
-    from pipelines.sync import plan
-
-    with open_reader(job) as reader:
-        return [s.name for s in plan(reader, Profile(job.profile), tables)]
-
-
 def summary(result: TableResult) -> dict[str, Any]:
     """A table run as artifact row: rows, duration, cursors and the lag of the newest row behind now."""
     lag = None
@@ -122,8 +113,19 @@ RETRIES: dict[str, Any] = dict(
     retry_delay_seconds=exponential_backoff(backoff_factor=float(os.environ.get("LEARNSYNC_RETRY_BACKOFF", "10"))),
     retry_condition_fn=retry_if_transient,
 )
-"""Table tasks retry transient failures (network, warehouse, a dropped session) with bounded backoff; never user
-errors, nor a table still locked after the lock timeout (that run already waited for it)."""
+"""Tasks retry transient failures (network, warehouse, a dropped session, an unreachable source) with bounded
+backoff; never user errors, nor a table still locked after the lock timeout (that run already waited for it)."""
+
+
+@task(name="list-tables", **RETRIES)
+def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
+    """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
+    source that is briefly away when the flow starts is retried like a table's run."""
+    from pipelines.catalog import Profile
+    from pipelines.sync import plan
+
+    with open_reader(job) as reader:
+        return [s.name for s in plan(reader, Profile(job.profile), tables)]
 
 
 @task(name="sync-table", task_run_name="{mode} {table}", **RETRIES)
