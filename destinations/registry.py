@@ -18,7 +18,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from destinations import comments
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_password
-from pipelines.locking import Locker, file_lock, postgres_advisory_lock
+from pipelines.locking import Locker, duckdb_lock, file_lock, postgres_advisory_lock
 
 if TYPE_CHECKING:
     from dlt.extract.source import DltSource
@@ -96,7 +96,7 @@ def _duckdb(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target
         destination=dlt.destinations.duckdb(credentials=creds, **options),
         identity="duckdb-" + _identity(str(path)),
         display=f"duckdb://{path}",
-        lock=file_lock(path.parent / f".{path.name}.locks"),
+        lock=duckdb_lock(path),
         # one process attaches a DuckDB file once, and DuckDB takes one writer: tables load one at a time
         max_parallel_loads=1,
         describe=comments.DUCKDB,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,59 @@ def file_lock(directory: Path) -> Locker:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+    return lock
+
+
+_held: dict[str, list[int]] = {}  # lock file -> [descriptor, holders in this process]
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def process_lock(path: Path, timeout: float, busy: str) -> Iterator[None]:
+    """An flock on `path` that this process holds while any of its threads is inside (re-entrant across threads),
+    exclusive between processes; waits up to `timeout` and then raises LearnsyncError(busy)."""
+    key, deadline = str(path), time.monotonic() + timeout
+    while True:
+        with _held_guard:
+            entry = _held.get(key)
+            if entry is not None:
+                entry[1] += 1
+                break
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _held[key] = [fd, 1]
+                break
+            except BlockingIOError:
+                os.close(fd)
+        if time.monotonic() >= deadline:
+            raise LearnsyncError(busy)
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            entry = _held[key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _held[key]
+                os.close(entry[0])  # closing the descriptor releases the lock
+
+
+def duckdb_lock(database: Path) -> Locker:
+    """Per-table locks, inside one lock on the DuckDB file between processes: DuckDB lets one process open a file
+    for writing, so a second learnsync process waits for the first's table run instead of failing on the file."""
+    directory = database.parent / f".{database.name}.locks"
+    tables = file_lock(directory)
+
+    @contextmanager
+    def lock(key: str, timeout: float) -> Iterator[None]:
+        directory.mkdir(parents=True, exist_ok=True)
+        busy = (f"Another learnsync process is writing the DuckDB file {database}; waited {timeout:.0f} s for it."
+                " Try again when it has finished.")
+        with process_lock(directory / "file.lock", timeout, busy), tables(key, timeout):
+            yield
 
     return lock
 
