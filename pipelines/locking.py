@@ -2,7 +2,8 @@
 
 The lock lives where the data does: a Postgres advisory lock (held by a session, so it works across
 machines and frees itself if the holder dies), or an flock on a file beside a DuckDB database (DuckDB is a
-local file anyway). A run that cannot get the lock in time stops with a clear message; it never waits forever.
+local file anyway), taken inside one flock on the whole file between processes (DuckDB has one writing process).
+A run that cannot get the lock in time stops with a clear message; it never waits forever.
 """
 
 from __future__ import annotations
