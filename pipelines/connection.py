@@ -243,5 +243,6 @@ def _explain(source: SnowflakeSource, exc: Exception) -> tuple[str, bool]:
     if errno in _LOGIN_CODES or any(w in lowered for w in ("password", "jwt", "token")):
         return f"Login to {where} ({source.authenticator.value}) failed: {_LOGIN_FAILED[source.authenticator]}.", True
     if errno in (250001, 250003) or "connect" in lowered or "timed out" in lowered:
-        return f"Could not reach {where}: check the account, host and port, and your network. ({text.strip()[:200]})", False
+        why = f"Could not reach {where}: check the account, host and port, and your network. ({text.strip()[:200]})"
+        return why, False
     return f"Snowflake refused the connection for {where}: {' '.join(text.split())[:300]}", True

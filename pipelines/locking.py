@@ -23,6 +23,23 @@ DEFAULT_TIMEOUT = 600.0
 Locker = Callable[[str, float], ContextManager[None]]
 
 
+def _wait(acquire: Callable[[], bool], timeout: float, every: float, busy: Callable[[], LearnsyncError]) -> None:
+    """Call `acquire` until it returns True; after `timeout` seconds raise `busy()` (never wait forever)."""
+    deadline = time.monotonic() + timeout
+    while not acquire():
+        if time.monotonic() >= deadline:
+            raise busy()
+        time.sleep(every)
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 def _busy(key: str, timeout: float) -> LearnsyncError:
     return LearnsyncError(
         f"Another learnsync run is syncing {key}; waited {timeout:.0f} s for it. Try again when it has finished."
@@ -38,15 +55,7 @@ def file_lock(directory: Path) -> Locker:
         path = directory / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".lock")
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise _busy(key, timeout) from None
-                    time.sleep(0.2)
+            _wait(lambda: _try_flock(fd), timeout, 0.2, lambda: _busy(key, timeout))
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
@@ -62,23 +71,21 @@ _held_guard = threading.Lock()
 def process_lock(path: Path, timeout: float, busy: str) -> Iterator[None]:
     """An flock on `path` that this process holds while any of its threads is inside (re-entrant across threads),
     exclusive between processes; waits up to `timeout` and then raises LearnsyncError(busy)."""
-    key, deadline = str(path), time.monotonic() + timeout
-    while True:
+    key = str(path)
+
+    def acquire() -> bool:
         with _held_guard:
-            entry = _held.get(key)
-            if entry is not None:
-                entry[1] += 1
-                break
+            if key in _held:
+                _held[key][1] += 1
+                return True
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _try_flock(fd):
                 _held[key] = [fd, 1]
-                break
-            except BlockingIOError:
-                os.close(fd)
-        if time.monotonic() >= deadline:
-            raise LearnsyncError(busy)
-        time.sleep(0.2)
+                return True
+            os.close(fd)
+            return False
+
+    _wait(acquire, timeout, 0.2, lambda: LearnsyncError(busy))
     try:
         yield
     finally:
@@ -121,15 +128,13 @@ def postgres_advisory_lock(dsn: str) -> Locker:
             raise LearnsyncError(f"Could not reach the Postgres destination to lock {key}: {str(exc).strip()}") from None
         conn.autocommit = True
         try:
-            deadline = time.monotonic() + timeout
             with conn.cursor() as cur:
-                while True:
+
+                def acquire() -> bool:
                     cur.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
-                    if cur.fetchone()[0]:
-                        break
-                    if time.monotonic() >= deadline:
-                        raise _busy(key, timeout)
-                    time.sleep(0.5)
+                    return bool(cur.fetchone()[0])
+
+                _wait(acquire, timeout, 0.5, lambda: _busy(key, timeout))
             yield
         finally:
             conn.close()  # ending the session releases the lock
