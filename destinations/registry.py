@@ -204,9 +204,9 @@ def _bigquery_tables(partition: bool, cluster: bool) -> Callable[["DltSource", "
     from dlt.destinations.adapters import bigquery_adapter
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
-    from pipelines.catalog import DAY_COLUMN, Strategy, snake_case
+    from pipelines.catalog import Strategy
     from pipelines.children import child_description, child_name, parent_column
-    from pipelines.types import column_hint
+    from pipelines.types import DAY, column_hint
 
     def adapt(source: "DltSource", spec: "TableSpec") -> None:
         parent = source.resources[spec.dest_name]
@@ -224,10 +224,10 @@ def _bigquery_tables(partition: bool, cluster: bool) -> Callable[["DltSource", "
             if hint["data_type"] == "decimal" and 0 < hint["scale"] <= 9 and hint["precision"] - hint["scale"] > 29:
                 parent.apply_hints(columns={hint["name"]: {**hint, "precision": 39}})
         if partition and spec.strategy is Strategy.EVENTS:
-            bigquery_adapter(parent, partition=snake_case(DAY_COLUMN))
+            bigquery_adapter(parent, partition=DAY)
         if cluster and spec.strategy is Strategy.MERGE and spec.primary_key:
             # BigQuery clusters by at most 4 columns
-            bigquery_adapter(parent, cluster=[snake_case(k) for k in spec.primary_key][:4])
+            bigquery_adapter(parent, cluster=list(spec.key_dest)[:4])
             for name, resource in source.resources.items():
                 if name != spec.dest_name:
                     bigquery_adapter(resource, cluster=[parent_column(spec)])

@@ -14,14 +14,17 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from learnsync.errors import LearnsyncError
 from pipelines import vendor_docs
+from pipelines.naming import snake_case, unique_names
 
-# Snowflake types that hold JSON and become child tables.
-SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT"})
+# Snowflake types that hold JSON and become child tables (MAP: a structured OBJECT keyed by its own keys).
+SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT", "MAP"})
 _CURSOR_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "DATE", "NUMBER"})
 DAY_COLUMN = "_LEARNSYNC_DAY"
 """Column added to event tables: the UTC day of the cursor; each run replaces whole days by it."""
 DELETED_AT = "_learnsync_deleted_at"
 """Column of tables set to `soft_delete`: when reconcile found the row gone from the share."""
+RESERVED = frozenset({"_learnsync_hash", "_learnsync_day", DELETED_AT, "_dlt_id", "_dlt_load_id"})
+"""Destination columns learnsync or dlt add to a parent table: never given to a source column."""
 
 
 class Profile(str, Enum):
@@ -57,6 +60,14 @@ class Column:
     scale: Optional[int] = None
     description: str = ""
     decimal: bool = False  # a NUMBER(p,0) configured to load as decimal(p,0) instead of a 64-bit integer
+    dest: str = ""
+    """Destination column name, unique in its table (`resolve_table` sets it; see `pipelines.naming`)."""
+    full_type: str = ""
+    """The type as INFORMATION_SCHEMA spells it (`VECTOR(FLOAT, 768)`, `ARRAY(NUMBER(38,0))`), for messages."""
+
+    def __post_init__(self) -> None:
+        if not self.dest:
+            object.__setattr__(self, "dest", snake_case(self.name))
 
     @property
     def is_json(self) -> bool:
@@ -90,12 +101,27 @@ class TableSpec:
     excluded: tuple[str, ...] = field(default=())
     hashed: tuple[str, ...] = field(default=())
     soft_delete: bool = False
+    dest_name: str = ""
+    """Destination table name: `COURSES_TRACKINGS` -> `courses_trackings` (`plan` keeps it unique)."""
+
+    def __post_init__(self) -> None:
+        if not self.dest_name:
+            object.__setattr__(self, "dest_name", snake_case(self.name))
 
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    def dest(self, name: str) -> str:
+        """Destination name of a source column of this table."""
+        return self.column(name).dest
+
+    @property
+    def key_dest(self) -> tuple[str, ...]:
+        """Destination names of the key columns."""
+        return tuple(self.dest(k) for k in self.primary_key)
 
     @property
     def cursor_column(self) -> Optional[Column]:
@@ -107,26 +133,20 @@ class TableSpec:
         return tuple(c for c in self.columns if c.is_json) if self.primary_key else ()
 
     @property
-    def dest_name(self) -> str:
-        return snake_case(self.name)
-
-    @property
     def policies(self) -> dict[str, ColumnPolicy]:
         """The personal-data policy of each configured column (excluded first, then hashed)."""
         return {**{c: ColumnPolicy.EXCLUDE for c in self.excluded}, **{c: ColumnPolicy.HASH for c in self.hashed}}
 
 
-def snake_case(name: str) -> str:
-    """Destination name of a source identifier: `COURSES_TRACKINGS` -> `courses_trackings`."""
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
-    s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
-    return s or "_"
-
-
 def _find(columns: Mapping[str, Column], *candidates: str) -> Optional[str]:
+    """The share's spelling of the first candidate it has, matched case-insensitively (a quoted lower-case
+    identifier such as `"created_at"` is as good a cursor as `CREATED_AT`; an exact match wins)."""
     for cand in candidates:
-        if cand.upper() in columns:
-            return cand.upper()
+        if cand in columns:
+            return cand
+        folded = [name for name in columns if name.upper() == cand.upper()]
+        if folded:
+            return folded[0]
     return None
 
 
@@ -140,11 +160,12 @@ def _usable_cursor(columns: Mapping[str, Column], name: Optional[str]) -> Option
 
 
 def _convention_key(table: str, columns: Mapping[str, Column]) -> tuple[str, ...]:
-    base = re.sub(r"^(DIM|FACT)_", "", table)
+    upper = table.upper()
+    base = re.sub(r"^(DIM|FACT)_", "", upper)
     singular = base[:-1] if base.endswith("S") else base
-    key = _find(columns, "ID", f"{table}_ID", f"{base}_ID", f"{singular}_ID")
+    key = _find(columns, "ID", f"{upper}_ID", f"{base}_ID", f"{singular}_ID")
     first = next(iter(columns), "")
-    if key is None and table.startswith("DIM_") and first.endswith("_ID"):
+    if key is None and upper.startswith("DIM_") and first.upper().endswith("_ID"):
         key = first  # a dimension's leading *_ID column is its key (DIM_TRACK.TRACK_VERSION_ID)
     return (key,) if key else ()
 
@@ -239,6 +260,9 @@ def resolve_table(
 
     decimals = set(_decimal_columns(name, by_name, override.decimal_columns))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
+    # every column gets a destination name of its own, in the share's column order (pipelines.naming)
+    dests = unique_names([c.name for c in kept], taken=RESERVED)
+    kept = [replace(c, dest=dests[c.name]) for c in kept]
     return TableSpec(
         name=name,
         columns=tuple(kept),

@@ -3,18 +3,24 @@
 dlt loads Arrow tables as they are and does not unnest them, so each JSON column `C` of table `T` becomes
 child table `t__c`: `parent_<key>`, `position` (0-based) and `value` for scalar elements or one column per
 key for object elements (deeper values stay JSON text). A non-array JSON value is one element at position 0.
+
+Object keys are data, not schema: any text can be a key (`""`, `"first-name"`, `"First Name"`, `"a.b"`, `"名前"`).
+Each key gets a column of its own (`pipelines.naming`: the first key of a name keeps it, later ones get `_2`,
+...), recorded on the column as the `x-learnsync-key` hint in the table's dlt schema, so the mapping is the same
+in every batch and every later run. Keys are read by JSON pointer, which takes any key text.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.catalog import Column, TableSpec, snake_case
-from pipelines.reader import quote as _q
+from pipelines.catalog import Column, TableSpec
+from pipelines.naming import extend_names, name_order, snake_case
 
 log = logging.getLogger("learnsync.children")
 
@@ -23,20 +29,53 @@ TOMBSTONE = "_learnsync_replaced"
 delete-insert merge (merge key = parent key) removes its old child rows and inserts nothing for it."""
 POSITION = "position"
 VALUE = "value"
+KEY_HINT = "x-learnsync-key"
+"""Column hint of a child table's object-key column: the JSON key whose values it holds."""
 
 
 def child_name(spec: TableSpec, col: Column) -> str:
-    return f"{spec.dest_name}__{snake_case(col.name)}"
+    return f"{spec.dest_name}__{col.dest}"
 
 
 def parent_column(spec: TableSpec) -> str:
-    return "parent_" + "_".join(snake_case(k) for k in spec.primary_key)
+    return "parent_" + "_".join(spec.key_dest)
+
+
+@dataclass
+class ChildColumns:
+    """Object key -> column of one child table: the mapping its stored dlt schema records, extended by the keys
+    a run meets (assigned in sorted order, so every batch and every run names a key alike)."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    reserved: frozenset[str] = frozenset()
+    legacy: set[str] = field(default_factory=set)
+    """Columns created before the mapping was recorded; each belongs to the key whose base name it is."""
+
+    def assign(self, keys: Iterable[str]) -> dict[str, str]:
+        """Column names of `keys` (new keys get one and keep it for the rest of the run)."""
+        new = sorted((k for k in set(keys) if k not in self.names), key=name_order)
+        for key in new:
+            base = snake_case(key)
+            if base in self.legacy:
+                self.legacy.discard(base)
+                self.names[key] = base
+        # `value` is the scalars' column and an object's `value` key shares it (as documented), so not reserved
+        self.names = extend_names(self.names, new, taken=self.reserved | self.legacy)
+        return self.names
+
+    @classmethod
+    def stored(cls, spec: TableSpec, columns: Mapping[str, Mapping[str, Any]]) -> "ChildColumns":
+        """From the stored dlt schema columns of the child table ({} when it does not exist yet)."""
+        reserved = frozenset({parent_column(spec), POSITION, TOMBSTONE, "_dlt_id", "_dlt_load_id"})
+        names = {c[KEY_HINT]: name for name, c in columns.items() if KEY_HINT in c}
+        legacy = {name for name, c in columns.items() if KEY_HINT not in c and name not in reserved | {VALUE}}
+        return cls(names, reserved, legacy)
 
 
 def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
-    """Fixed columns of every child table; object keys are added by dlt's schema evolution."""
+    """Fixed columns of every child table; object keys are added per batch (`unnest`)."""
     key_type = "text" if len(spec.primary_key) > 1 else _key_type(spec)
-    keys = ", ".join(snake_case(k) for k in spec.primary_key)
+    keys = ", ".join(spec.key_dest)
     joined = " joined with '|'" if len(spec.primary_key) > 1 else ""
     return {
         parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False, "merge_key": True,
@@ -50,9 +89,9 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
 
 def child_description(spec: TableSpec, col: Column) -> str:
     """What a child table unnests and how it joins its parent (its table comment)."""
-    keys = " || '|' || ".join(f"{spec.dest_name}.{snake_case(k)}" for k in spec.primary_key)
+    keys = " || '|' || ".join(f"{spec.dest_name}.{k}" for k in spec.key_dest)
     text = (
-        f"Elements of the JSON column {spec.dest_name}.{snake_case(col.name)}, one row per element: `value` for"
+        f"Elements of the JSON column {spec.dest_name}.{col.dest}, one row per element: `value` for"
         f" scalars, one column per key for objects. Join on {parent_column(spec)} = {keys}."
         " A parent row loaded again replaces its rows."
     )
@@ -63,8 +102,7 @@ def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
     """The child -> parent reference, for dlt's schema (a composite key is joined into one text, so none)."""
     if len(spec.primary_key) != 1:
         return None
-    key = snake_case(spec.primary_key[0])
-    return [{"columns": [parent_column(spec)], "referenced_table": spec.dest_name, "referenced_columns": [key]}]
+    return [{"columns": [parent_column(spec)], "referenced_table": spec.dest_name, "referenced_columns": [spec.key_dest[0]]}]
 
 
 def _key_type(spec: TableSpec) -> str:
@@ -73,11 +111,12 @@ def _key_type(spec: TableSpec) -> str:
     return column_hint(spec.column(spec.primary_key[0]))["data_type"]
 
 
-def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool) -> pa.Table:
-    """Child rows of one JSON column for a batch of prepared parent rows (snake_case column names)."""
-    keys = [snake_case(k) for k in spec.primary_key]
+def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, columns: ChildColumns) -> pa.Table:
+    """Child rows of one JSON column for a batch of prepared parent rows (destination column names); the
+    object-key columns carry their `x-learnsync-key` hint (`key_column_hints`)."""
+    keys = list(spec.key_dest)
     key_sql = _q(keys[0]) if len(keys) == 1 else " || '|' || ".join(f"CAST({_q(k)} AS VARCHAR)" for k in keys)
-    src = _q(snake_case(col.name))
+    src = _q(col.dest)
     con = duckdb.connect()
     try:
         con.register("parent", parent)
@@ -106,18 +145,16 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool) -> 
         has_scalars = not obj_keys or con.execute(
             "SELECT count(*) FROM elems WHERE json_type(elem) <> 'OBJECT'"
         ).fetchall()[0][0] > 0
-        pcol = parent_column(spec)
+        names = columns.assign(obj_keys)
         # column name -> expression; an object key named like `value` shares the scalars' column
         exprs: dict[str, str] = {}
         if has_scalars:
             exprs[VALUE] = "CASE WHEN json_type(elem) <> 'OBJECT' THEN json_extract_string(elem, '$') END"
         for ok in obj_keys:
-            path = _lit('$."' + ok.replace('"', '\\"') + '"')
-            name = snake_case(ok)
-            if name in (pcol, POSITION, TOMBSTONE):
-                name = f"{name}_"
-            extract = f"CASE WHEN json_type(elem) = 'OBJECT' THEN json_extract_string(elem, {path}) END"
+            name = names[ok]
+            extract = f"CASE WHEN json_type(elem) = 'OBJECT' THEN json_extract_string(elem, {_lit(_pointer(ok))}) END"
             exprs[name] = f"COALESCE({exprs[name]}, {extract})" if name in exprs else extract
+        pcol = parent_column(spec)
         select = [f"k AS {_q(pcol)}", f"pos AS {_q(POSITION)}"] + [f"{e} AS {_q(n)}" for n, e in exprs.items()]
         select.append(f"CAST(NULL AS BOOLEAN) AS {_q(TOMBSTONE)}")
         sql = f"SELECT {', '.join(select)} FROM elems"
@@ -130,6 +167,26 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool) -> 
         return con.sql(sql).to_arrow_table()
     finally:
         con.close()
+
+
+def key_column_hints(columns: ChildColumns, table: pa.Table) -> dict[str, dict[str, Any]]:
+    """dlt column hints of the object-key columns of a child batch: text, with the key they hold."""
+    by_name = {name: key for key, name in columns.names.items()}
+    return {
+        name: {"name": name, "data_type": "text", "nullable": True, KEY_HINT: by_name[name]}
+        for name in table.column_names
+        if name in by_name and name != VALUE
+    }
+
+
+def _pointer(key: str) -> str:
+    """The JSON pointer (RFC 6901) of an object key: any key text, `""` included (`$."..."` paths cannot say
+    every key: an empty key is a syntax error there)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(value: str) -> str:

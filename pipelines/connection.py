@@ -18,6 +18,17 @@ TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60}
 """Seconds: to log in; for one request with the connector's retries (the connector's default is forever); for one
 socket read. Snowflake answers a long query with "still running" within ~45 s, so a read never legitimately
 waits longer than a minute, and a source that stops answering fails a run in about two minutes at most."""
+SESSION_PARAMETERS = {
+    # TIMESTAMP_NTZ is UTC wall-clock time, and LTZ/TZ batches are labelled with the session's zone: keep it UTC
+    "TIMEZONE": "UTC",
+    # an account or user may default to JSON results, and then fetch_arrow_batches() raises NotSupportedError
+    "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": "ARROW",
+    # GEOGRAPHY/GEOMETRY as GeoJSON text (an account may default to WKB binary)
+    "GEOGRAPHY_OUTPUT_FORMAT": "GeoJSON",
+    "GEOMETRY_OUTPUT_FORMAT": "GeoJSON",
+    "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
+}
+"""Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`)."""
 URI_FORM = "snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
 _SECRETS = "[sources.learnsync.credentials] in .dlt/secrets.toml (env SOURCES__LEARNSYNC__CREDENTIALS__<NAME>)"
 
@@ -66,9 +77,10 @@ class SnowflakeSource:
             "schema": self.schema,
             # bounded: the connector's defaults are 120 s to log in and retrying a request forever
             **{key: int(self.options.get(key, default)) for key, default in TIMEOUTS.items()},
-            # TIMESTAMP_NTZ is UTC wall-clock time: keep the session in UTC so nothing shifts it
-            "session_parameters": {"TIMEZONE": "UTC", "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+            "session_parameters": dict(SESSION_PARAMETERS),
             "client_session_keep_alive": False,
+            # NUMBER(p,s) as decimal128(38,s), not float64 (the connector's default loses digits past 15-17)
+            "arrow_number_to_decimal": True,
             "authenticator": self.authenticator.value.upper(),
         }
         if self.authenticator is Authenticator.PASSWORD:

@@ -6,6 +6,7 @@ Every identifier is validated against INFORMATION_SCHEMA and double-quoted; valu
 from __future__ import annotations
 
 import logging
+import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,19 +16,33 @@ import pyarrow as pa
 
 from pipelines.catalog import Column, Strategy, TableSpec
 from pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
+from pipelines.types import DUPS_COLUMN, reads_as_text
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 
 Bound = Union[datetime, date, int]
-DUPS_COLUMN = "__LS_DUPS"
-"""Per-row count of rows sharing its key in the window; the share does not enforce keys."""
+FUTURE_TOLERANCE = timedelta(hours=24)
+"""How far past the source's current time a cursor value may lie and still move the stored cursor. Beyond it
+(`9999-12-31` as "never" is common) the row loads, but the cursor ignores it: else no later row would ever be
+read again."""
 
 
 def quote(name: str) -> str:
     """Quote a Snowflake identifier (names come from INFORMATION_SCHEMA, so this is exact)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class WindowPlan:
+    """The next window of a table run: [lo, hi) (hi None: to the end); `limit`: the cursor value past which rows
+    do not move the stored cursor (None: no such limit); `beyond`: rows past it."""
+
+    lo: Optional[Bound]
+    hi: Optional[Bound]
+    limit: Optional[Bound] = None
+    beyond: int = 0
 
 
 @dataclass
@@ -61,7 +76,7 @@ class ShareReader:
         tables: dict[str, list[Column]] = {}
         for table, name, dtype, precision, scale, comment in rows:
             tables.setdefault(table, []).append(
-                Column(name, base_type(dtype), precision, scale, comment or "")
+                Column(name, base_type(dtype), precision, scale, comment or "", full_type=str(dtype))
             )
         if not tables:
             raise LearnsyncError(
@@ -92,34 +107,51 @@ class ShareReader:
         where, params = self._where(spec, lo, hi, False)
         return int(self._query(f"SELECT COUNT(*) FROM {self.fqn(spec.name)} WHERE {where}", params)[0][0])
 
-    def plan_window(self, spec: TableSpec, lo: Optional[Bound]) -> tuple[Optional[Bound], Optional[Bound]]:
+    def plan_window(
+        self, spec: TableSpec, lo: Optional[Bound], limit: Optional[Bound] = None
+    ) -> "WindowPlan":
         """Pick the next window [lo, hi) holding about `window_rows` rows; hi None means "to the end".
 
-        Returns (lo, hi) where lo is the first cursor value when none was given. Bounds are whole days
-        for event tables, so a day is never split across two windows (each window replaces its days).
+        `lo` is the first cursor value when none was given. Bounds are whole days for event tables, so a day is
+        never split across two windows (each window replaces its days). A date or timestamp cursor value more
+        than FUTURE_TOLERANCE past the source's current time (Snowflake's clock, asked in the same query) never
+        plans a bound: such rows are read in the last window, and the plan's `limit` and `beyond` tell the caller
+        (the stored cursor must ignore them). `limit` given: reuse it (later windows of one run).
         """
         where, params = self._where(spec, lo, None, False)
         c = quote(spec.cursor)  # type: ignore[arg-type]
-        total, first, last = self._query(
-            f"SELECT COUNT(*), MIN({c}), MAX({c}) FROM {self.fqn(spec.name)} WHERE {where}", params
+        now = _now_sql(spec) if limit is None else None
+        row = self._query(
+            f"SELECT COUNT(*), MIN({c}), MAX({c}){', ' + now if now else ''} FROM {self.fqn(spec.name)} WHERE {where}",
+            params,
         )[0]
+        total, first, last = row[:3]
+        if now is not None and row[3] is not None:
+            limit = _plus_tolerance(spec, row[3])
+        beyond = 0
+        if limit is not None and last is not None and last > limit:
+            last, beyond = self._query(
+                f"SELECT MAX(CASE WHEN {c} <= %(limit)s THEN {c} END), COUNT_IF({c} > %(limit)s)"
+                f" FROM {self.fqn(spec.name)} WHERE {where}", {**params, "limit": limit}
+            )[0]
         if lo is None:
             lo = _floor(spec, first) if first is not None else None
+        plan = WindowPlan(lo, None, limit, int(beyond or 0))
         if total <= self.window_rows or lo is None or last is None:
-            return lo, None
-        hi: Optional[Bound] = None
+            return plan
         fraction = self.window_rows / total
         # a secant search on the cursor range, from cheap counts: memory follows the window, so keep it close
         # to window_rows; a single cursor value holding more rows than that cannot be split and is read whole
         for _ in range(12):
             hi = _ceil(spec, _interpolate(lo, last, min(fraction, 1.0)), lo)
             if hi > last:
-                return lo, None
+                return plan
             n = self.count(spec, lo, hi)
+            plan.hi = hi
             if self.window_rows * 4 // 5 <= n <= self.window_rows * 11 // 10:
                 break
             fraction *= min(4.0, max(0.25, self.window_rows / n)) if n else 4.0
-        return lo, hi
+        return plan
 
     def read_window(
         self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool
@@ -161,7 +193,9 @@ class ShareReader:
 
     @staticmethod
     def row_hash(spec: TableSpec) -> str:
-        return row_hash_sql([_loaded(spec, c.name) for c in spec.columns])
+        # a VECTOR is cast to ARRAY to be rendered as text (Snowflake casts VECTOR to ARRAY, not to VARCHAR)
+        return row_hash_sql([f"{quote(c.name)}::ARRAY" if c.sf_type == "VECTOR" else _loaded(spec, c.name)
+                             for c in spec.columns])
 
     @staticmethod
     def key_text(spec: TableSpec) -> str:
@@ -183,7 +217,9 @@ class ShareReader:
         cur = self.conn.cursor()
         try:
             cur.execute(sql, {**params, **_salt(spec)})
-            yield from cur.fetch_arrow_batches()
+            # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
+            # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
+            yield from cur.fetch_arrow_batches(force_microsecond_precision=True)
         finally:
             cur.close()
 
@@ -201,6 +237,10 @@ class WindowStream:
         self.resume_from: Optional[Bound] = None
         self.done = False
         self.windows = 0
+        self.limit: Optional[Bound] = None
+        """Cursor values past this do not move the stored cursor (set by the run's first window; see plan_window)."""
+        self.beyond = 0
+        """Rows of the run whose cursor lies past `limit`."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
@@ -208,7 +248,10 @@ class WindowStream:
         if self.spec.cursor is None:
             # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
             return None, list(self.reader.read_window(self.spec, None, None, True))
-        lo, hi = self.reader.plan_window(self.spec, lo)
+        plan = self.reader.plan_window(self.spec, lo, self.limit)
+        if self.windows == 0 and self.limit is None:
+            self.limit, self.beyond = plan.limit, plan.beyond
+        lo, hi = plan.lo, plan.hi
         if end is not None and (hi is None or hi >= end):
             hi = end
         return hi, list(self.reader.read_window(self.spec, lo, hi, nulls))
@@ -236,8 +279,11 @@ class WindowStream:
 
 def _loaded(spec: TableSpec, name: str) -> str:
     """The expression a column is read with: hashed in Snowflake, so the raw value never leaves it (NULL || salt
-    is NULL, so NULL stays NULL)."""
-    return f"SHA2(%(pii_salt)s || {quote(name)}, 256)" if name in spec.hashed else quote(name)
+    is NULL, so NULL stays NULL); as text where the connector cannot read the type (DECFLOAT: connector 4.8 has
+    no Arrow converter for it, `CArrowTableIterator.cpp`) or does not know it."""
+    if name in spec.hashed:
+        return f"SHA2(%(pii_salt)s || {quote(name)}, 256)"
+    return f"TO_VARCHAR({quote(name)})" if reads_as_text(spec.column(name)) else quote(name)
 
 
 def _salt(spec: TableSpec) -> dict[str, str]:
@@ -248,6 +294,23 @@ def _salt(spec: TableSpec) -> dict[str, str]:
     if salt is None:  # plan() checks this first; never read a hashed column unhashed
         raise LearnsyncError(f"Table {spec.name} hashes columns but no pii_salt secret is set.")
     return {"pii_salt": salt}
+
+
+def _now_sql(spec: TableSpec) -> Optional[str]:
+    """Snowflake's current time in the cursor's type, or None for a cursor that is not a date or time."""
+    t = spec.cursor_column.sf_type if spec.cursor_column else ""
+    # TIMESTAMP_NTZ holds UTC wall-clock time (the session runs in UTC): SYSDATE() is the UTC clock without zone
+    return {"DATE": "CURRENT_DATE()", "TIMESTAMP_NTZ": "SYSDATE()", "TIMESTAMP_LTZ": "CURRENT_TIMESTAMP()",
+            "TIMESTAMP_TZ": "CURRENT_TIMESTAMP()"}.get(t)
+
+
+def _plus_tolerance(spec: TableSpec, now: Bound) -> Bound:
+    if isinstance(now, datetime):
+        limit = now + FUTURE_TOLERANCE
+        if spec.cursor_column is not None and spec.cursor_column.sf_type == "TIMESTAMP_NTZ":
+            limit = limit.replace(tzinfo=None)
+        return limit
+    return now + timedelta(days=math.ceil(FUTURE_TOLERANCE.total_seconds() / 86400))  # type: ignore[operator]
 
 
 def base_type(dtype: str) -> str:

@@ -24,13 +24,16 @@ import pyarrow as pa
 
 from destinations.registry import Target
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import DAY_COLUMN, DELETED_AT, Strategy, TableSpec, snake_case
+from pipelines.catalog import DELETED_AT, Strategy, TableSpec
 from pipelines.children import child_name, parent_column
 from pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, destination_dialect
 from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.reader import ShareReader
 from pipelines.source import share_table
-from pipelines.sync import Mode, _reason, make_pipeline, resume, source_name, sync_table, table_lock
+from pipelines.sync import (
+    Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock,
+)
+from pipelines.types import DAY
 
 log = logging.getLogger("learnsync.reconcile")
 
@@ -213,7 +216,7 @@ class _Table:
         resume(self.pipeline, self.spec, self.target.run_options)
         self.dialect = destination_dialect(self.pipeline.destination.destination_name)
         with self.pipeline.destination_client() as job:
-            exists, columns = job.get_storage_table(self.spec.dest_name)
+            exists, columns = job.get_storage_table(self._name(self.spec.dest_name))
             if not exists:
                 self.result.method, self.result.note = "skipped", "not in the destination yet: run learnsync sync first"
                 return
@@ -236,7 +239,7 @@ class _Table:
         """Rows, and rows with a fingerprint (none: loaded before fingerprints existed, cannot be compared)."""
         total, hashed = client.execute_sql(
             f"SELECT COUNT(*), COUNT({client.escape_column_name(ROW_HASH)})"
-            f" FROM {client.make_qualified_table_name(self.spec.dest_name)}"
+            f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))}"
         )[0]
         return int(total), int(hashed)
 
@@ -255,16 +258,20 @@ class _Table:
             raise LearnsyncError(done.error or f"{mode.value} failed")
         return done.rows
 
+    def _name(self, name: str) -> str:
+        """The name dlt gave `name` in the destination (shortened past the destination's limit)."""
+        return destination_name(self.pipeline, name)
+
     def _key_text(self, client: Any) -> str:
         return self.dialect.key_text(self._keys(client), [self.spec.column(k) for k in self.spec.primary_key])
 
     def _keys(self, client: Any) -> list[str]:
-        return [client.escape_column_name(snake_case(k)) for k in self.spec.primary_key]
+        return [client.escape_column_name(self._name(k)) for k in self.spec.key_dest]
 
     # -- keyed tables ------------------------------------------------------------------------------------
 
     def _diff_keys(self, client: Any, soft: bool, rows: int) -> tuple[list[str], list[str], list[str]]:
-        table = client.make_qualified_table_name(self.spec.dest_name)
+        table = client.make_qualified_table_name(self._name(self.spec.dest_name))
         live = f" AND {client.escape_column_name(DELETED_AT)} IS NULL" if soft else ""
 
         def select(columns: str, where: str, exact: bool) -> str:
@@ -298,11 +305,12 @@ class _Table:
         spec = self.spec
         with self.pipeline.destination_client() as job:
             client = job.sql_client
-            parent = client.make_qualified_table_name(spec.dest_name)
+            parent = client.make_qualified_table_name(self._name(spec.dest_name))
             key_text, key_cols = self._key_text(client), self._keys(client)
             # a child's parent column holds the key (or its parts' text joined by `|`), as children.unnest writes it
             child_key = key_cols[0] if len(key_cols) == 1 else " || '|' || ".join(map(self.dialect.text, key_cols))
-            children = [c for c in (child_name(spec, col) for col in spec.json_columns) if job.get_storage_table(c)[0]]
+            children = [c for c in (self._name(child_name(spec, col)) for col in spec.json_columns)
+                        if job.get_storage_table(c)[0]]
             for i in range(0, len(keys), CHUNK):
                 chunk = keys[i : i + CHUNK]
                 marks = ", ".join("%s" for _ in chunk)
@@ -316,7 +324,7 @@ class _Table:
                 for child in children:
                     client.execute_sql(
                         f"DELETE FROM {client.make_qualified_table_name(child)}"
-                        f" WHERE {client.escape_column_name(parent_column(spec))} IN"
+                        f" WHERE {client.escape_column_name(self._name(parent_column(spec)))} IN"
                         f" (SELECT {child_key} FROM {parent} WHERE {key_text} IN ({marks}))", *chunk,
                     )
                 client.execute_sql(f"DELETE FROM {parent} WHERE {key_text} IN ({marks})", *chunk)
@@ -325,13 +333,13 @@ class _Table:
 
     def _diff_days(self, client: Any) -> tuple[list[date], list[date]]:
         """Days whose count or fingerprint differ: (days the share has, days only the destination has)."""
-        day = client.escape_column_name(snake_case(DAY_COLUMN))
+        day = client.escape_column_name(self._name(DAY))
         h = f"COALESCE({client.escape_column_name(ROW_HASH)}, '')"
         dst = {
             _as_date(d): (int(n), str(fp))
             for d, n, fp in client.execute_sql(
                 f"SELECT {day}, COUNT(*), {self.dialect.fingerprint(h)}"
-                f" FROM {client.make_qualified_table_name(self.spec.dest_name)} GROUP BY 1"
+                f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))} GROUP BY 1"
             )
         }
         rows_sql = self.reader.select_sql(self.spec, "TRUE", f"{self.reader.day(self.spec)} AS D, {{row_hash}} AS H")
@@ -361,8 +369,8 @@ class _Table:
             # a day the share no longer has: a backfill reads nothing for it, so nothing would replace it
             with self.pipeline.sql_client() as client:
                 client.execute_sql(
-                    f"DELETE FROM {client.make_qualified_table_name(self.spec.dest_name)}"
-                    f" WHERE {client.escape_column_name(snake_case(DAY_COLUMN))} IN ({', '.join('%s' for _ in gone)})",
+                    f"DELETE FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))}"
+                    f" WHERE {client.escape_column_name(self._name(DAY))} IN ({', '.join('%s' for _ in gone)})",
                     *gone,
                 )
 

@@ -8,12 +8,16 @@ from typing import Any, Iterator, Optional
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
-from pipelines.catalog import DAY_COLUMN, Strategy, TableSpec, snake_case
-from pipelines.children import child_description, child_hints, child_name, child_reference, unnest
+from pipelines.catalog import Strategy, TableSpec
+from pipelines.children import (
+    ChildColumns, child_description, child_hints, child_name, child_reference, key_column_hints, unnest,
+)
 from pipelines.reader import WindowStream
-from pipelines.types import empty_batch, prepare_batch, table_hints
+from pipelines.types import DAY, empty_batch, prepare_batch, table_hints
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
@@ -23,8 +27,8 @@ MERGE_DEDUPLICATED = {**MERGE, "deduplicated": True}
 def cursor_column(spec: TableSpec) -> Optional[str]:
     """Destination column the dlt incremental tracks: the cursor, or the event day for event tables."""
     if spec.strategy is Strategy.EVENTS:
-        return snake_case(DAY_COLUMN)
-    return snake_case(spec.cursor) if spec.cursor and spec.strategy is Strategy.MERGE else None
+        return DAY
+    return spec.dest(spec.cursor) if spec.cursor and spec.strategy is Strategy.MERGE else None
 
 
 def make_incremental(
@@ -75,11 +79,14 @@ def _as_bound(spec: TableSpec, value: Any) -> Any:
 
 
 @dlt.source(name="learnsync", max_table_nesting=0, root_key=False)
-def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool = False) -> list[DltResource]:
+def share_table(
+    spec: Any, stream: Any, incremental: Any = None, replace: bool = False, stored: Any = None
+) -> list[DltResource]:
     """One shared table and its child tables. `stream` yields the next window on every run.
 
     With `replace`, one run reads every window and replaces the tables whole (a full refresh); dlt resets the
-    incremental state of a replaced resource, so the cursor restarts from what this run reads.
+    incremental state of a replaced resource, so the cursor restarts from what this run reads. `stored` is the
+    table's dlt schema as stored (None on a first run): child tables keep the key -> column names it records.
     """
     table: TableSpec = spec
     windows: WindowStream = stream
@@ -90,7 +97,8 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
         disposition = "replace"
     hints = table_hints(table)
     if table.strategy is Strategy.EVENTS:
-        hints[snake_case(DAY_COLUMN)]["merge_key"] = True
+        hints[DAY]["merge_key"] = True
+    tracked = cursor_column(table) if incremental is not None else None
 
     def rows(cursor: Optional[dlt.sources.incremental[Any]] = incremental) -> Iterator[pa.Table]:
         empty = True
@@ -104,7 +112,8 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
             for batch in batches:
                 if batch.num_rows:
                     empty = False
-                    yield prepare_batch(table, batch)
+                    prepared = prepare_batch(table, batch)
+                    yield _hide_future(prepared, tracked, table.dest(table.cursor), windows.limit) if tracked else prepared
             if not replace or windows.done:
                 break
         if empty:
@@ -115,24 +124,68 @@ def share_table(spec: Any, stream: Any, incremental: Any = None, replace: bool =
         rows,
         name=table.dest_name,
         write_disposition=disposition,
-        primary_key=[snake_case(k) for k in table.primary_key] if table.strategy is Strategy.MERGE else None,
+        primary_key=list(table.key_dest) if table.strategy is Strategy.MERGE else None,
         columns=hints,
         table_format=None,
     )
     parent.apply_hints(additional_table_hints=parent_table_hints(table))
+    if tracked:
+        parent.add_step(_RestoreCursor(tracked))
     resources = [parent]
+    tables = stored.tables if stored is not None else {}
     for col in table.json_columns:
+        name = child_name(table, col)
+        columns = ChildColumns.stored(table, tables.get(name, {}).get("columns", {}))
         resources.append(
             dlt.transformer(
-                _children(table, col, tombstones=table.strategy is Strategy.MERGE and not replace),
+                _children(table, col, table.strategy is Strategy.MERGE and not replace, columns),
                 data_from=parent,
-                name=child_name(table, col),
+                name=name,
                 write_disposition=MERGE if table.strategy is Strategy.MERGE and not replace else "replace",
                 columns=child_hints(table),
                 references=child_reference(table),
             ).apply_hints(additional_table_hints={"description": child_description(table, col)})
         )
     return resources
+
+
+FUTURE = "__ls_cursor_exact"
+"""Column carrying a batch's exact cursor values past the dlt incremental (see `_hide_future`)."""
+
+
+def _hide_future(batch: pa.Table, column: str, cursor: str, limit: Any) -> pa.Table:
+    """The batch as the dlt incremental sees it: in rows whose `cursor` lies past `limit` (`9999-12-31` as
+    "never"), the tracked `column` (the cursor itself, or an event table's day) reads as missing, which the incremental loads (`on_cursor_value_missing="include"`) without moving the stored cursor
+    to them. The exact values travel beside and are put back right after the incremental (`_RestoreCursor`).
+
+    dlt's Arrow incremental takes only `max`/`min` as `last_value_func` (dlt/extract/incremental/transform.py),
+    so a cursor that skips some values cannot be expressed there."""
+    if limit is None:
+        return batch
+    beyond = pc.greater(batch[cursor], pa.scalar(limit, batch[cursor].type))
+    if not pc.any(beyond).as_py():
+        return batch
+    values = batch[column]
+    hidden = pc.if_else(beyond, pa.scalar(None, values.type), values)
+    i = batch.schema.get_field_index(column)
+    return batch.set_column(i, batch.schema.field(i), hidden).append_column(FUTURE, values)
+
+
+class _RestoreCursor(MapItem):
+    """Puts the exact cursor values back after the incremental (`_hide_future`). dlt orders pipe steps by
+    `placement_affinity` (dlt/extract/pipe.py `append_step`): the incremental has 1, `add_limit` 1.1; this
+    step sits between them, so the destination receives every value as read."""
+
+    placement_affinity = 1.05
+
+    def __init__(self, column: str) -> None:
+        def restore(batch: Any) -> Any:
+            if not isinstance(batch, pa.Table) or FUTURE not in batch.column_names:
+                return batch
+            i = batch.schema.get_field_index(column)
+            return batch.set_column(i, batch.schema.field(i), batch[FUTURE]).drop_columns([FUTURE])
+
+        super().__init__(restore)
 
 
 CURSOR_HINT = "x-learnsync-cursor"
@@ -145,13 +198,15 @@ def parent_table_hints(spec: TableSpec) -> dict[str, Any]:
     if spec.description:
         hints["description"] = spec.description
     if spec.cursor:
-        hints[CURSOR_HINT] = snake_case(spec.cursor)
+        hints[CURSOR_HINT] = spec.dest(spec.cursor)
     return hints
 
 
-def _children(spec: TableSpec, col: Any, tombstones: bool) -> Any:
+def _children(spec: TableSpec, col: Any, tombstones: bool, columns: ChildColumns) -> Any:
 
-    def children(batch: pa.Table) -> Iterator[pa.Table]:
-        yield unnest(spec, col, batch, tombstones)
+    def children(batch: pa.Table) -> Iterator[Any]:
+        rows = unnest(spec, col, batch, tombstones, columns)
+        hints = key_column_hints(columns, rows)
+        yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints)) if hints else rows
 
     return children

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
@@ -14,6 +14,8 @@ import dlt
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.exceptions import TerminalException
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -21,13 +23,14 @@ from destinations.registry import Target
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_pii_salt
 from pipelines.catalog import (
-    ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables, snake_case,
+    ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
 )
 from pipelines.connection import source_lost
 from pipelines.descriptions import descriptions
 from pipelines.drift import column_drift, warn_gone_tables
 from pipelines.locking import DEFAULT_TIMEOUT
-from pipelines.reader import ShareReader, WindowStream
+from pipelines.naming import unique_names
+from pipelines.reader import FUTURE_TOLERANCE, ShareReader, WindowStream
 from pipelines.source import cursor_column, make_incremental, share_table
 
 log = logging.getLogger("learnsync.sync")
@@ -132,7 +135,10 @@ def plan(
     def override(name: str) -> TableOverride:
         return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
 
-    specs = [resolve_table(profile, n, discovered[n], override(n)) for n in names]
+    # table names unique over the whole share (not only the chosen tables), so a table's name never depends on
+    # which tables a run selects
+    dest_names = unique_names(list(discovered))
+    specs = [replace(resolve_table(profile, n, discovered[n], override(n)), dest_name=dest_names[n]) for n in names]
     hashing = [s.name for s in specs if s.hashed]
     if hashing and read_pii_salt() is None:
         # never an unhashed load: without the salt nothing is read
@@ -145,9 +151,6 @@ def plan(
 
 SOURCE_PREFIX = "learnsync_"
 """Start of every table's dlt source and schema name (the schemas stored in a dataset are found by it)."""
-
-
-SOURCE_PREFIX = "learnsync_"
 
 
 def source_name(spec: TableSpec) -> str:
@@ -174,12 +177,26 @@ def make_pipeline(
     if dlt.config.get("data_writer.disable_compression") is None:
         # load files stay on this machine; gzipping them was half the time of a Postgres load (measured)
         dlt.config["data_writer.disable_compression"] = True
+    name = pipeline_name(profile, spec.name, target, dataset) + suffix
+    # scoped to this pipeline by its name (dlt looks up `<pipeline>.load.*` first): a load job that fails for a
+    # lasting reason (a TerminalException) aborts its package and restores the state from before it (dlt 1.31
+    # `auto_abort_on_terminal_error`), so the next run reads the window again from the share instead of retrying
+    # the same package forever. Not `dlt.config.values(...)`: it restores the whole config document on exit,
+    # which undoes what parallel table runs set meanwhile.
+    dlt.config[f"{name}.load.auto_abort_on_terminal_error"] = True
     return dlt.pipeline(
-        pipeline_name=pipeline_name(profile, spec.name, target, dataset) + suffix,
+        pipeline_name=name,
         destination=target.destination,
         dataset_name=target.dataset or dataset,
         pipelines_dir=pipelines_dir,
     )
+
+
+def destination_name(pipeline: dlt.Pipeline, name: str) -> str:
+    """The name dlt gives the (already normalized) table or column `name` in the pipeline's destination: the same,
+    or shortened with a hash tag past the destination's identifier limit (Postgres: 63 bytes)."""
+    caps = pipeline.destination.capabilities()
+    return NamingConvention(max_length=caps.max_identifier_length).normalize_path(name)  # keeps `__` of child tables
 
 
 class Mode(str, Enum):
@@ -225,7 +242,7 @@ def sync_table(
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
         root = _root(exc)
-        result.error, result.exception = target.explain(root) or source_lost(root) or _reason(exc), root
+        result.error, result.exception = target.explain(root) or source_lost(root) or _failed(exc, root), root
     except LearnsyncError as exc:
         result.error, result.exception = str(exc), exc
     finally:
@@ -246,13 +263,18 @@ def _run(
     pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
     target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
 ) -> None:
-    result.rows += resume(pipeline, spec, target.run_options)
+    if mode is Mode.FULL_REFRESH:
+        pipeline.sync_destination()
+        _discard_pending(pipeline, spec, "a full refresh reads everything again")
+    else:
+        result.rows += resume(pipeline, spec, target.run_options)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
     options = {**target.run_options, **_drift_options(pipeline, spec)}
     while True:
         incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
-        source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace)
+        stored = pipeline.schemas.get(source_name(spec))
+        source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace, stored)
         target.adapt(source, spec)
         pipeline.run(source, **options)
         options = target.run_options  # a reload for a changed type drops the tables once, before the first window
@@ -263,17 +285,41 @@ def _run(
         if stream.done:
             break
     result.new_cursor = stored_cursor(pipeline, spec)
+    if stream.beyond:
+        log.warning(
+            "Table %s: %d row(s) have %s past %s (the source's current time plus %s; e.g. 9999-12-31 as 'never'):"
+            " they are loaded, but the stored cursor ignores them, so every run reads them again.",
+            spec.name, stream.beyond, spec.cursor, stream.limit, FUTURE_TOLERANCE,
+        )
 
 
 def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any]) -> int:
     """Restore the state kept in the destination (a fresh machine) and finish a load a killed run left behind
-    (its rows and cursor go together); returns the rows that load normalized now (0 if normalized before)."""
+    (its rows and cursor go together); returns the rows that load normalized now (0 if normalized before).
+
+    A left-behind load that fails for a lasting reason is discarded with its state (its rows are read again from
+    the share); a transient failure raises PipelineStepFailed and the package stays for the next run."""
     pipeline.sync_destination()
     if not pipeline.has_pending_data:
         return 0
     log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
-    pipeline.run(None, **run_options)
+    try:
+        pipeline.run(None, **run_options)
+    except PipelineStepFailed as exc:
+        if not isinstance(_root(exc), TerminalException):
+            raise
+        _discard_pending(pipeline, spec, f"it failed again ({_reason(exc)})")
+        return 0
     return _rows_normalized(pipeline, spec)
+
+
+def _discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str) -> None:
+    """Abort load packages an earlier run left (dlt restores the state from before them: nothing committed is
+    lost, their rows are read again from the share)."""
+    if pipeline.has_pending_data:
+        log.warning("Table %s: discarded the load an earlier run left unfinished (%s); its rows are read again"
+                    " from the share.", spec.name, why)
+        pipeline.abort_packages()
 
 
 def write_comments(pipeline: dlt.Pipeline, target: Target, table: str) -> int:
@@ -301,8 +347,9 @@ def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
                     " loaded from now on.", spec.name, name)
     if not changed:
         return {}
-    log.warning("Table %s: the type of column(s) %s changed in the share; the table is reloaded from scratch so"
-                " no value is cut.", spec.name, ", ".join(changed))
+    log.warning("Table %s: column(s) %s are stored with another type than the share declares (the type changed in"
+                " the share, or an earlier learnsync created the column too narrow); the table is reloaded from"
+                " scratch so no value is cut.", spec.name, ", ".join(changed))
     # drops the table, its child tables and its cursor, in the destination too
     return {"refresh": "drop_resources"}
 
@@ -317,6 +364,16 @@ def _root(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None and not isinstance(exc, LearnsyncError):
         exc = exc.__cause__
     return exc
+
+
+def _failed(exc: PipelineStepFailed, root: BaseException) -> str:
+    """A failed step as one line; a load the destination refused for good says what happened to its rows."""
+    reason = _reason(exc)
+    if exc.step == "load" and isinstance(root, TerminalException) and not isinstance(root, LearnsyncError):
+        return (f"the destination refused the load: {reason}. The window was not loaded and the stored cursor did"
+                " not move: the next run reads it again from the share (fix the cause first; `learnsync sync"
+                " --full-refresh` reloads the table from scratch).")
+    return reason
 
 
 def _reason(exc: BaseException) -> str:
@@ -369,5 +426,6 @@ def sync(
     if all(r.ok for r in results):
         # after the tables, not before their locks: a DuckDB file takes one process at a time, and a run waiting
         # for another's lock must not open it meanwhile
-        warn_gone_tables(synced_tables(target, dataset, pipelines_dir), {snake_case(n) for n in reader.discover()})
+        in_share = set(unique_names(list(reader.discover())).values())
+        warn_gone_tables(synced_tables(target, dataset, pipelines_dir), in_share)
     return results

@@ -156,7 +156,7 @@ def assert_table_equal(share: Any, dest: Any, name: str) -> None:
                 exp_children.append((r[key], pos, _render(elem)))
         rows = dest.query(f'SELECT * FROM "{{ds}}"."{child}"') if exp_children or child in dest.tables() else []
         got_children = _child_rows(dest, child, f"parent_{snake_case(key)}") if rows else []
-        assert _sorted(got_children) == _sorted(exp_children), (child, _sorted(got_children)[:4], _sorted(exp_children)[:4])
+        assert _sorted(got_children) == _sorted(exp_children), (child, set(_sorted(got_children)) ^ set(_sorted(exp_children)))
 
 
 def _render(elem: Any) -> Any:
