@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import urlsplit
 
+from dlt.common.exceptions import TerminalException
 from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
@@ -54,6 +55,8 @@ def is_transient(exc: Optional[BaseException]) -> bool:
     be reached, may pass; a user error (bad credentials, unknown table, a value that cannot load) never does."""
     if isinstance(exc, TableFailed):
         return exc.transient
+    if isinstance(exc, TerminalException):  # dlt's mark of a lasting failure (e.g. a load the destination refused)
+        return False
     return isinstance(exc, SourceUnreachable) or not isinstance(exc, LearnsyncError)
 
 

@@ -308,17 +308,20 @@ def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any])
     except PipelineStepFailed as exc:
         if not isinstance(_root(exc), TerminalException):
             raise
-        _discard_pending(pipeline, spec, f"it failed again ({_reason(exc)})")
+        # the destination refuses it for good: dlt aborted the package and restored the state from before it
+        _discard_pending(pipeline, spec, f"it failed again: {_reason(exc)}", always=True)
         return 0
     return _rows_normalized(pipeline, spec)
 
 
-def _discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str) -> None:
+def _discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str, always: bool = False) -> None:
     """Abort load packages an earlier run left (dlt restores the state from before them: nothing committed is
     lost, their rows are read again from the share)."""
-    if pipeline.has_pending_data:
+    pending = pipeline.has_pending_data
+    if pending or always:
         log.warning("Table %s: discarded the load an earlier run left unfinished (%s); its rows are read again"
                     " from the share.", spec.name, why)
+    if pending:
         pipeline.abort_packages()
 
 
@@ -340,8 +343,8 @@ def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
     """Warn about columns the share dropped; reload the table from scratch when a column's type changed
     (dlt cannot alter a column's type, and loading into the old type would cut values)."""
     schema = pipeline.schemas.get(source_name(spec))
-    stored = schema.tables.get(spec.dest_name, {}).get("columns", {}) if schema else {}
-    changed, gone = column_drift(stored, spec)
+    stored = schema.tables.get(destination_name(pipeline, spec.dest_name), {}).get("columns", {}) if schema else {}
+    changed, gone = column_drift(stored, spec, lambda name: destination_name(pipeline, name))
     for name in gone:
         log.warning("Table %s: column %s is no longer in the share; it stays in the destination, NULL in rows"
                     " loaded from now on.", spec.name, name)
@@ -368,12 +371,16 @@ def _root(exc: BaseException) -> BaseException:
 
 def _failed(exc: PipelineStepFailed, root: BaseException) -> str:
     """A failed step as one line; a load the destination refused for good says what happened to its rows."""
-    reason = _reason(exc)
     if exc.step == "load" and isinstance(root, TerminalException) and not isinstance(root, LearnsyncError):
-        return (f"the destination refused the load: {reason}. The window was not loaded and the stored cursor did"
-                " not move: the next run reads it again from the share (fix the cause first; `learnsync sync"
-                " --full-refresh` reloads the table from scratch).")
-    return reason
+        # dlt's job failure (LoadClientJobFailed) carries a traceback in its message: say the destination's own
+        # words, from the client exception or else the traceback's last line
+        cause = getattr(root, "client_exception", None)
+        lines = [ln for ln in str(getattr(root, "failed_message", "") or root).splitlines() if ln.strip()]
+        text = " ".join(str(cause).split()) if cause is not None else (lines[-1].strip() if lines else str(root))
+        return (f"the destination refused the load ({text[:400]}). The window was not loaded"
+                " and the stored cursor did not move: the next run reads it again from the share; fix the cause"
+                " in the destination first.")
+    return _reason(exc)
 
 
 def _reason(exc: BaseException) -> str:
