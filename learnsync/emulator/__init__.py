@@ -211,8 +211,9 @@ def serve_in_subprocess(port: int | None = None, startup_timeout: float = 30.0) 
     port = port or _free_port()
     if _accepts(HOST, port):
         raise RuntimeError(f"Port {port} on {HOST} is already in use; pick another for the emulator.")
-    # the package root, so `-m learnsync.emulator` imports this tree whatever the caller's working directory
-    root = str(Path(__file__).resolve().parent.parent)
+    # the project root (this file is learnsync/emulator/__init__.py), so `-m learnsync.emulator` imports this tree
+    # whatever the caller's working directory
+    root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     # a file rather than a pipe: nobody reads a pipe while serving, and a full pipe would block the server
     with tempfile.TemporaryFile(prefix="learnsync-emulator-", suffix=".log") as log:
@@ -1153,6 +1154,3 @@ def generate_perf_share(conn: Any, events: int, trackings: int) -> dict[str, int
     )
     return counts
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
