@@ -36,6 +36,7 @@ import base64
 import gzip
 import json
 import logging
+import os
 import re
 import struct
 import threading
@@ -44,6 +45,7 @@ import uuid
 import zoneinfo
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -1345,10 +1347,12 @@ class RealisticWire:
 
         status, headers, answer = await _call(app, scope, body)
         try:
-            payload = json.loads(answer)
+            # off the event loop: a big answer is tens of MB of JSON, and other sessions' requests wait on the loop
+            payload = await run_in_threadpool(json.loads, answer)
         except ValueError:
             payload = {}
-        data = payload.get("data") if isinstance(payload, dict) else None
+        payload = payload if isinstance(payload, dict) else {}
+        data = payload.get("data")
         ok = status == 200 and payload.get("success") is True and isinstance(data, dict)
         self.queries.append(ReceivedQuery(**record, query_id=data.get("queryId") if ok else None))
         if not ok:
@@ -1457,11 +1461,10 @@ class RealisticWire:
             column.bind(values.combine_chunks())
         bounds = _bounds(rows, self.config)
         result_id = uuid.uuid4().hex
-        chunks = []
         if json_format:
             lines = _json_rows(columns)
-            for i, (start, stop) in enumerate(bounds[1:], start=1):
-                chunks.append(self._store(result_id, i, _joined(lines, start, stop).encode(), stop - start, base_url))
+            bodies = [_joined(lines, start, stop).encode() for start, stop in bounds[1:]]
+            chunks = self._store(result_id, bodies, bounds[1:], base_url)
             placeholder = f"@@rowset-{result_id}@@"
             data["rowset"] = placeholder
             if chunks:
@@ -1470,18 +1473,31 @@ class RealisticWire:
             return text.replace(json.dumps(placeholder), "[" + _joined(lines, *bounds[0]) + "]", 1).encode()
         start, stop = bounds[0]
         data["rowsetBase64"] = base64.b64encode(_ipc(columns, start, stop)).decode() if stop > start else ""
-        for i, (start, stop) in enumerate(bounds[1:], start=1):
-            chunks.append(self._store(result_id, i, _ipc(columns, start, stop), stop - start, base_url))
+        bodies = [_ipc(columns, start, stop) for start, stop in bounds[1:]]
+        chunks = self._store(result_id, bodies, bounds[1:], base_url)
         if chunks:
             data["chunks"] = chunks
         return _json_body(payload)
 
-    def _store(self, result_id: str, n: int, body: bytes, rows: int, base_url: str) -> dict[str, Any]:
-        key = f"{result_id}/{n}"
-        stored = gzip.compress(body, compresslevel=1, mtime=0) if self.config.gzip_chunks else body
-        self._chunks.put(key, stored)
-        return {"url": f"{base_url}{CHUNK_PATH}{key}", "rowCount": rows, "uncompressedSize": len(body),
-                "compressedSize": len(stored)}
+    def _store(self, result_id: str, bodies: list[bytes], bounds: Sequence[tuple[int, int]],
+               base_url: str) -> list[dict[str, Any]]:
+        """Keep the chunks for download; their `data.chunks` entries (result_batch.RemoteChunkInfo)."""
+        stored = bodies
+        if self.config.gzip_chunks and bodies:
+            # zlib lets go of the GIL: the chunks compress side by side
+            with ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="wire-gzip") as pool:
+                stored = list(pool.map(_gzip, bodies))
+        entries = []
+        for n, (body, packed, (start, stop)) in enumerate(zip(bodies, stored, bounds, strict=True), start=1):
+            key = f"{result_id}/{n}"
+            self._chunks.put(key, packed)
+            entries.append({"url": f"{base_url}{CHUNK_PATH}{key}", "rowCount": stop - start,
+                            "uncompressedSize": len(body), "compressedSize": len(packed)})
+        return entries
+
+
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=1, mtime=0)
 
 
 def _replay(body: bytes) -> Receive:
