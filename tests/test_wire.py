@@ -54,6 +54,9 @@ def test_pretty_json_is_two_space_json_with_undefined() -> None:
     assert '"f": null' in got[0]  # an object's null member is JSON null, not an array element
     plain = w._pretty_json(texts, undefined_nulls=False).to_pylist()
     assert plain[:-1] == [json.dumps(v, indent=2, ensure_ascii=False) for v in values]
+    # yyjson writes integers past 64 bits at column 0; the depth, not its indent, places them
+    big = {"n": [12345678901234567890123, {"m": -98765432109876543210}]}
+    assert w._pretty_json(pa.array([json.dumps(big)]), True)[0].as_py() == json.dumps(big, indent=2)
 
 
 def test_decimal_text_matches_the_connectors_json_converter() -> None:

@@ -86,11 +86,11 @@ _NANOS = 1_000_000_000
 
 @dataclass(frozen=True)
 class WireConfig:
-    """How the realistic wire answers; every field has the default a real account would have.
+    """How the realistic wire answers. Account-level settings default to what a new Snowflake account has.
 
     chunk_rows: rows per result chunk (>= 1). A real account sizes chunks by bytes; rows make tests exact.
     first_chunk_rows: rows of the inline first chunk; None means chunk_rows, 0 an empty inline rowset with
-        every row in `data.chunks` (as Snowflake sends for larger results).
+        every row in `data.chunks` (as Snowflake sometimes sends).
     account_timezone: the account's TIMEZONE, used when a session sets none (Snowflake's default is
         America/Los_Angeles).
     account_result_format: the account's PYTHON_CONNECTOR_QUERY_RESULT_FORMAT, ARROW or JSON; with JSON,
@@ -507,15 +507,20 @@ def _duck(sql: str, **tables: pa.Table) -> pa.Table:
 
 def _pretty_json(texts: pa.Array, undefined_nulls: bool) -> pa.Array:
     """JSON text pretty-printed as Snowflake prints VARIANT: 2-space indent, `"key": value`, one element a line,
-    SQL NULL array elements as `undefined` when asked. Vectorized: DuckDB's json_pretty (yyjson, 4 spaces), then
-    Arrow halves the indentation line by line (JSON text holds no raw newline, so every newline is a break)."""
+    SQL NULL array elements as `undefined` when asked. Vectorized: DuckDB's json_pretty (yyjson) breaks the lines,
+    then Arrow re-indents them by nesting depth (JSON text holds no raw newline, so every newline is a break)."""
     if len(texts) == 0 or texts.null_count == len(texts):
         return texts.cast(pa.string())
     printed = _duck("SELECT json_pretty(v::JSON) AS v FROM t", t=pa.table({"v": texts})).column(0).combine_chunks()
     lines = pc.split_pattern(printed, "\n")
-    flat = lines.flatten()
-    body = pc.utf8_ltrim(flat, characters=" ")
-    indent = pc.shift_right(pc.subtract(pc.binary_length(flat), pc.binary_length(body)), 1)
+    body = pc.utf8_ltrim(lines.flatten(), characters=" ")
+    # the depth of a line: brackets opened at the ends of the lines before it, less those closed at the starts of
+    # the lines up to it (a string line starts with a quote and ends with one or a comma, so no bracket there
+    # is a string's). Not yyjson's own indent: it writes integers past 64 bits at column 0
+    opens = pc.or_(pc.ends_with(body, "["), pc.ends_with(body, "{")).to_numpy(zero_copy_only=False)
+    closes = pc.or_(pc.starts_with(body, "]"), pc.starts_with(body, "}")).to_numpy(zero_copy_only=False)
+    depth = np.cumsum(opens) - opens - np.cumsum(closes)
+    indent = pa.array(2 * depth, pa.int64())
     if undefined_nulls:
         # a line that is only `null` inside a value of several lines is an array element (an object's null
         # member shares its line with the key; a VARIANT that is just null is one line)
