@@ -75,22 +75,22 @@ def test_decimal_text_matches_the_connectors_json_converter() -> None:
 
 
 def test_parse_type() -> None:
-    assert w.parse_type("DECFLOAT").kind == "decfloat"
-    vector = w.parse_type("VECTOR(FLOAT, 256)")
+    assert w._parse_type("DECFLOAT").kind == "decfloat"
+    vector = w._parse_type("VECTOR(FLOAT, 256)")
     assert (vector.kind, vector.dimension, vector.fields[0][1].kind) == ("vector", 256, "real")
-    obj = w.parse_type('OBJECT(city VARCHAR, "Pop" NUMBER(10,2), tags ARRAY(INT))')
+    obj = w._parse_type('OBJECT(city VARCHAR, "Pop" NUMBER(10,2), tags ARRAY(INT))')
     assert [(n, t.kind) for n, t in obj.fields] == [("city", "text"), ("Pop", "fixed"), ("tags", "array")]
     assert obj.fields[1][1].scale == 2 and obj.data_type == "OBJECT"
-    assert w.parse_type("TIMESTAMP_LTZ").kind == "timestamp_ltz"
-    assert w.parse_type("NUMBER(38,0)").data_type == "NUMBER"
+    assert w._parse_type("TIMESTAMP_LTZ").kind == "timestamp_ltz"
+    assert w._parse_type("NUMBER(38,0)").data_type == "NUMBER"
     for bad in ("MAP(VARCHAR, NUMBER)", "TIMESTAMP_NTZ(3)", "VECTOR(VARCHAR, 3)", "ARRAY(GEOGRAPHY)", "NOT A TYPE("):
         with pytest.raises(ValueError):
-            w.parse_type(bad)
+            w._parse_type(bad)
 
 
 def test_resolver_follows_bare_references_only() -> None:
     ref = w._Ref("DB", "S", "T", "D")
-    r = w._Resolver({ref: w._Declared(w.parse_type("DECFLOAT"))}, "DB", "S")
+    r = w._Resolver({ref: w._Declared(w._parse_type("DECFLOAT"))}, "DB", "S")
     assert r.result('SELECT "D" FROM "DB"."S"."T"', ["D"]) == [ref]
     assert r.result("SELECT d AS x, 1 AS one FROM t", ["X", "ONE"]) == [ref, None]
     assert r.result("SELECT * FROM s.t", ["ID", "D"]) == [None, ref]

@@ -58,6 +58,8 @@ import sqlglot
 from sqlglot import exp
 from starlette.concurrency import run_in_threadpool
 
+__all__ = ["CHUNK_PATH", "RealisticWire", "ReceivedQuery", "WireConfig", "WireSpec", "make_wire"]
+
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -190,7 +192,7 @@ _WIRE_PARAMETERS: dict[str, Callable[[Any], Any]] = {
     "QUERY_TAG": str,
     "STATEMENT_TIMEOUT_IN_SECONDS": int,
     "CLIENT_RESULT_CHUNK_SIZE": int,
-    "CLIENT_SESSION_KEEP_ALIVE": bool,
+    "CLIENT_SESSION_KEEP_ALIVE": lambda v: v if isinstance(v, bool) else str(v).upper() in ("TRUE", "ON", "YES", "1"),
 }
 
 
@@ -223,7 +225,7 @@ _TIMESTAMPS = ("timestamp_ntz", "timestamp_ltz", "timestamp_tz")
 _SEMI_STRUCTURED = ("variant", "array", "object")
 
 
-def parse_type(text: str) -> _SfType:
+def _parse_type(text: str) -> _SfType:
     """A declared Snowflake type (`VECTOR(INT, 3)`, `OBJECT(a VARCHAR, b NUMBER(10,2))`...) as the wire sends it.
 
     Raises ValueError for a type the wire cannot send (MAP, TIMESTAMP scales other than 9, elements of
@@ -1256,7 +1258,7 @@ class RealisticWire:
         tz_offset_minutes: the UTC offset a TIMESTAMP_TZ column's values are sent with (-1439..1439); the instant
             stays what fakesnow holds.
         """
-        t = parse_type(sf_type)
+        t = _parse_type(sf_type)
         if nanos is not None and (t.kind not in _TIMESTAMPS or not 0 <= nanos < _NANOS):
             raise ValueError("nanos is 0..999999999 and applies to TIMESTAMP_NTZ/LTZ/TZ columns")
         if tz_offset_minutes is not None and (t.kind != "timestamp_tz" or not -1440 < tz_offset_minutes < 1440):
