@@ -351,7 +351,7 @@ def test_declared_ltz(server: emulator.EmulatorServer, conn: Any, db: str) -> No
     assert next(cur.fetch_arrow_batches()).schema.field("L").type == pa.timestamp("ns", tz="UTC")
 
 
-def test_result_format_json(server: emulator.EmulatorServer, db: str, numbers: str, times: str) -> None:
+def test_result_format_json(server: emulator.EmulatorServer, db: str) -> None:
     table = f'"{db}"."S"."MIXED"'
     # (fakesnow finds its conversion macros through the session's database)
     with server.connect(database=db, schema="S") as c:
