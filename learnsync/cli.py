@@ -61,11 +61,16 @@ def _setup_logging(verbose: bool = False) -> None:
 
 
 def _one_line(record: logging.LogRecord) -> bool:
-    """A log record with its exception folded into the message, without the traceback."""
+    """A log record with its exception folded into the message, without the traceback (dlt also writes one
+    into the message of a failed load job; learnsync reports that failure in its own line)."""
     if record.exc_info and record.exc_info[1] is not None:
         exc = record.exc_info[1]
         record.msg, record.args = f"{record.getMessage()} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})", ()
         record.exc_info, record.exc_text = None, None
+    message = record.getMessage()
+    if "Traceback (most recent call last)" in message:
+        lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+        record.msg, record.args = f"{message.split('Traceback')[0].strip()} {lines[-1][:300]}", ()
     return True
 
 

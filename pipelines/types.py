@@ -256,9 +256,9 @@ def _duckdb_json(values: pa.ChunkedArray) -> pa.ChunkedArray:
         inner = values.type.value_type if pa.types.is_list(values.type) or pa.types.is_fixed_size_list(values.type) else None
         if inner is not None and pa.types.is_float32(inner):
             sql = ("SELECT CASE WHEN v IS NULL THEN NULL ELSE '[' || array_to_string(list_transform(v::FLOAT[],"
-                   " x -> coalesce(x::VARCHAR, 'null')), ',') || ']' END FROM v")
+                   " lambda x: coalesce(x::VARCHAR, 'null')), ',') || ']' END FROM v")
         else:
             sql = "SELECT to_json(v)::VARCHAR FROM v"
-        return con.execute(sql).arrow().column(0).cast(pa.string())
+        return con.sql(sql).to_arrow_table().column(0).cast(pa.string())
     finally:
         con.close()

@@ -13,6 +13,9 @@ from typing import Any, Iterator
 import pytest
 
 from learnsync import emulator
+from learnsync.emulator.wire import WireConfig
+
+CHUNK_ROWS = 64
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -24,8 +27,10 @@ for _var, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[Any]:
-    """One emulator for the session; each test gets its own database in it."""
-    with emulator.emulated_share() as srv:
+    """One emulator for the session; each test gets its own database in it. It answers as a real account does
+    (`learnsync.emulator.wire`), in small chunks so that a few hundred rows span many of them, each chunk with
+    its own integer widths."""
+    with emulator.emulated_share(wire=WireConfig(chunk_rows=CHUNK_ROWS)) as srv:
         yield srv
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator, Optional, Sequence
@@ -104,25 +104,72 @@ def _norm(v: Any) -> Any:
     return v
 
 
+JSON_TYPES = ("ARRAY", "VARIANT", "OBJECT")
+
+
 def source_rows(share: Any, name: str) -> list[dict[str, Any]]:
+    """The table's rows as the connector's row path hands them over (`fetchall`, not the Arrow batches learnsync
+    reads): NUMBER(p,s) as Decimal, timestamps as datetimes (LTZ/TZ converted to naive UTC), VARIANT/ARRAY/OBJECT
+    as Snowflake's text (read it with `sf_json`)."""
     cur = share.conn.cursor()
-    cur.execute(f'SELECT * FROM "{share.database}"."{share.schema}"."{name}"')
-    rows: list[dict[str, Any]] = []
-    for batch in cur.fetch_arrow_batches():
-        rows.extend(_micros(batch).to_pylist())
-    cur.close()
+    try:
+        cur.execute(f'SELECT * FROM "{share.database}"."{share.schema}"."{name}"')
+        names = [d.name for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        cur.close()
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                row[key] = value.astimezone(timezone.utc).replace(tzinfo=None)
     return rows
 
 
-def _micros(batch: Any) -> Any:
-    """Nanosecond timestamps as microseconds (what destinations hold): with pandas installed, pyarrow would hand
-    nanosecond values back as pandas Timestamps, which the connector cannot bind and datetime never equals."""
-    import pyarrow as pa
+def sf_json(text: str, parse_float: Any = Decimal) -> Any:
+    """Snowflake's text of a VARIANT/ARRAY/OBJECT value as that value: JSON, where SQL NULL inside an array or
+    object prints `undefined` (a token outside strings, read here as null). Written independently of learnsync's
+    vectorized normalization (a character scanner, not its line-anchored regexes)."""
+    out, i, in_string = [], 0, False
+    while i < len(text):
+        ch = text[i]
+        if in_string:
+            out.append(ch)
+            if ch == "\\":
+                out.append(text[i + 1])
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+            out.append(ch)
+        elif text.startswith("undefined", i):
+            out.append("null")
+            i += len("undefined") - 1
+        else:
+            out.append(ch)
+        i += 1
+    return json.loads("".join(out), parse_float=parse_float)
 
-    for i, field in enumerate(batch.schema):
-        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
-            batch = batch.set_column(i, field.name, batch.column(i).cast(pa.timestamp("us", field.type.tz), safe=False))
-    return batch
+
+def canonical_json(value: Any) -> str:
+    """A JSON value (numbers as Decimal) as comparable text: key order kept, numbers exact and normalized."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{canonical_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(v) for v in value) + "]"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return json.dumps(value)
+    return str(Decimal(value).normalize())
+
+
+def comparable(row: Sequence[Any], json_at: Sequence[int], from_dest: bool) -> tuple:
+    """A source or destination row with its JSON values (at `json_at`) as `canonical_json` text: Snowflake's
+    pretty text and the destination's compact text of one value compare equal, any other difference does not."""
+    values = list(row)
+    for i in json_at:
+        if values[i] is not None:
+            values[i] = canonical_json(json.loads(values[i], parse_float=Decimal) if from_dest else sf_json(values[i]))
+    return tuple(values)
 
 
 def dest_rows(dest: Any, table: str, columns: Iterable[str]) -> list[tuple]:
@@ -139,8 +186,9 @@ def assert_table_equal(share: Any, dest: Any, name: str) -> None:
     doc = DOCS[name]
     src = source_rows(share, name)
     names = [c.name for c in doc.columns]
-    expected = _sorted(tuple(r[n] for n in names) for r in src)
-    got = _sorted(dest_rows(dest, snake_case(name), [snake_case(n) for n in names]))
+    json_at = [i for i, c in enumerate(doc.columns) if c.sf_type in JSON_TYPES]
+    expected = _sorted(comparable([r[n] for n in names], json_at, False) for r in src)
+    got = _sorted(comparable(r, json_at, True) for r in dest_rows(dest, snake_case(name), [snake_case(n) for n in names]))
     assert got == expected, f"{name}: destination differs from source"
     key = "DATE" if name == "DAILY_METRICS" else "ID"
     if key not in names:
@@ -151,7 +199,7 @@ def assert_table_equal(share: Any, dest: Any, name: str) -> None:
         for r in src:
             if r[col.name] is None:
                 continue
-            value = json.loads(r[col.name])
+            value = sf_json(r[col.name], parse_float=float)
             for pos, elem in enumerate(value if isinstance(value, list) else [value]):
                 exp_children.append((r[key], pos, _render(elem)))
         rows = dest.query(f'SELECT * FROM "{{ds}}"."{child}"') if exp_children or child in dest.tables() else []

@@ -54,7 +54,9 @@ def srv() -> Iterator[emulator.EmulatorServer]:
 
 @pytest.fixture(scope="module")
 def conn(srv: emulator.EmulatorServer) -> Iterator[Any]:
-    connection = srv.connect()
+    # the realistic wire sends NUMBER(p,s) as scaled integers, which the connector turns into float64 unless asked
+    # for decimals, as any exact reader of Snowflake must (learnsync's own connections do)
+    connection = srv.connect(arrow_number_to_decimal=True)
     yield connection
     connection.close()
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from pipelines.naming import snake_case, unique_names
 from tests.helpers import dest_rows, run_reconcile, run_sync
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -26,6 +25,8 @@ def _columns(dest: Any, table: str) -> list[str]:
 
 
 def test_naming_rules_unit():
+    from pipelines.naming import snake_case, unique_names
+
     assert snake_case("COURSES_TRACKINGS") == "courses_trackings"
     assert snake_case("userId") == "user_id"
     assert snake_case("") == "empty_key" and snake_case("  ") == "empty_key"

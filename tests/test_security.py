@@ -180,7 +180,7 @@ def _sha(value: str | None) -> str | None:
 
 def test_column_policies_hash_and_exclude(share, dest, monkeypatch):
     from pipelines.catalog import snake_case
-    from tests.helpers import DOCS, _sorted, dest_rows, source_rows
+    from tests.helpers import DOCS, JSON_TYPES, _sorted, comparable, dest_rows, source_rows
 
     _people(share)
     monkeypatch.setenv(POLICY.format("USERS"), '{"EMAIL": "hash", "FIRST_NAME": "exclude"}')
@@ -189,10 +189,13 @@ def test_column_policies_hash_and_exclude(share, dest, monkeypatch):
     run_sync(share, dest, profile="auto", tables=["USERS", "FACT_PERMISSION_EVENTS"])
 
     for table, excluded in (("USERS", {"FIRST_NAME"}), ("FACT_PERMISSION_EVENTS", set())):
-        names = [c.name for c in DOCS[table].columns if c.name not in excluded]
-        expected = _sorted(tuple(_sha(r[n]) if n == "EMAIL" else r[n] for n in names)
+        columns = [c for c in DOCS[table].columns if c.name not in excluded]
+        names = [c.name for c in columns]
+        json_at = [i for i, c in enumerate(columns) if c.sf_type in JSON_TYPES]
+        expected = _sorted(comparable([_sha(r[n]) if n == "EMAIL" else r[n] for n in names], json_at, False)
                            for r in source_rows(share, table))
-        got = _sorted(dest_rows(dest, snake_case(table), [snake_case(n) for n in names]))
+        got = _sorted(comparable(r, json_at, True)
+                      for r in dest_rows(dest, snake_case(table), [snake_case(n) for n in names]))
         assert got == expected, table
     columns = {r[0] for r in dest.query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = '{ds}' AND table_name = 'users'")}

@@ -550,9 +550,14 @@ def test_subprocess_serves_the_realistic_wire() -> None:
     assert tables[0].schema.field("N").type == pa.int8()
 
 
-def test_plain_stays_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_realistic_is_the_default_and_plain_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LEARNSYNC_EMULATOR_WIRE", raising=False)
     with emulator.emulated_share() as srv:
+        assert srv.wire is not None
+        with srv.connect() as c:
+            tables = batches(c, f"SELECT n FROM ({SERIES.format(rows=3)})")
+    assert tables[0].schema.field("N").type == pa.int8()  # the narrowest width for the chunk, as Snowflake sends
+    with emulator.emulated_share(wire="plain") as srv:
         assert srv.wire is None
         with srv.connect() as c:
             tables = batches(c, f"SELECT n FROM ({SERIES.format(rows=3)})")
