@@ -61,7 +61,8 @@ class Share:
 
 def new_share(server: Any, database: str) -> Share:
     """Create DATABASE.CORE in the emulator, on a connection of its own (close `.conn` when done)."""
-    s = Share(server, database, "CORE", server.connect())
+    # decimals, not float64, for scaled NUMBERs on the row path too: the tests' oracle reads the share with it
+    s = Share(server, database, "CORE", server.connect(arrow_number_to_decimal=True))
     s.sql(f'CREATE DATABASE "{database}"')
     s.sql(f'CREATE SCHEMA "{database}"."CORE"')
     s.sql(f'USE SCHEMA "{database}"."CORE"')

@@ -35,21 +35,32 @@ def test_scaled_numbers_and_per_chunk_widths_land_exactly(share, dest):
     "COPY Writer from Arrow type 'double' to PostgreSQL numeric is not implemented"); its chunks here arrive as
     int8, int16, int32 and int64 scaled integers."""
     create(share, "COURSES_TRACKINGS")
-    # integer parts: one chunk each in int8, int16, int32 and past int64 (decimal128) once scaled by 10. (22 digits,
-    # not 30: the local-bigquery emulator reads parquet decimals through NUMERIC(38,9), which holds 29; BigQuery
-    # itself takes BIGNUMERIC past that, as dlt's load job allows with decimal_target_types)
-    magnitudes = [1, 3000, 200_000_000, 1234567890123456789012]
-    rows = []
-    for chunk, big in enumerate(magnitudes):
-        for i in range(CHUNK_ROWS):
-            n = chunk * CHUNK_ROWS + i
-            rows.append({"ID": f"ct{n:05d}", "CREATED_AT": T0 + timedelta(minutes=n), "PROGRESS": n,
-                         "TIME_SPENT": f"{big + i}.{n % 10}", "SCORE": n / 7})
-    insert(share, "COURSES_TRACKINGS", rows)
+
+    def rows(magnitudes: list[int], first: int) -> list[dict]:
+        out = []
+        for chunk, big in enumerate(magnitudes):
+            for i in range(CHUNK_ROWS):
+                n = first + chunk * CHUNK_ROWS + i
+                out.append({"ID": f"ct{n:05d}", "CREATED_AT": T0 + timedelta(minutes=n), "PROGRESS": n,
+                            "TIME_SPENT": f"{big + i}.{n % 10}", "SCORE": n / 7})
+        return out
+
+    # integer parts whose scaled values need int8, int16, int32 and int64 (17 digits: through float64 the last
+    # digits would be lost)
+    insert(share, "COURSES_TRACKINGS", rows([1, 3000, 200_000_000, 12345678901234567], 0))
     run_sync(share, dest, tables=["COURSES_TRACKINGS"])
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
     spent = dict(dest_rows(dest, "courses_trackings", ["id", "time_spent"]))
-    assert Decimal(spent["ct00255"]) == Decimal("1234567890123456789075.5")
+    assert Decimal(spent["ct00255"]) == Decimal("12345678901234630.5")
+
+    # past 64 bits once scaled: decimal128(38,1) chunks. (22 digits, not 30: the local-bigquery emulator reads
+    # parquet decimals through NUMERIC(38,9), which holds 29; BigQuery itself takes BIGNUMERIC past that, as
+    # dlt's load job allows with decimal_target_types)
+    insert(share, "COURSES_TRACKINGS", rows([1234567890123456789012], 1000))
+    run_sync(share, dest, tables=["COURSES_TRACKINGS"])
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    spent = dict(dest_rows(dest, "courses_trackings", ["id", "time_spent"]))
+    assert Decimal(spent["ct01063"]) == Decimal("1234567890123456789075.3")
 
 
 def test_fact_table_number_widths_and_first_chunk_types(share, dest):
