@@ -176,3 +176,21 @@ def test_column_created_too_narrow_is_reloaded(share, dest, caplog):
         run_sync(share, dest, tables=["COURSES"])
     assert "course_duration" in caplog.text and "reloaded from scratch" in caplog.text, caplog.text
     assert_table_equal(share, dest, "COURSES")
+
+
+def test_never_occurred_at_does_not_freeze_an_event_table(share, dest):
+    """Event tables track the UTC day of `occurred_at`: a far-future event lands (on its day) without moving it."""
+    create(share, "FACT_PERMISSION_EVENTS")
+
+    def events(first: int, at: datetime, n: int = 3) -> list[dict]:
+        return [{"OCCURRED_AT": at + timedelta(minutes=i), "GROUP_ID": first + i, "EVENT_NAME": "granted"}
+                for i in range(n)]
+
+    insert(share, "FACT_PERMISSION_EVENTS", events(0, T0) + events(100, NEVER - timedelta(hours=1)))
+    run_sync(share, dest, profile="datacamp", tables=["FACT_PERMISSION_EVENTS"])
+    assert_table_equal(share, dest, "FACT_PERMISSION_EVENTS")
+    spec, pipeline = _pipeline(share, dest, "FACT_PERMISSION_EVENTS", "datacamp")
+    assert stored_cursor(pipeline, spec) == T0.date()
+    insert(share, "FACT_PERMISSION_EVENTS", events(200, T0 + timedelta(days=2)))
+    run_sync(share, dest, profile="datacamp", tables=["FACT_PERMISSION_EVENTS"])
+    assert_table_equal(share, dest, "FACT_PERMISSION_EVENTS")
