@@ -18,6 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts are plain text: URIs such as bigquery://PROJECT[/DATASET] hold brackets that Rich markup (the
+    # default of Typer >= 0.12's help) would read as tags and fail on
+    rich_markup_mode=None,
     help="Sync LMS learning-data shares from Snowflake into your own warehouse.",
 )
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +33,22 @@ DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_def
                        " bigquery://PROJECT[/DATASET]?location=EU or file:///folder")
 DatasetOpt = typer.Option("learning", "--dataset", envvar="LEARNSYNC_DATASET", help="Destination dataset (schema).")
 TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comma-separated tables (default: all).")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from learnsync import __version__
+
+        typer.echo(f"learnsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print the version of learnsync and exit."),
+) -> None:
+    """Sync LMS learning-data shares from Snowflake into your own warehouse."""
 
 
 def user_errors(fn: F) -> F:

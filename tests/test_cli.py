@@ -187,3 +187,34 @@ def test_backfill_and_full_refresh_run_the_flows_locally_without_leaking(share, 
     for path in tmp_path.rglob("*"):  # Prefect home, dlt pipelines dir (state, traces), the warehouse
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def _commands(command, path=()):
+    """Every command and subcommand of the CLI, as the argument lists that reach it."""
+    yield list(path)
+    # Typer ships its own copy of click, so test for the attribute, not click.Group
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+def test_help_of_every_command_and_the_version(tmp_path):
+    import typer.main
+
+    from learnsync import __version__
+    from learnsync.cli import app
+
+    commands = list(_commands(typer.main.get_command(app)))
+    assert len(commands) >= 10, commands  # the app and its subcommands
+    for path in commands:
+        proc = learnsync(*path, "--help", cwd=tmp_path)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0 and "Traceback" not in out, (path, out[-2000:])
+        assert "Usage:" in proc.stdout, (path, out[-2000:])
+    # the URI help keeps its brackets as text (Rich markup read them as tags)
+    assert "bigquery://PROJECT[/DATASET]" in " ".join(learnsync("sync", "--help", cwd=tmp_path, env={"COLUMNS": "300"}).stdout.split())
+    version = learnsync("--version", cwd=tmp_path)
+    assert (version.returncode, version.stdout.strip()) == (0, f"learnsync {__version__}"), version.stderr
+    from importlib.metadata import version as installed
+
+    assert installed("learnsync") == __version__
