@@ -1,9 +1,57 @@
-"""`learnsync serve`: the three deployments served from one process, for teams without a worker setup."""
+"""Deployments: their names, and `learnsync serve`, the four deployments served from one process for teams
+without a worker setup."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, Optional
+
+DEFAULT_CRON = "0 * * * *"
+"""The sync's schedule (UTC): hourly, on the hour."""
+
+
+def deployment_name(profile: str, dataset: str) -> str:
+    """The name of every learnsync deployment of one vendor profile into one dataset, e.g. `360learning-learning`
+    (the deployment `learnsync-sync/360learning-learning`). Two vendors, or one vendor into two datasets, so deploy
+    side by side instead of replacing each other; `deploy/prefect.yaml` names them the same way."""
+    return f"{profile.lower()}-{dataset}"
+
+
+def deployments(
+    profile: str,
+    source_uri: Optional[str],
+    destination: str,
+    dataset: str,
+    cron: str = DEFAULT_CRON,
+    timezone: str = "UTC",
+) -> list[Any]:
+    """The four runner deployments of one profile and dataset: `learnsync-sync` (on `cron`, in `timezone`),
+    `learnsync-reconcile` (daily, 03:30) and `learnsync-backfill` / `learnsync-full-refresh` (on demand), each named
+    `deployment_name(profile, dataset)`."""
+    from prefect.schedules import Cron
+
+    from flows.sync import backfill_flow, full_refresh_flow, reconcile_flow, sync_flow
+
+    name = deployment_name(profile, dataset)
+    common: dict[str, Any] = dict(profile=profile, source_uri=source_uri, destination=destination, dataset=dataset)
+    return [
+        sync_flow.to_deployment(
+            name=name, schedule=Cron(cron, timezone=timezone), parameters=common,
+            description="Incremental sync of every shared table into the warehouse.",
+        ),
+        backfill_flow.to_deployment(
+            name=name, parameters=common,
+            description="Re-read [start, end) of tables; never moves the stored cursor.",
+        ),
+        full_refresh_flow.to_deployment(
+            name=name, parameters=common,
+            description="Reload tables from scratch; readers never see them empty or half-loaded.",
+        ),
+        reconcile_flow.to_deployment(
+            name=name, schedule=Cron("30 3 * * *", timezone=timezone), parameters=common,
+            description="Daily: make the warehouse equal to the share where cursors cannot see the change.",
+        ),
+    ]
 
 
 def serve(
@@ -11,35 +59,14 @@ def serve(
     source_uri: Optional[str],
     destination: str,
     dataset: str,
-    cron: str = "0 * * * *",
+    cron: str = DEFAULT_CRON,
     timezone: str = "UTC",
 ) -> None:
-    """Serve `learnsync-sync` and `learnsync-reconcile` (daily) on schedules, and `learnsync-backfill` /
-    `learnsync-full-refresh` on demand."""
+    """Serve `deployments(...)` from this process until it is stopped."""
     # dlt's and learnsync's own logs belong in the flow run logs
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,learnsync")
     # dlt formats the first handler of its logger, which is then Prefect's API handler: keep records plain
     os.environ.setdefault("RUNTIME__LOG_FORMAT", "{message}")
     from prefect import serve as prefect_serve
 
-    from flows.sync import backfill_flow, full_refresh_flow, reconcile_flow, sync_flow
-
-    common: dict[str, Any] = dict(profile=profile, source_uri=source_uri, destination=destination, dataset=dataset)
-    prefect_serve(
-        sync_flow.to_deployment(
-            name="learnsync-sync", cron=cron, parameters=common,
-            description="Incremental sync of every shared table into the warehouse.",
-        ),
-        backfill_flow.to_deployment(
-            name="learnsync-backfill", parameters=common,
-            description="Re-read [start, end) of tables; never moves the stored cursor.",
-        ),
-        full_refresh_flow.to_deployment(
-            name="learnsync-full-refresh", parameters=common,
-            description="Reload tables from scratch; readers never see them empty or half-loaded.",
-        ),
-        reconcile_flow.to_deployment(
-            name="learnsync-reconcile", cron="30 3 * * *", parameters=common,
-            description="Daily: make the warehouse equal to the share where cursors cannot see the change.",
-        ),
-    )
+    prefect_serve(*deployments(profile, source_uri, destination, dataset, cron, timezone))

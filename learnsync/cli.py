@@ -392,7 +392,8 @@ def serve_cmd(
     dataset: str = DatasetOpt,
     cron: str = typer.Option("0 * * * *", "--cron", envvar="LEARNSYNC_CRON", help="Sync schedule (UTC)."),
 ) -> None:
-    """Serve the sync (scheduled), backfill and full-refresh deployments from this process."""
+    """Serve the sync (on --cron), reconcile (daily 03:30 UTC), backfill and full-refresh deployments from this
+    process, named <profile>-<dataset> (e.g. learnsync-sync/360learning-learning), so vendors serve side by side."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
     from flows.deployments import serve

@@ -222,3 +222,49 @@ def test_only_failures_that_may_pass_are_retried():
     assert is_transient(SourceUnreachable("Could not reach ..."))
     assert is_transient(ConnectionResetError()) and is_transient(failed(ConnectionResetError()))
     assert not is_transient(LearnsyncError("Login ... failed")) and not is_transient(failed(LearnsyncError("x")))
+
+
+def test_serve_of_two_vendors_keeps_both_sets_of_deployments(tmp_path):
+    """`learnsync serve` for a second vendor adds its four deployments beside the first vendor's."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.deployments import deployment_name
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "LEARNSYNC_DEST_URI": f"duckdb:///{tmp_path}/w.duckdb",
+           "LEARNSYNC_SOURCE_URI": "snowflake://reader@acct/DB/CORE?host=127.0.0.1&port=9&protocol=http"}
+    vendors = [("360learning", "learning_a"), ("datacamp", "learning_b")]
+    procs = [subprocess.Popen([sys.executable, "-m", "learnsync.cli", "serve", "--profile", p, "--dataset", d],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True) for p, d in vendors]
+    wanted = {(flow, deployment_name(p, d)): (p, d) for p, d in vendors
+              for flow in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh", "learnsync-reconcile")}
+    try:
+        deadline = time.monotonic() + 120
+        with get_client(sync_client=True) as client:
+            while True:
+                found = {}
+                for dep in client.read_deployments():
+                    flow = client.read_flow(dep.flow_id).name
+                    found[(flow, dep.name)] = (dep.parameters.get("profile"), dep.parameters.get("dataset"))
+                if all(found.get(k) == v for k, v in wanted.items()):
+                    break
+                for proc in procs:
+                    assert proc.poll() is None, proc.communicate()[0][-3000:]
+                assert time.monotonic() < deadline, (sorted(found), sorted(wanted))
+                time.sleep(1)
+            schedules = {(k, dep.name): [s.schedule.cron for s in dep.schedules]
+                         for dep in client.read_deployments()
+                         for k in [client.read_flow(dep.flow_id).name]}
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate(timeout=30)
+    assert deployment_name("360learning", "learning_a") == "360learning-learning_a"
+    assert schedules[("learnsync-sync", "datacamp-learning_b")] == ["0 * * * *"]
+    assert schedules[("learnsync-reconcile", "360learning-learning_a")] == ["30 3 * * *"]

@@ -1,6 +1,7 @@
-"""End to end, the way an operator runs it: a real Prefect server (SQLite, 127.0.0.1), the deployments of
-deploy/prefect.yaml made with the Prefect CLI, a process worker, and flow runs that sync an emulated share (in
-its own process) into a DuckDB file or the local Postgres, compared with the share row for row.
+"""End to end, the way an operator runs it: a real Prefect server (SQLite, 127.0.0.1) with its scheduler on, the
+deployments of deploy/prefect.yaml made with the Prefect CLI for two vendors, a process worker, and flow runs
+(the first one created by the scheduler) that sync an emulated share (in its own process) into a DuckDB file or
+the local Postgres, compared with the share row for row.
 
 Deselect with `-m "not e2e"`.
 """
@@ -22,6 +23,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
+from flows.deployments import deployment_name
 from learnsync import emulator
 from tests.conftest import PG_URI, Share
 from tests.helpers import assert_table_equal, insert, source_rows
@@ -36,6 +38,7 @@ COMPARED = ["COURSES_TRACKINGS", "USERS"]  # compared row for row (and their chi
 # a backfill range well before the sync's lookback window (the share's newest row is near 2026-01-01)
 BACKFILL_START, BACKFILL_END = datetime(2025, 12, 1), datetime(2025, 12, 3)
 RUN_TIMEOUT = 120.0
+FLOWS = ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh", "learnsync-reconcile")
 
 
 def _free_port() -> int:
@@ -155,9 +158,11 @@ def test_deployments_sync_and_backfill_through_a_worker(
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId,
+        ArtifactFilter, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterId,
+        FlowRunFilterState, FlowRunFilterStateType, LogFilter, LogFilterFlowRunId,
     )
-    from prefect.client.schemas.sorting import LogSort
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort, LogSort
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -176,8 +181,8 @@ def test_deployments_sync_and_backfill_through_a_worker(
         PREFECT_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_ENABLED="false",
-        # the hourly schedule must not start a sync of its own in the middle of the test
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        # the scheduler creates the first sync run (an every-minute cron); the test turns the schedule off after it
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="true",
         PREFECT_SERVER_LOGGING_LEVEL="WARNING",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_CLI_COLORS="false",
@@ -205,10 +210,21 @@ def test_deployments_sync_and_backfill_through_a_worker(
 
         # what an operator types, from the repository root; the deployments' defaults come from LEARNSYNC_*
         _cli(["work-pool", "create", "learnsync", "--type", "process"], env, ROOT)
-        deploy_env = dict(env, LEARNSYNC_SOURCE_URI=source_uri, LEARNSYNC_DEST_URI=dest.uri, LEARNSYNC_DATASET=dataset)
+        deploy_env = dict(env, LEARNSYNC_SOURCE_URI=source_uri, LEARNSYNC_DEST_URI=dest.uri, LEARNSYNC_DATASET=dataset,
+                          LEARNSYNC_CRON="* * * * *")
+        deployed_at = time.monotonic()
         out = _cli(["--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], deploy_env, ROOT)
-        for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh"):
-            assert f"Deployment '{name}/{name}' successfully" in out, out[-4000:]
+        name = deployment_name("360learning", dataset)
+        assert name == f"360learning-{dataset}"
+        for flow in FLOWS:
+            assert f"Deployment '{flow}/{name}' successfully" in out, out[-4000:]
+        # the second vendor deploys beside the first (hourly: it does not run during the test)
+        dc_dataset = f"{dataset}_dc"
+        dc_env = dict(deploy_env, LEARNSYNC_PROFILE="datacamp", LEARNSYNC_DATASET=dc_dataset, LEARNSYNC_CRON="0 0 1 1 *")
+        out = _cli(["--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], dc_env, ROOT)
+        dc_name = deployment_name("datacamp", dc_dataset)
+        for flow in FLOWS:
+            assert f"Deployment '{flow}/{dc_name}' successfully" in out, out[-4000:]
 
         # the worker runs elsewhere than the checkout: the deployments' pull step finds the code
         worker_env = dict(
@@ -229,8 +245,8 @@ def test_deployments_sync_and_backfill_through_a_worker(
 
         with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
 
-            def deployment(name: str) -> Any:
-                return client.read_deployment_by_name(f"{name}/{name}")
+            def deployment(flow: str, dep: str = name) -> Any:
+                return client.read_deployment_by_name(f"{flow}/{dep}")
 
             def read_logs(flow_run: Any) -> list[Any]:
                 return client.read_logs(
@@ -241,12 +257,16 @@ def test_deployments_sync_and_backfill_through_a_worker(
             def logs_of(flow_run: Any) -> str:
                 return "\n".join(f"{log.level} {log.name}: {log.message}" for log in read_logs(flow_run))
 
-            def run(name: str, **parameters: Any) -> Any:
+            def run(flow: str, **parameters: Any) -> Any:
                 worker.check_alive()
                 started = time.monotonic()
                 flow_run = run_deployment(
-                    f"{name}/{name}", parameters=parameters, timeout=RUN_TIMEOUT, poll_interval=1
+                    f"{flow}/{name}", parameters=parameters, timeout=RUN_TIMEOUT, poll_interval=1
                 )
+                return finished(flow, flow_run, started)
+
+            def finished(name: str, flow_run: Any, started: float) -> Any:
+                """The flow run ended Completed, cleanly; its logs reached Prefect."""
                 flow_run = client.read_flow_run(flow_run.id)
                 if not (flow_run.state and flow_run.state.is_completed()):
                     state = flow_run.state
@@ -284,10 +304,10 @@ def test_deployments_sync_and_backfill_through_a_worker(
                 data = mine[0].data
                 return json.loads(data) if isinstance(data, str) else data
 
-            # the deployments as deploy/prefect.yaml describes them
+            # the deployments as deploy/prefect.yaml describes them, both vendors side by side
             sync_dep = deployment("learnsync-sync")
             assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in sync_dep.schedules] == [
-                ("0 * * * *", "UTC", True)
+                ("* * * * *", "UTC", True)
             ]
             assert sync_dep.parameters == {
                 "profile": "360learning", "source_uri": source_uri, "destination": dest.uri, "dataset": dataset
@@ -295,8 +315,15 @@ def test_deployments_sync_and_backfill_through_a_worker(
             assert [(s.schedule.cron, s.active) for s in deployment("learnsync-reconcile").schedules] == [
                 ("30 3 * * *", True)
             ]
-            for name in ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh", "learnsync-reconcile"):
-                dep = deployment(name)
+            for flow in FLOWS:
+                assert deployment(flow, dc_name).parameters == {
+                    "profile": "datacamp", "source_uri": source_uri, "destination": dest.uri, "dataset": dc_dataset
+                }
+            assert [(s.schedule.cron, s.active) for s in deployment("learnsync-sync", dc_name).schedules] == [
+                ("0 0 1 1 *", True)
+            ]
+            for flow in FLOWS:
+                dep = deployment(flow)
                 assert dep.work_pool_name == "learnsync" and dep.description
                 assert dep.job_variables["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == "dlt,learnsync"
                 # the worker's LEARNSYNC_HOME, else the checkout deployed from (this one)
@@ -309,9 +336,44 @@ def test_deployments_sync_and_backfill_through_a_worker(
             assert not deployment("learnsync-backfill").schedules
             assert not deployment("learnsync-full-refresh").schedules
 
-            # 1. the first sync (every table, as scheduled) loads the share whole
+            # 1. the scheduler creates the sync's runs, and the worker runs the first one to Completed
+            of_sync = DeploymentFilter(id=DeploymentFilterId(any_=[sync_dep.id]))
+
+            def sync_runs(*states: StateType) -> list[Any]:
+                found = client.read_flow_runs(
+                    deployment_filter=of_sync,
+                    flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(states)))),
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                )
+                return list(found)
+
+            deadline = time.monotonic() + 60
+            while not (scheduled := sync_runs(StateType.SCHEDULED)):
+                server.check_alive()
+                assert time.monotonic() < deadline, "no scheduled run was created in 60 s\n" + server.tail()
+                time.sleep(0.5)
+            assert all(r.auto_scheduled and r.state_name == "Scheduled" for r in scheduled), scheduled
+            print(f"{len(scheduled)} scheduled sync runs created {time.monotonic() - deployed_at:.1f} s after deploy,"
+                  f" the first due at {scheduled[0].expected_start_time}")
+            deadline = time.monotonic() + 90  # the next minute, plus the worker's poll
+            while not (started := sync_runs(StateType.PENDING, StateType.RUNNING, StateType.COMPLETED, StateType.FAILED,
+                                            StateType.CRASHED)):
+                worker.check_alive()
+                assert time.monotonic() < deadline, "the worker started no scheduled run\n" + worker.tail()
+                time.sleep(0.5)
+            first = started[0]
+            # no second scheduled sync in the middle of the test: the schedule goes off (Prefect then deletes the
+            # runs it had scheduled) once the worker has the first
+            client.update_deployment_schedule(sync_dep.id, sync_dep.schedules[0].id, active=False)
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while not (state := client.read_flow_run(first.id).state) or not state.is_final():
+                assert time.monotonic() < deadline, f"the scheduled run is still {state}\n{worker.tail()}"
+                time.sleep(1)
+            first = finished("learnsync-sync", first, deployed_at)
+            assert first.auto_scheduled
+            others = [r for r in sync_runs(*StateType) if r.id != first.id and r.state_type != StateType.SCHEDULED]
+            assert not others, f"another sync ran meanwhile: {others}"
             common = dict(source_uri=source_uri, destination=dest.uri, dataset=dataset)
-            first = run("learnsync-sync", **common)
             for t in COMPARED:
                 assert_table_equal(share, dest, t)
             report = {r["table"]: r for r in table_artifact("learnsync-sync", first)}
