@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from destinations.registry import resolve
@@ -57,6 +57,10 @@ def _collect(kind: str, futures: dict[str, Any]) -> State:
     if failed:
         # no data= on a Failed state: Prefect would try to turn it into the exception to raise
         return Failed(message=f"{len(failed)} table(s) failed: {', '.join(failed)}")
+    stopped = [r["table"] for r in rows if str(r["outcome"]).startswith(("interrupted", "not started"))]
+    if stopped:
+        return Cancelled(message=f"cancelled: {len(stopped)} table(s) stopped at a window boundary or not started"
+                                 f" ({', '.join(stopped)}); rerun to resume")
     return Completed(message=f"{len(rows)} table(s) synced", data=rows)
 
 
@@ -100,12 +104,14 @@ def sync_flow(
     dataset: str = "learning",
     password_block: Optional[str] = None,
     max_connections: Optional[int] = None,
+    window_rows: int = 250_000,
 ) -> State:
-    """Incremental sync of the share's tables (all by default), one task per table.
+    """Incremental sync of the share's tables (all by default), one task per table, committed in windows of about
+    `window_rows` rows. A cancelled run's tasks stop after the window in flight commits.
 
     `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
-    job = Job(profile, source_uri, destination, dataset, password_block)
+    job = Job(profile, source_uri, destination, dataset, password_block, window_rows)
     names = list_tables(job, tables)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
     if max_connections is not None:

@@ -40,6 +40,7 @@ class Job:
     destination: Optional[str]
     dataset: str
     password_block: Optional[str] = None
+    window_rows: int = 250_000  # rows per committed window
 
     def __post_init__(self) -> None:
         for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
@@ -88,9 +89,25 @@ def open_reader(job: Job) -> Iterator[Any]:
     source = parse_source_uri(job.source_uri, password=password)
     conn = connect(source)
     try:
-        yield ShareReader(conn, source.database, source.schema)
+        yield ShareReader(conn, source.database, source.schema, window_rows=job.window_rows)
     finally:
         conn.close()
+
+
+def flow_run_cancelled() -> bool:
+    """Whether the flow run of the calling task is being cancelled (asked between windows: one API read each).
+
+    Prefect marks the run Cancelling, then sends its process SIGTERM and kills it 30 s later; a task that sees
+    the mark first stops after the window in flight commits, so the run ends with whole windows and a report."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import TaskRunContext
+
+    ctx = TaskRunContext.get()
+    if ctx is None or ctx.task_run.flow_run_id is None:
+        return False
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(ctx.task_run.flow_run_id).state
+    return state is not None and (state.is_cancelling() or state.is_cancelled())
 
 
 def summary(result: TableResult) -> dict[str, Any]:
@@ -101,7 +118,8 @@ def summary(result: TableResult) -> dict[str, Any]:
         lag = str(datetime.now(timezone.utc) - newest).split(".")[0]
     return {
         "table": result.table,
-        "outcome": "ok" if result.ok else f"failed: {result.error}",
+        "outcome": ("failed: " + str(result.error)) if not result.ok else "not started" if not result.started else
+                   ("interrupted: " + result.stopped_line().split(": ", 1)[1]) if result.interrupted else "ok",
         "rows": result.rows,
         "seconds": round(result.seconds, 1),
         "old_cursor": None if result.old_cursor is None else str(result.old_cursor),
@@ -147,6 +165,9 @@ def run_table(
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
+    if flow_run_cancelled():
+        logger.warning("%s not started; rerun to sync it", table)
+        return summary(TableResult(table, mode, started=False))
     suffix = "" if lane is None else f"_bf{lane}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
     total: Optional[TableResult] = None
@@ -160,6 +181,7 @@ def run_table(
                 pipeline_suffix=suffix.replace("_", "__"),
                 # a backfill's lanes share the table lock their flow holds
                 lock_timeout=None if lane is not None else DEFAULT_TIMEOUT,
+                should_stop=flow_run_cancelled,
             )
             logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
             if not result.ok:
@@ -170,6 +192,10 @@ def run_table(
                 total.rows += result.rows
                 total.seconds += result.seconds
                 total.windows += result.windows
+                total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
+            if result.interrupted:
+                logger.warning("%s", total.stopped_line())
+                break
     assert total is not None
     return summary(total)
 

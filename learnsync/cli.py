@@ -102,6 +102,39 @@ def _connector_thread_error(args: Any) -> None:
     threading.__excepthook__(args)
 
 
+INTERRUPTED = 130
+"""Exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as a shell reports Ctrl-C)."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """SIGINT (Ctrl-C) and SIGTERM ask the run to stop after the window in flight commits; a second one stops at
+    once (KeyboardInterrupt). Yields the check the sync asks between windows."""
+    import signal
+
+    asked = threading.Event()
+    # dlt would otherwise catch the first signal in its normalize and load steps and abandon the window in flight
+    os.environ["RUNTIME__INTERCEPT_SIGNALS"] = "false"
+
+    def handler(signum: int, frame: Any) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+        typer.echo(f"{signal.Signals(signum).name}: stopping after the window in flight commits"
+                   " (send it again to stop at once)", err=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield asked.is_set
+    except KeyboardInterrupt:
+        typer.echo("error: stopped at once; the window in flight was not committed (the next run finishes it)."
+                   " Rerun to resume.", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _profile(name: str) -> Any:
     from pipelines.catalog import Profile
 
@@ -151,8 +184,9 @@ def _target(dest_uri: Optional[str], dataset: str) -> Any:
 def run_sync(
     reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
 ) -> list[Any]:
-    """Plan and sync, printing one line per table as it finishes."""
+    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
     from pipelines.sync import plan, sync
 
     specs = plan(reader, prof, tables)
@@ -167,6 +201,9 @@ def run_sync(
     def show(r: Any) -> None:
         if tty:
             typer.echo("\r\033[K", nl=False)
+        if r.ok and (r.interrupted or not r.started):
+            typer.echo(f"  {r.stopped_line()}")
+            return
         status = "ok" if r.ok else f"FAILED: {r.error}"
         typer.echo(
             f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
@@ -177,7 +214,7 @@ def run_sync(
 
     return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
                 on_window=progress if tty else None,
-                lock_timeout=DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout)
+                lock_timeout=DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout, should_stop=should_stop)
 
 
 @app.command("sync")
@@ -200,12 +237,15 @@ def sync_cmd(
     _setup_logging(verbose)
     # check everything local before the first connection
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _share(source_uri, window_rows) as reader:
-        results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout)
+    with _stop_on_signals() as should_stop, _share(source_uri, window_rows) as reader:
+        results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
+                           should_stop=should_stop)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
         raise typer.Exit(1)
+    if any(r.interrupted or not r.started for r in results):
+        raise typer.Exit(INTERRUPTED)
 
 
 @app.command("tables")

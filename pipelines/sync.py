@@ -50,10 +50,25 @@ class TableResult:
     error: Optional[str] = None
     exception: Optional[BaseException] = field(default=None, repr=False, compare=False)
     comments: int = 0  # table/column comments (re)written in the destination
+    interrupted: bool = False  # asked to stop: the windows committed so far stay, the rest waits for a rerun
+    started: bool = True  # False: asked to stop before this table began
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def stopped_line(self) -> str:
+        """What a stopped run left of this table, as one line (an interrupted or a not started table)."""
+        if not self.started:
+            return f"{self.table} not started; rerun to sync it"
+        if not self.rows and self.new_cursor == self.old_cursor:
+            return f"{self.table} interrupted: nothing committed in this run (cursor {self.old_cursor}); rerun to resume"
+        return (f"{self.table} interrupted: committed through {self.new_cursor}, {self.rows:,} rows; rerun to resume")
+
+
+StopCheck = Callable[[], bool]
+"""Asked after every committed window and before every table: True stops the run there. The window in flight is
+always finished and committed first (a run stops between windows, never inside one)."""
 
 
 def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str:
@@ -220,10 +235,12 @@ def sync_table(
     pipeline_suffix: str = "",
     lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
+    should_stop: Optional[StopCheck] = None,
 ) -> TableResult:
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
-    The table is locked for the run unless `lock_timeout` is None (the caller holds the lock)."""
+    The table is locked for the run unless `lock_timeout` is None (the caller holds the lock). When
+    `should_stop()` turns True the run stops after the window in flight committed (`interrupted`)."""
     if not target.merges and mode is Mode.INCREMENTAL:
         mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
     result = TableResult(spec.name, spec.strategy.value)
@@ -234,7 +251,7 @@ def sync_table(
             raise LearnsyncError(f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
         with table_lock(target, dataset, spec.name, lock_timeout):
             pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-            _run(pipeline, spec, stream, mode, start, end, target, result, on_window)
+            _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop)
             if lock_timeout is not None:
                 # a backfill's lanes share one table without its lock: commenting the same objects at once
                 # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
@@ -242,6 +259,9 @@ def sync_table(
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
         root = _root(exc)
+        if isinstance(root, KeyboardInterrupt):
+            # dlt wraps it like any failure; it is the operator stopping the whole run, not this table failing
+            raise KeyboardInterrupt from exc
         result.error, result.exception = target.explain(root) or source_lost(root) or _failed(exc, root), root
     except LearnsyncError as exc:
         result.error, result.exception = str(exc), exc
@@ -262,6 +282,7 @@ def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float
 def _run(
     pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
     target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
+    should_stop: Optional[StopCheck] = None,
 ) -> None:
     if mode is Mode.FULL_REFRESH:
         pipeline.sync_destination()
@@ -283,6 +304,9 @@ def _run(
         if on_window:
             on_window(result)
         if stream.done:
+            break
+        if should_stop is not None and should_stop():
+            result.interrupted = True
             break
     result.new_cursor = stored_cursor(pipeline, spec)
     if stream.beyond:
@@ -416,21 +440,30 @@ def sync(
     on_result: Optional[Callable[[TableResult], None]] = None,
     lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
+    should_stop: Optional[StopCheck] = None,
 ) -> list[TableResult]:
-    """Sync tables one after another; a failing table does not stop the others."""
+    """Sync tables one after another; a failing table does not stop the others. When `should_stop()` turns
+    True, the table in flight stops after its current window and the tables after it are not started
+    (`started=False`); both are passed to `on_result`."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
     for spec in specs:
+        if should_stop is not None and should_stop():
+            res = TableResult(spec.name, spec.strategy.value, started=False)
+            results.append(res)
+            if on_result:
+                on_result(res)
+            continue
         if spec.strategy is Strategy.REPLACE:
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
         res = sync_table(
             reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
-            on_window=on_window,
+            on_window=on_window, should_stop=should_stop,
         )
         results.append(res)
         if on_result:
             on_result(res)
-    if all(r.ok for r in results):
+    if all(r.ok and r.started and not r.interrupted for r in results):
         # after the tables, not before their locks: a DuckDB file takes one process at a time, and a run waiting
         # for another's lock must not open it meanwhile
         in_share = set(unique_names(list(reader.discover())).values())

@@ -268,3 +268,54 @@ def test_serve_of_two_vendors_keeps_both_sets_of_deployments(tmp_path):
     assert deployment_name("360learning", "learning_a") == "360learning-learning_a"
     assert schedules[("learnsync-sync", "datacamp-learning_b")] == ["0 * * * *"]
     assert schedules[("learnsync-reconcile", "360learning-learning_a")] == ["30 3 * * *"]
+
+
+@pytest.mark.parametrize("dest", ["postgres"], indirect=True)
+def test_a_cancelled_sync_stops_its_tasks_at_a_window_boundary(share, dest):
+    """Cancelling a flow run: the table in flight stops after its window commits, the next is not started, the run
+    ends Cancelled with what each table committed, and the next run is exact."""
+    import time
+
+    from prefect.artifacts import Artifact
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelling
+
+    from flows.sync import sync_flow
+    from tests.crashkit import landed
+
+    create(share, "COURSES_TRACKINGS")
+    create(share, "SKILLS")
+    _trackings(share, 400, T0)
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
+    params = dict(**_params(share, dest), tables=["COURSES_TRACKINGS", "SKILLS"], window_rows=40)
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.update(state=sync_flow(**params, return_state=True)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while not landed(dest):
+        assert runner.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.05)
+    running = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))
+    with get_client(sync_client=True) as client:
+        (flow_run,) = [r for r in client.read_flow_runs(flow_run_filter=running) if r.parameters.get("window_rows") == 40]
+        client.set_flow_run_state(flow_run.id, Cancelling(), force=True)
+    runner.join(timeout=120)
+    state = outcome["state"]
+    assert state.is_cancelled(), (state.type, state.message)
+    rows = landed(dest)
+    assert 0 < rows < 400, rows
+    (newest,) = dest.query('SELECT max(created_at) FROM "{ds}"."courses_trackings"')[0]
+    import json
+
+    data = Artifact.get("learnsync-sync").data  # type: ignore[union-attr]
+    report = {r["table"]: r for r in (json.loads(data) if isinstance(data, str) else data)}
+    assert report["COURSES_TRACKINGS"]["outcome"] == (
+        f"interrupted: committed through {newest}, {rows:,} rows; rerun to resume"), report
+    assert report["SKILLS"]["outcome"] == "not started", report
+    assert not dest.query("SELECT 1 FROM information_schema.tables WHERE table_schema = '{ds}' AND table_name = 'skills'")
+    again = sync_flow(**params, return_state=True)
+    assert again.is_completed(), again.message
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    assert_table_equal(share, dest, "SKILLS")
