@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     from pipelines.catalog import TableSpec
 
 DEFAULT_URI = "duckdb:///./learnsync.duckdb"
+STAGING = "_staging"
+"""dlt stages merges and swapped-in replaces in `<dataset>_staging` (a backfill lane: `<dataset>_staging_bf<n>`)."""
+
+
+def is_staging(dataset: str) -> bool:
+    """Whether a dataset name is one of learnsync's staging datasets."""
+    return re.fullmatch(rf".+{STAGING}(_bf\d+)?", dataset) is not None
+
+
 SWAP = "insert-from-staging"
 """Replace loads into the staging dataset, then swaps rows in one transaction: readers never see a table
 empty or half-loaded during a full refresh."""
@@ -51,6 +60,22 @@ class Target:
     merges: bool = True
     """False: the destination cannot merge or delete rows, so every sync reloads its tables whole."""
     explain: Callable[[BaseException], Optional[str]] = lambda exc: None  # a clearer line for a known failure
+    datasets: Optional[Callable[[Any], list[str]]] = field(default_factory=lambda: _schemas_with_dlt_tables)
+    """Given an open dlt SQL client, the datasets holding dlt's `_dlt_version` table; None: cannot list them."""
+
+
+def _schemas_with_dlt_tables(client: Any) -> list[str]:
+    """Through the SQL standard's information_schema (DuckDB, Postgres and most SQL destinations)."""
+    rows = client.execute_sql(
+        "SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = '_dlt_version'")
+    return [r[0] for r in rows or []]
+
+
+def _bigquery_datasets(client: Any) -> list[str]:
+    """BigQuery's information_schema is per region or dataset: list the project's datasets through its API."""
+    bq = client.native_connection
+    return [ds.dataset_id for ds in bq.list_datasets()
+            if any(t.table_id == "_dlt_version" for t in bq.list_tables(ds.dataset_id))]
 
 
 Factory = Callable[[SplitResult, str, dict[str, Any]], Target]
@@ -285,6 +310,7 @@ def _bigquery(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Targ
         run_options={"loader_file_format": "parquet"},
         dataset=uri_dataset or None,
         adapt=_bigquery_tables(partition, cluster),
+        datasets=_bigquery_datasets,
     )
 
 
@@ -309,6 +335,7 @@ def _filesystem(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Ta
         run_options={"loader_file_format": "parquet"},
         lock=file_lock(folder / ".learnsync-locks"),
         merges=False,
+        datasets=None,
     )
 
 
@@ -332,7 +359,7 @@ def resolve(uri: Optional[str], dataset: str, staging_suffix: str = "") -> Targe
         known = ", ".join(f"{s}://" for s in REGISTRY)
         raise LearnsyncError(f"Unknown destination {parts.scheme or uri!r}: use one of {known}.")
     try:
-        options = {"replace_strategy": SWAP, "staging_dataset_name_layout": "%s_staging" + staging_suffix}
+        options = {"replace_strategy": SWAP, "staging_dataset_name_layout": "%s" + STAGING + staging_suffix}
         return factory(parts, dataset, options)
     except ImportError as exc:
         raise LearnsyncError(

@@ -18,7 +18,7 @@ from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from destinations.registry import resolve
-from flows.tasks import Job, TableFailed, list_tables, reconcile_table_task, run_table
+from flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
 from pipelines.sync import Mode
 
 DEFAULT_DEST = "duckdb:///./learnsync.duckdb"
@@ -113,6 +113,7 @@ def sync_flow(
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
     job = Job(profile, source_uri, destination, dataset, password_block, window_rows)
     names = list_tables(job, tables)
+    reach_destination(job)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
     if max_connections is not None:
         budget_connections(resolve(destination, dataset), max_connections)
@@ -133,7 +134,9 @@ def full_refresh_flow(
     """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
     job = Job(profile, source_uri, destination, dataset, password_block)
     limit = resolve(destination, dataset).max_parallel_loads
-    futures = fan_out(list_tables(job, tables), lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
+    names = list_tables(job, tables)
+    reach_destination(job)
+    futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
     return _collect("full-refresh", futures)
 
 
@@ -172,6 +175,7 @@ def backfill_flow(
 
     job = Job(profile, source_uri, destination, dataset, password_block)
     names = list_tables(job, tables)
+    reach_destination(job)
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     lanes = max(1, min(parallel, len(windows)))
     target = resolve(destination, dataset)
@@ -202,7 +206,9 @@ def reconcile_flow(
     deletes, rows behind the cursor). With `dry_run` it only reports, and ends Failed when anything differs."""
     job = Job(profile, source_uri, destination, dataset, password_block)
     limit = resolve(destination, dataset).max_parallel_loads
-    futures = fan_out(list_tables(job, tables), lambda t: reconcile_table_task.submit(job, t, dry_run), limit)
+    names = list_tables(job, tables)
+    reach_destination(job, require_tables=True)
+    futures = fan_out(names, lambda t: reconcile_table_task.submit(job, t, dry_run), limit)
     rows, failed = [], []
     for table, future in futures.items():
         outcome = future.result(raise_on_failure=False)

@@ -17,7 +17,7 @@ from dlt.common.exceptions import TerminalException
 from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
-from learnsync.errors import LearnsyncError, SourceUnreachable
+from learnsync.errors import LearnsyncError, Unreachable
 from pipelines.locking import DEFAULT_TIMEOUT
 from pipelines.sync import Mode, TableResult
 
@@ -52,13 +52,13 @@ class Job:
 
 
 def is_transient(exc: Optional[BaseException]) -> bool:
-    """Whether a retry may help: network, warehouse and destination-session failures, and a source that could not
-    be reached, may pass; a user error (bad credentials, unknown table, a value that cannot load) never does."""
+    """Whether a retry may help: network, warehouse and destination-session failures, and a source or destination
+    that could not be reached, may pass; a user error (bad credentials, unknown table, a value that cannot load) never does."""
     if isinstance(exc, TableFailed):
         return exc.transient
     if isinstance(exc, TerminalException):  # dlt's mark of a lasting failure (e.g. a load the destination refused)
         return False
-    return isinstance(exc, SourceUnreachable) or not isinstance(exc, LearnsyncError)
+    return isinstance(exc, Unreachable) or not isinstance(exc, LearnsyncError)
 
 
 class TableFailed(Exception):
@@ -147,6 +147,23 @@ def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
 
     with open_reader(job) as reader:
         return [s.name for s in plan(reader, Profile(job.profile), tables)]
+
+
+@task(name="reach-destination", **RETRIES)
+def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
+    """Reach the destination once, before any table runs: the tables learnsync loaded into the dataset ([] for a new
+    one). Down, it raises DestinationUnreachable, which is retried with backoff; with `require_tables`, a dataset
+    holding no learnsync tables is a LearnsyncError naming those that do."""
+    from destinations.registry import resolve
+    from pipelines.sync import new_dataset_line, require_synced, synced_tables
+
+    target = resolve(job.destination, job.dataset)
+    if require_tables:
+        return require_synced(target, job.dataset)
+    tables = synced_tables(target, job.dataset)
+    if not tables:
+        get_run_logger().info("%s", new_dataset_line(target, job.dataset))
+    return tables
 
 
 @task(name="sync-table", task_run_name="{mode} {table}", **RETRIES)

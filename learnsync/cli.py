@@ -187,9 +187,12 @@ def run_sync(
     should_stop: Optional[Callable[[], bool]] = None,
 ) -> list[Any]:
     """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
-    from pipelines.sync import plan, sync
+    from pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
+    # the destination is reached once before the tables: down, it is one line and exit 2, not one per table
+    if not synced_tables(target, dataset, pipelines_dir):
+        typer.echo(new_dataset_line(target, dataset))
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
     tty = sys.stdout.isatty()
@@ -283,12 +286,13 @@ def status_cmd(
 ) -> None:
     """Per table: stored cursor, last load and rows in the destination."""
     from pipelines.status import table_status
-    from pipelines.sync import plan
+    from pipelines.sync import plan, require_synced
 
     _setup_logging()
     prof, target = _profile(profile), _target(dest_uri, dataset)
     with _share(source_uri) as reader:
         specs = plan(reader, prof, _split(tables))
+    require_synced(target, dataset)
     for st in table_status(specs, target, dataset, prof.value):
         typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
 
@@ -309,7 +313,7 @@ def reconcile_cmd(
     import json
 
     from pipelines.reconcile import reconcile
-    from pipelines.sync import plan
+    from pipelines.sync import plan, require_synced
 
     _setup_logging(verbose)
     prof, target = _profile(profile), _target(dest_uri, dataset)
@@ -327,6 +331,7 @@ def reconcile_cmd(
 
     with _share(source_uri) as reader:
         specs = plan(reader, prof, _split(tables))
+        require_synced(target, dataset)
         if not as_json:
             what = "Comparing" if dry_run else "Reconciling"
             typer.echo(f"{what} {len(specs)} table(s) of profile {prof.value} with {target.display} dataset {dataset}")

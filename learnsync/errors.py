@@ -7,6 +7,14 @@ class LearnsyncError(Exception):
     """A user-fixable problem; the message says what to do and never holds a secret."""
 
 
-class SourceUnreachable(LearnsyncError):
-    """The source could not be reached: the CLI reports it like any user-fixable problem (a wrong host looks the
-    same), but a scheduled flow retries it, since a network blip or a warehouse restart passes."""
+class Unreachable(LearnsyncError):
+    """The source or the destination could not be reached: the CLI reports it like any user-fixable problem (a
+    wrong host looks the same), but a scheduled flow retries it, since a network blip or a server restart passes."""
+
+
+class SourceUnreachable(Unreachable):
+    """The Snowflake share could not be reached."""
+
+
+class DestinationUnreachable(Unreachable):
+    """The destination could not be reached (connection refused, timed out, login refused)."""

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
-from learnsync.errors import LearnsyncError
+from learnsync.errors import DestinationUnreachable, LearnsyncError
 
 DEFAULT_TIMEOUT = 600.0
 Locker = Callable[[str, float], ContextManager[None]]
@@ -125,7 +125,8 @@ def postgres_advisory_lock(dsn: str) -> Locker:
         try:
             conn = psycopg2.connect(dsn, connect_timeout=30)
         except psycopg2.OperationalError as exc:
-            raise LearnsyncError(f"Could not reach the Postgres destination to lock {key}: {str(exc).strip()}") from None
+            raise DestinationUnreachable(
+                f"Cannot reach the Postgres destination to lock {key}: {' '.join(str(exc).split())}") from None
         conn.autocommit = True
         try:
             with conn.cursor() as cur:

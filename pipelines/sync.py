@@ -14,13 +14,14 @@ import dlt
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.exceptions import TerminalException
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.registry import Target
-from learnsync.errors import LearnsyncError
+from destinations.registry import Target, is_staging
+from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.secrets import read_pii_salt
 from pipelines.catalog import (
     ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
@@ -416,17 +417,78 @@ def _reason(exc: BaseException) -> str:
     return f"{type(root).__name__}: {text[:500]}"
 
 
-def synced_tables(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> list[str]:
-    """Tables learnsync loaded into the dataset before (each has its own dlt schema, `learnsync_<table>`)."""
-    pipeline = dlt.pipeline(pipeline_name=pipeline_name("any", "catalog", target, dataset),
-                            destination=target.destination, dataset_name=dataset, pipelines_dir=pipelines_dir)
+def _catalog_pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]) -> dlt.Pipeline:
+    """A pipeline that only reads the dataset (dlt's SQL client needs one)."""
+    return dlt.pipeline(pipeline_name=pipeline_name("any", "catalog", target, dataset),
+                        destination=target.destination, dataset_name=target.dataset or dataset,
+                        pipelines_dir=pipelines_dir)
+
+
+def _catalog_lock(target: Target, dataset: str, timeout: Optional[float]) -> ContextManager[None]:
+    if timeout is None:
+        return nullcontext()
+    return target.lock(f"the catalog of dataset {dataset} in {target.display}", timeout)
+
+
+def synced_tables(
+    target: Target, dataset: str, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+) -> list[str]:
+    """Tables learnsync loaded into the dataset before (each has its own dlt schema, `learnsync_<table>`); [] for a
+    dataset nothing was loaded into. One connection to the destination, under the dataset catalog's lock (a DuckDB
+    file takes one process at a time: this waits for another's table run, up to `lock_timeout` s, instead of
+    failing). A destination that cannot be reached (down, refusing connections or the login) raises
+    DestinationUnreachable with the first cause."""
+    pipeline = _catalog_pipeline(target, dataset, pipelines_dir)
     try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql(
-                f"SELECT DISTINCT schema_name FROM {client.make_qualified_table_name('_dlt_version')}")
-    except Exception:  # noqa: BLE001 - a dataset nothing was loaded into yet has no _dlt_version table
+        with _catalog_lock(target, dataset, lock_timeout), pipeline.sql_client() as client:
+            try:
+                rows = client.execute_sql(
+                    f"SELECT DISTINCT schema_name FROM {client.make_qualified_table_name('_dlt_version')}")
+            except DestinationUndefinedEntity:  # a dataset nothing was loaded into has no _dlt_version table
+                return []
+    except DestinationUndefinedEntity:
         return []
-    return [r[0][len(SOURCE_PREFIX):] for r in rows if r[0].startswith(SOURCE_PREFIX)]
+    except LearnsyncError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - drivers raise their own types for a refused connection or login
+        cause = target.explain(exc) or " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
+        raise DestinationUnreachable(f"Cannot reach the destination {target.display}: {cause}") from None
+    return sorted(r[0][len(SOURCE_PREFIX):] for r in rows or [] if r[0].startswith(SOURCE_PREFIX))
+
+
+def learnsync_datasets(target: Target, pipelines_dir: Optional[str] = None) -> list[str]:
+    """The datasets of the destination holding tables learnsync loaded, sorted ([] where the destination cannot
+    list its datasets). Raises DestinationUnreachable like `synced_tables`."""
+    if target.datasets is None:
+        return []
+    try:
+        with _catalog_lock(target, "*", DEFAULT_TIMEOUT), \
+                _catalog_pipeline(target, "learnsync_catalog", pipelines_dir).sql_client() as client:
+            candidates = target.datasets(client)
+    except LearnsyncError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in synced_tables
+        cause = target.explain(exc) or " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
+        raise DestinationUnreachable(f"Cannot reach the destination {target.display}: {cause}") from None
+    return sorted(d for d in candidates if not is_staging(d) and synced_tables(target, d, pipelines_dir))
+
+
+def require_synced(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> list[str]:
+    """`synced_tables` of a dataset that must hold some: none is a LearnsyncError naming the datasets that do (a
+    mistyped --dataset must not pass as a dataset with nothing to report)."""
+    tables = synced_tables(target, dataset, pipelines_dir)
+    if tables:
+        return tables
+    others = learnsync_datasets(target, pipelines_dir)
+    where = f"datasets that do: {', '.join(others)}" if others else "no dataset there does"
+    raise LearnsyncError(f"Dataset {target.dataset or dataset!r} in {target.display} holds no learnsync tables"
+                         f" ({where}); check --dataset (LEARNSYNC_DATASET), or run learnsync sync first.")
+
+
+def new_dataset_line(target: Target, dataset: str) -> str:
+    """The line that says a sync is the first into a dataset (a mistyped --dataset shows here)."""
+    return (f"Dataset {target.dataset or dataset} in {target.display} holds no learnsync tables yet: this first sync"
+            " creates it and loads every table in full.")
 
 
 def sync(
@@ -466,6 +528,10 @@ def sync(
     if all(r.ok and r.started and not r.interrupted for r in results):
         # after the tables, not before their locks: a DuckDB file takes one process at a time, and a run waiting
         # for another's lock must not open it meanwhile
-        in_share = set(unique_names(list(reader.discover())).values())
-        warn_gone_tables(synced_tables(target, dataset, pipelines_dir), in_share)
+        try:
+            loaded = synced_tables(target, dataset, pipelines_dir)
+        except DestinationUnreachable as exc:  # the tables are loaded: this check only warns
+            log.warning("%s", exc)
+        else:
+            warn_gone_tables(loaded, set(unique_names(list(reader.discover())).values()))
     return results

@@ -27,10 +27,15 @@ class FlakyProxy:
         self._arm: Optional[tuple[int, float]] = None
         self.outages: list[float] = []  # monotonic times the source went away
         self.refused = 0  # connections reset while it was away
+        self._refuse = 0  # connections still to reset (refuse_next)
         threading.Thread(target=self._accept, daemon=True).start()
 
     def outage_at_login(self, nth: int, seconds: float) -> None:
         self._arm = (nth, seconds)
+
+    def refuse_next(self, connections: int) -> None:
+        """Reset the next `connections` connections, as a server that is restarting does; then forward again."""
+        self._refuse = connections
 
     def close(self) -> None:
         self._listener.close()
@@ -51,7 +56,8 @@ class FlakyProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if self._down():
+            if self._down() or self._refuse > 0:
+                self._refuse -= 1
                 self.refused += 1
                 _reset(client)
                 continue

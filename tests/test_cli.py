@@ -218,3 +218,41 @@ def test_help_of_every_command_and_the_version(tmp_path):
     from importlib.metadata import version as installed
 
     assert installed("learnsync") == __version__
+
+
+def test_a_dataset_without_learnsync_tables_is_refused_and_a_new_one_announced(share, tmp_path):
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": "2026-01-01 00:00:00", "NAME": f"n{i}"} for i in range(3)])
+    db = tmp_path / "w.duckdb"
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
+    first = learnsync("sync", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    new = [line for line in first.stdout.splitlines() if "holds no learnsync tables yet" in line]
+    assert len(new) == 1 and "learning" in new[0], first.stdout
+    again = learnsync("sync", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "holds no learnsync tables" not in again.stdout, again.stdout + again.stderr
+    for command in (["status"], ["reconcile", "--dry-run"], ["reconcile", "--dry-run", "--json"], ["reconcile"]):
+        proc = learnsync(*command, "--dataset", "lerning", cwd=tmp_path, env=env)
+        _assert_user_error(proc, "'lerning'", "holds no learnsync tables", "datasets that do: learning")
+        assert not proc.stdout.strip(), proc.stdout  # nothing that looks like a report
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:  # the guards created nothing
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+    finally:
+        con.close()
+    assert "lerning" not in schemas and "learning" in schemas, schemas
+
+
+def test_a_destination_that_is_down_is_one_line_and_exit_2(share, tmp_path):
+    for name in ("SKILLS", "COURSES", "USERS"):
+        create(share, name)
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DATASET": "learning",
+           "LEARNSYNC_DEST_URI": f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"}
+    started = time.monotonic()
+    for command in ("sync", "status", "reconcile"):
+        proc = learnsync(command, cwd=tmp_path, env=env)
+        _assert_user_error(proc, "cannot reach the postgres destination", "connection refused")
+        assert not any(t in proc.stdout for t in ("SKILLS", "COURSES", "USERS")), proc.stdout
+    assert time.monotonic() - started < 60

@@ -204,8 +204,9 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
-    counts = {("list-tables" if r.name.startswith("list-tables") else r.name): r.run_count for r in runs}
-    assert set(counts) == {"list-tables", "incremental COURSES_TRACKINGS"}, counts
+    counts = {r.name.rsplit("-", 1)[0] if r.name.startswith(("list-tables", "reach-destination")) else r.name:
+              r.run_count for r in runs}
+    assert set(counts) == {"list-tables", "reach-destination", "incremental COURSES_TRACKINGS"}, counts
     assert all(r.state.is_completed() for r in runs)
     assert counts[retried] >= 2, counts  # the task that met the outage ran again
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
@@ -213,13 +214,14 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
 
 def test_only_failures_that_may_pass_are_retried():
     from flows.tasks import TableFailed, is_transient
-    from learnsync.errors import LearnsyncError, SourceUnreachable
+    from learnsync.errors import DestinationUnreachable, LearnsyncError, SourceUnreachable
     from pipelines.sync import TableResult
 
     def failed(exc: BaseException) -> TableFailed:
         return TableFailed(TableResult("T", "merge", error=str(exc), exception=exc))
 
     assert is_transient(SourceUnreachable("Could not reach ..."))
+    assert is_transient(DestinationUnreachable("Cannot reach ..."))
     assert is_transient(ConnectionResetError()) and is_transient(failed(ConnectionResetError()))
     assert not is_transient(LearnsyncError("Login ... failed")) and not is_transient(failed(LearnsyncError("x")))
 
@@ -318,4 +320,61 @@ def test_a_cancelled_sync_stops_its_tasks_at_a_window_boundary(share, dest):
     again = sync_flow(**params, return_state=True)
     assert again.is_completed(), again.message
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    assert_table_equal(share, dest, "SKILLS")
+
+
+def _task_runs(state) -> dict:
+    """The flow run's task runs by name (without Prefect's numeric suffix): (run_count, state)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    # a table's task is named "<mode> <TABLE>"; the others get a suffix from Prefect ("list-tables-66a")
+    return {r.name if " " in r.name else r.name.rsplit("-", 1)[0]: (r.run_count, r.state) for r in runs}
+
+
+def test_a_destination_that_is_down_is_retried_and_the_failure_names_its_cause(share):
+    """Postgres refusing connections: the flow reaches it once before any table, retries that with backoff,
+    then fails with the refused connection in its message; no table ran."""
+    import socket
+
+    from flows.sync import sync_flow
+
+    create(share, "SKILLS")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    params = dict(source_uri=share.uri.replace("fake:snow@", "fake@"), dataset="learning",
+                  destination=f"postgresql://postgres@127.0.0.1:{port}/test")
+    state = sync_flow(**params, return_state=True)
+    assert state.is_failed()
+    assert "Cannot reach the Postgres destination" in state.message and "Connection refused" in state.message, state.message
+    runs = _task_runs(state)
+    assert set(runs) == {"list-tables", "reach-destination"}, runs
+    assert runs["reach-destination"][0] == 4, runs  # the first attempt and 3 retries
+
+
+def test_a_destination_restarting_heals_within_the_retries(share, dest):
+    """The destination resets the next two connections (a server restarting): the reach is retried and the run
+    completes, exact."""
+    from flows.sync import sync_flow
+    from tests.flaky_proxy import FlakyProxy
+
+    if dest.kind != "postgres":
+        pytest.skip("a proxy sits in front of a server destination")
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
+    proxy = FlakyProxy(5432)
+    proxy.refuse_next(2)
+    params = _params(share, dest)
+    params["destination"] = dest.uri.replace(":5432/", f":{proxy.port}/")
+    try:
+        state = sync_flow(**params, return_state=True)
+    finally:
+        proxy.close()
+    assert state.is_completed(), state.message
+    assert proxy.refused == 2
+    assert _task_runs(state)["reach-destination"][0] == 3
     assert_table_equal(share, dest, "SKILLS")
