@@ -449,14 +449,24 @@ def serve_cmd(
 @app.command("demo")
 @user_errors
 def demo_cmd(
-    size: int = typer.Option(1, "--size", envvar="LEARNSYNC_SIZE", min=1, help="Scale of the generated share."),
-    dest_uri: str = typer.Option("duckdb:///./learnsync-demo.duckdb", "--dest-uri", envvar="LEARNSYNC_DEST_URI"),
+    size: int = typer.Option(1, "--size", min=1, help="Scale of the generated share."),
+    # its own flags only: an exported LEARNSYNC_DEST_URI (a production warehouse) must never receive demo data
+    dest_uri: str = typer.Option("duckdb:///./learnsync-demo.duckdb", "--dest-uri",
+                                 help="Where the demo data goes (datasets learning_360 and datacamp)."),
+    serve: bool = typer.Option(False, "--serve", help="Keep the emulated share running after the sync (until"
+                               " Ctrl-C) and print what to export to try status, tables, reconcile and dbt-sources."),
 ) -> None:
     """Start an emulated share with generated data and sync both vendor models into a local DuckDB file."""
+    import signal
+
     from learnsync.demo import run_demo
 
     _setup_logging()
-    ok = run_demo(size, dest_uri, echo=typer.echo)
+    stop = threading.Event() if serve else None
+    if stop is not None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    ok = run_demo(size, dest_uri, echo=typer.echo, serve=stop)
     if not ok:
         raise typer.Exit(1)
 

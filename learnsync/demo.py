@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 import tempfile
+import threading
 import warnings
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional
 
 DEMO_SHARES = (
     # profile, database, schema, dataset
     ("360learning", "LEARNING_360", "CORE", "learning_360"),
     ("datacamp", "DATACAMP", "DATA_CONNECTOR", "datacamp"),
 )
+QUERY = ("SELECT c.name, count(*) AS attempts, round(avg(t.progress), 1) AS avg_progress"
+         " FROM learning_360.courses_trackings t JOIN learning_360.courses c ON c.id = t.course"
+         " GROUP BY 1 ORDER BY 2 DESC LIMIT 5")
 
 
-def run_demo(size: int, dest_uri: str, echo: Callable[[str], None] = print) -> bool:
-    """Generate both vendor shares in a local emulator and sync them; True when every table synced."""
+def run_demo(
+    size: int, dest_uri: str, echo: Callable[[str], None] = print, serve: Optional[threading.Event] = None,
+) -> bool:
+    """Generate both vendor shares (`size` >= 1 scales the rows) in a local emulator and sync them into `dest_uri`
+    (datasets `learning_360` and `datacamp`); True when every table synced. Only its arguments choose where the
+    data goes (never LEARNSYNC_DEST_URI or LEARNSYNC_DATASET). With `serve`, the emulated share keeps running
+    after the sync, and the commands to try against it are printed, until the event is set.
+
+    Raises LearnsyncError for a destination URI it cannot use."""
     from learnsync import emulator
     from learnsync.cli import _profile, _target, run_sync
     from pipelines.connection import connect, parse_source_uri
     from pipelines.reader import ShareReader
 
+    targets = {dataset: _target(dest_uri, dataset) for _, _, _, dataset in DEMO_SHARES}
+    locks = _new_lock_folders(dest_uri)
     # the emulator's DB-API copy warning is noise for a user
     warnings.filterwarnings("ignore", module="fakesnow")
     ok = True
@@ -36,17 +53,45 @@ def run_demo(size: int, dest_uri: str, echo: Callable[[str], None] = print) -> b
                 conn = connect(source)
                 try:
                     reader = ShareReader(conn, source.database, source.schema)
-                    results = run_sync(
-                        reader, _profile(profile), _target(dest_uri, dataset), dataset, None, False, pipelines_dir
-                    )
+                    results = run_sync(reader, _profile(profile), targets[dataset], dataset, None, False, pipelines_dir)
                 finally:
                     conn.close()
                 ok = ok and all(r.ok for r in results)
-    path = dest_uri.split(":///", 1)[-1]
-    echo("")
-    echo(f"Done. Try:  duckdb {path} \"SELECT c.name, count(*) AS attempts, avg(t.progress) AS avg_progress"
-         " FROM learning_360.courses_trackings t JOIN learning_360.courses c ON c.id = t.course"
-         " GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"")
-    echo(f"  or in Python: import duckdb; duckdb.connect('{path}').sql('SELECT * FROM"
-         " learning_360.users__managers LIMIT 5').show()")
+        for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
+            shutil.rmtree(folder, ignore_errors=True)
+        echo("")
+        echo(f"Done. Try:  {try_command(dest_uri)}")
+        if serve is not None:
+            _serve(server, dest_uri, echo, serve)
     return ok
+
+
+def try_command(dest_uri: str) -> str:
+    """A shell command that queries the demo's DuckDB file with what `pip install` brought (Python's duckdb
+    package; the duckdb CLI is not installed)."""
+    path = str(Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve())
+    code = f"import duckdb; duckdb.connect({path!r}, read_only=True).sql({QUERY!r}).show()"
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+
+
+def _new_lock_folders(dest_uri: str) -> list[Path]:
+    """The lock folder a DuckDB destination gets beside its file (`.<file>.locks`), if this run creates it."""
+    if not dest_uri.startswith("duckdb:"):
+        return []
+    folder = Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
+    folder = folder.parent / f".{folder.name}.locks"
+    return [] if folder.exists() else [folder]
+
+
+def _serve(server: object, dest_uri: str, echo: Callable[[str], None], stop: threading.Event) -> None:
+    """Print what to try against the running share, then wait for `stop`."""
+    path = Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
+    echo("")
+    echo("The emulated share keeps running until Ctrl-C. In another shell, for each vendor:")
+    for profile, database, schema, dataset in DEMO_SHARES:
+        uri = server.uri(database, schema)  # type: ignore[attr-defined]
+        echo("")
+        echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(f'duckdb:///{path}')}"
+             f" LEARNSYNC_PROFILE={profile} LEARNSYNC_DATASET={dataset}")
+        echo("  learnsync tables; learnsync status; learnsync reconcile --dry-run; learnsync dbt-sources")
+    stop.wait()

@@ -139,13 +139,52 @@ def test_reconcile_through_the_cli(share, tmp_path):
     assert_table_equal(share, Dest("duckdb", f"duckdb:///{db}", "learning", db), "SKILLS")
 
 
-def test_demo_runs_on_a_fresh_directory(tmp_path):
-    proc = learnsync("demo", cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
+def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_path):
+    """`learnsync demo --serve` with a production warehouse exported: the demo data goes only into
+    ./learnsync-demo.duckdb, the suggested query runs with what pip installed, nothing else is left in the working
+    directory, and the printed exports make status, tables, reconcile and dbt-sources work against the share."""
+    import shlex
+    import signal
+    import threading
+
+    work, prod = tmp_path / "work", tmp_path / "prod.duckdb"
+    work.mkdir()
+    trap = {"LEARNSYNC_DEST_URI": f"duckdb:///{prod}", "LEARNSYNC_DATASET": "production"}
+    proc = subprocess.Popen([sys.executable, "-m", "learnsync.cli", "demo", "--serve"], cwd=work,
+                            env={**os.environ, **trap}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 600
+        while sum("learnsync tables; learnsync status" in line for line in lines) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)[-4000:]
+            time.sleep(0.5)
+        out = "".join(lines)
+        assert "Traceback" not in out and "FAILED" not in out, out[-4000:]
+        assert not prod.exists(), "the demo wrote into LEARNSYNC_DEST_URI"
+        assert sorted(p.name for p in work.iterdir()) == ["learnsync-demo.duckdb"], list(work.iterdir())
+        (command,) = [line.split("Try:", 1)[1].strip() for line in lines if "Try:" in line]
+        query = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert query.returncode == 0 and "attempts" in query.stdout, query.stdout + query.stderr
+        exports = [dict(kv.split("=", 1) for kv in shlex.split(line.strip())[1:])
+                   for line in lines if line.strip().startswith("export LEARNSYNC_SOURCE_URI=")]
+        assert [e["LEARNSYNC_DATASET"] for e in exports] == ["learning_360", "datacamp"], exports
+        for env, commands in zip(exports, ([["tables"], ["reconcile", "--dry-run"], ["dbt-sources"]], [])):
+            for command in commands:
+                done = learnsync(*command, cwd=tmp_path, env=env)
+                assert done.returncode == 0, (command, env, done.stdout + done.stderr)
+            status = learnsync("status", cwd=tmp_path, env=env).stdout
+            assert "rows -" not in status and "rows 0" not in status.replace("rows 0.", ""), status
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, "".join(lines)[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     import duckdb
 
-    con = duckdb.connect(str(tmp_path / "learnsync-demo.duckdb"), read_only=True)
+    con = duckdb.connect(str(work / "learnsync-demo.duckdb"), read_only=True)
     try:
         tables = {r[0] for r in con.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
