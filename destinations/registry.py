@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from destinations import comments
+from destinations import comments, indexes
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_password
 from pipelines.locking import Locker, duckdb_lock, file_lock, postgres_advisory_lock
@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 
 DEFAULT_URI = "duckdb:///./learnsync.duckdb"
 STAGING = "_staging"
-"""dlt stages merges and swapped-in replaces in `<dataset>_staging` (a backfill lane: `<dataset>_staging_bf<n>`)."""
+"""dlt stages merges and swapped-in replaces in `<dataset>_staging` (a backfill lane of a table:
+`<dataset>_staging_bf<n>_<hash of the table>`, dropped when the lane is done)."""
 
 
 def is_staging(dataset: str) -> bool:
     """Whether a dataset name is one of learnsync's staging datasets."""
-    return re.fullmatch(rf".+{STAGING}(_bf\d+)?", dataset) is not None
+    return re.fullmatch(rf".+{STAGING}(_bf\d+_[0-9a-f]{{6}})?", dataset) is not None
 
 
 SWAP = "insert-from-staging"
@@ -54,6 +55,8 @@ class Target:
     # BigQuery: dlt 1.31 puts column descriptions in its DDL, but table descriptions only through the
     # `x-bigquery-table-description` hint; plug a `comments.Describer` here (ALTER TABLE ... SET OPTIONS)
     describe: Optional[comments.Describer] = None
+    index: Optional[indexes.Indexer] = None
+    """Adds the primary keys and child-table join indexes dlt does not create, after a load; None: leave them."""
     dataset: Optional[str] = None  # the dataset the URI names; it wins over --dataset
     adapt: Callable[["DltSource", "TableSpec"], None] = lambda source, spec: None
     """Shapes one table's dlt source for this destination (e.g. BigQuery partitioning), before it runs."""
@@ -202,6 +205,7 @@ def _postgres(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Targ
         run_options={"loader_file_format": "parquet"},
         lock=postgres_advisory_lock(dsn),
         describe=comments.POSTGRES,
+        index=indexes.postgres,
         explain=functools.partial(_postgres_lost, _redact(parts)),
     )
 

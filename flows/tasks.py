@@ -175,9 +175,11 @@ def run_table(
     lane: Optional[int] = None,
 ) -> dict[str, Any]:
     """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
+    import hashlib
+
     from destinations.registry import resolve
     from pipelines.catalog import Profile
-    from pipelines.sync import plan, sync_table
+    from pipelines.sync import drop_staging, plan, sync_table
 
     from prefect.concurrency.sync import concurrency
 
@@ -185,34 +187,40 @@ def run_table(
     if flow_run_cancelled():
         logger.warning("%s not started; rerun to sync it", table)
         return summary(TableResult(table, mode, started=False))
-    suffix = "" if lane is None else f"_bf{lane}"
+    # a lane merges through a staging dataset of its own (dlt stages one table per dataset), named per table too,
+    # so dropping it when the lane is done never touches another backfill's lane
+    suffix = "" if lane is None else f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
     total: Optional[TableResult] = None
     # without a limit of that name (no max_connections given) this does not wait
-    with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
-            open_reader(job) as reader:
-        spec = plan(reader, Profile(job.profile), [table])[0]
-        for start, end in windows:
-            result = sync_table(
-                reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
-                pipeline_suffix=suffix.replace("_", "__"),
-                # a backfill's lanes share the table lock their flow holds
-                lock_timeout=None if lane is not None else DEFAULT_TIMEOUT,
-                should_stop=flow_run_cancelled,
-            )
-            logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
-            if not result.ok:
-                raise TableFailed(result)
-            if total is None:
-                total = result
-            else:
-                total.rows += result.rows
-                total.seconds += result.seconds
-                total.windows += result.windows
-                total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
-            if result.interrupted:
-                logger.warning("%s", total.stopped_line())
-                break
+    try:
+        with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
+                open_reader(job) as reader:
+            spec = plan(reader, Profile(job.profile), [table])[0]
+            for start, end in windows:
+                result = sync_table(
+                    reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
+                    pipeline_suffix="" if lane is None else f"__bf{lane}",
+                    # a backfill's lanes share the table lock their flow holds
+                    lock_timeout=None if lane is not None else DEFAULT_TIMEOUT,
+                    should_stop=flow_run_cancelled,
+                )
+                logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
+                if not result.ok:
+                    raise TableFailed(result)
+                if total is None:
+                    total = result
+                else:
+                    total.rows += result.rows
+                    total.seconds += result.seconds
+                    total.windows += result.windows
+                    total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
+                if result.interrupted:
+                    logger.warning("%s", total.stopped_line())
+                    break
+    finally:
+        if lane is not None:  # the lane's staging holds nothing the destination needs once the lane is done
+            drop_staging(target, job.dataset)
     assert total is not None
     return summary(total)
 

@@ -20,12 +20,14 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from destinations.indexes import Index
 from destinations.registry import Target, is_staging
 from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.secrets import read_pii_salt
 from pipelines.catalog import (
     ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
 )
+from pipelines.children import child_name, parent_column
 from pipelines.connection import source_lost
 from pipelines.descriptions import descriptions
 from pipelines.drift import column_drift, warn_gone_tables
@@ -51,6 +53,7 @@ class TableResult:
     error: Optional[str] = None
     exception: Optional[BaseException] = field(default=None, repr=False, compare=False)
     comments: int = 0  # table/column comments (re)written in the destination
+    indexes: int = 0  # primary keys and join indexes added in the destination
     interrupted: bool = False  # asked to stop: the windows committed so far stay, the rest waits for a rerun
     started: bool = True  # False: asked to stop before this table began
 
@@ -200,6 +203,9 @@ def make_pipeline(
     # the same package forever. Not `dlt.config.values(...)`: it restores the whole config document on exit,
     # which undoes what parallel table runs set meanwhile.
     dlt.config[f"{name}.load.auto_abort_on_terminal_error"] = True
+    # dlt empties a staging table only before its next load: a full refresh would leave a second copy of the table
+    # in <dataset>_staging. dlt's own load option truncates the staging tables right after each load committed
+    dlt.config[f"{name}.load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=name,
         destination=target.destination,
@@ -257,6 +263,7 @@ def sync_table(
                 # a backfill's lanes share one table without its lock: commenting the same objects at once
                 # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                 result.comments = write_comments(pipeline, target, spec.name)
+                result.indexes = write_indexes(pipeline, target, spec)
     except PipelineStepFailed as exc:
         log.debug("step failed", exc_info=True)
         root = _root(exc)
@@ -364,6 +371,24 @@ def write_comments(pipeline: dlt.Pipeline, target: Target, table: str) -> int:
         return 0
 
 
+def write_indexes(pipeline: dlt.Pipeline, target: Target, spec: TableSpec) -> int:
+    """Give a merged table its primary key (one row per key after the merge) and its child tables an index on
+    `parent_<key>`, where the destination needs learnsync to; returns statements run.
+
+    A failure only warns (rows and cursor are committed; e.g. a loader that does not own the tables)."""
+    if target.index is None or spec.strategy is not Strategy.MERGE or not spec.primary_key:
+        return 0
+    wanted = [Index(spec.dest_name, tuple(snake_case(k) for k in spec.primary_key), True)]
+    wanted += [Index(child_name(spec, c), (parent_column(spec),), False) for c in spec.json_columns]
+    try:
+        with pipeline.sql_client() as client:
+            return target.index(client, wanted)
+    except DatabaseException as exc:
+        log.warning("Table %s: loaded, but its key and indexes were not added: %s", spec.name,
+                    " ".join(str(exc).split())[:300])
+        return 0
+
+
 def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
     """Warn about columns the share dropped; reload the table from scratch when a column's type changed
     (dlt cannot alter a column's type, and loading into the old type would cut values)."""
@@ -454,6 +479,18 @@ def synced_tables(
         cause = target.explain(exc) or " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
         raise DestinationUnreachable(f"Cannot reach the destination {target.display}: {cause}") from None
     return sorted(r[0][len(SOURCE_PREFIX):] for r in rows or [] if r[0].startswith(SOURCE_PREFIX))
+
+
+def drop_staging(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> None:
+    """Drop the staging dataset `target` loads through (a backfill lane's, once the lane is done); a failure only
+    warns (it holds no data the destination needs: each load truncates it after committing)."""
+    try:
+        with _catalog_pipeline(target, dataset, pipelines_dir).sql_client() as client, \
+                client.with_staging_dataset() as staging:
+            if staging.has_dataset():
+                staging.drop_dataset()
+    except Exception as exc:  # noqa: BLE001 - cleanup: the data is committed either way
+        log.warning("Could not drop the staging dataset of %s: %s", target.display, " ".join(str(exc).split())[:300])
 
 
 def learnsync_datasets(target: Target, pipelines_dir: Optional[str] = None) -> list[str]:

@@ -98,9 +98,19 @@ def test_backfill_rereads_a_range_and_never_moves_the_cursor(share, dest):
         assert "late0000" not in got  # outside the range
         assert dest.query('SELECT count(*) FROM "{ds}"."courses_trackings__access_dates"'
                           " WHERE parent_id IN ('ct0005', 'ct0030')") == [(0,)]
+        # the lanes' staging datasets are gone once their lanes are done
+        assert _datasets(dest) == {dest.dataset, f"{dest.dataset}_staging"}, _datasets(dest)
     # the stored cursor did not move, so the next sync still picks the late row up
     assert sync_flow(**_params(share, dest), return_state=True).is_completed()
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+def _datasets(dest) -> set:
+    """The destination's datasets named after the test's dataset."""
+    if dest.kind == "bigquery":
+        return {d.dataset_id for d in dest.client.list_datasets() if d.dataset_id.startswith(dest.dataset)}
+    return {r[0] for r in dest.query("SELECT schema_name FROM information_schema.schemata")
+            if r[0].startswith(dest.dataset)}
 
 
 def test_full_refresh_flow_replaces_the_table(share, dest):
