@@ -258,6 +258,8 @@ def resolve_table(
     if override.lookback_hours is not None:
         lookback = timedelta(hours=override.lookback_hours)
 
+    if doc is None and profile is Profile.DATACAMP:  # its dimensions: described from their names, marked so
+        doc = vendor_docs.named_doc("DataCamp", name, tuple(by_name))
     decimals = set(_decimal_columns(name, by_name, override.decimal_columns))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
     # every column gets a destination name of its own, in the share's column order (pipelines.naming)

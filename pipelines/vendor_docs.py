@@ -337,3 +337,48 @@ DATACAMP_FACTS: tuple[TableDoc, ...] = (
         ("NB_LICENSES_PURCHASED", INT, "The number of licenses purchased."),
     ),
 )
+
+# DataCamp documents its fact tables only; the fact tables' documentation names the dimension each id joins
+DATACAMP_DIMENSION_JOINS = {
+    "DIM_CONTENT": "content_id",
+    "DIM_TRACK": "track_version_id",
+    "DIM_ASSIGNMENT": "assignment_id",
+    "DIM_COURSE_VARIANT": "course_variant_id",
+    "DIM_CERTIFICATION": "certification_id",
+}
+FROM_TABLE_NAME = "Described from the table name: the vendor documents no words for this table."
+FROM_COLUMN_NAME = "(from the column name; the vendor documents no words for it)"
+
+
+def _words(name: str) -> str:
+    return name.lower().replace("_", " ").strip()
+
+
+def _column_words(name: str) -> str:
+    upper = name.upper()
+    if upper == "ID":
+        return "Identifier of the row"
+    if upper.endswith("_ID"):
+        return f"Identifier of the {_words(upper[:-3])}"
+    if upper in ("CREATED_AT", "UPDATED_AT", "MODIFIED_AT"):
+        return {"CREATED_AT": "Creation time", "UPDATED_AT": "Last update time", "MODIFIED_AT": "Last change time"}[upper]
+    if upper.endswith("_AT"):
+        return f"Time of {_words(upper[:-3])}"
+    if upper.startswith("IS_"):
+        return f"Whether {_words(upper[3:])}"
+    if upper.startswith("NB_"):
+        return f"Number of {_words(upper[3:])}"
+    return _words(upper).capitalize()
+
+
+def named_doc(vendor: str, table: str, columns: tuple[str, ...]) -> TableDoc:
+    """The description of a table `vendor` shares without documenting it (DataCamp's DIM_* tables), from its table
+    and column names, every text marked as such; the fact column that joins it where the fact tables' docs say."""
+    kind = "dimension" if table.upper().startswith("DIM_") else "table"
+    subject = _words(table.upper().removeprefix("DIM_").removeprefix("FACT_"))
+    text = f"{vendor} {kind}: {subject}."
+    join = DATACAMP_DIMENSION_JOINS.get(table.upper()) if vendor == "DataCamp" else None
+    if join:
+        text += f" The fact tables join it on {join}."
+    return TableDoc(table, f"{text} {FROM_TABLE_NAME}",
+                    tuple(ColumnDoc(c, "", f"{_column_words(c)} {FROM_COLUMN_NAME}.") for c in columns))

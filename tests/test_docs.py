@@ -262,3 +262,22 @@ def test_bigquery_descriptions_after_sync(share, dest):
     # None here; that single assertion is skipped on the emulator
     skills = dest.client.get_table(f"{dest.client.project}.{dest.dataset}.courses__skills")
     assert "Join on parent_id = courses.id" in skills.description
+
+
+@pytest.mark.parametrize("dest", ["duckdb", "postgres"], indirect=True)
+def test_datacamp_dimensions_are_described_from_their_names(share, dest):
+    """DataCamp documents no dimension: its DIM_* tables land commented from their table and column names, marked
+    as such, with the fact column that joins them where the fact tables' documentation names it."""
+    share.sql('CREATE TABLE "DIM_TRACK" ("TRACK_VERSION_ID" NUMBER(38,0), "TITLE" VARCHAR, "IS_ACTIVE" BOOLEAN,'
+              ' "CREATED_AT" TIMESTAMP_NTZ)')
+    share.sql("INSERT INTO \"DIM_TRACK\" VALUES (1, 'SQL Fundamentals', TRUE, '2026-01-01 00:00:00')")
+    run_sync(share, dest, profile="datacamp", tables=["DIM_TRACK"])
+    got = _comments(dest)
+    assert got[("dim_track", None)] == ("DataCamp dimension: track. The fact tables join it on track_version_id."
+                                        " Described from the table name: the vendor documents no words for this table.")
+    marked = "(from the column name; the vendor documents no words for it)."
+    assert got[("dim_track", "track_version_id")] == f"Identifier of the track version {marked}"
+    assert got[("dim_track", "title")] == f"Title {marked}"
+    assert got[("dim_track", "is_active")] == f"Whether active {marked}"
+    assert got[("dim_track", "created_at")] == f"Creation time {marked}"
+    assert all(got.values()), sorted(k for k, v in got.items() if not v)
