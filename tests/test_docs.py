@@ -281,3 +281,28 @@ def test_datacamp_dimensions_are_described_from_their_names(share, dest):
     assert got[("dim_track", "is_active")] == f"Whether active {marked}"
     assert got[("dim_track", "created_at")] == f"Creation time {marked}"
     assert all(got.values()), sorted(k for k, v in got.items() if not v)
+
+
+def test_the_readme_matches_what_ships():
+    """The README's operator instructions agree with the code: the variables `prefect deploy` reads, the number of
+    deployments `serve` makes, how Postgres loads, the Prefect quickstart's steps."""
+    import re
+
+    from flows.deployments import deployments
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    steps = (root / "deploy" / "prefect.yaml").read_text()
+    read_by_deploy = set(re.findall(r"\$\{(LEARNSYNC_[A-Z_]+)", steps))
+    assert {"LEARNSYNC_SOURCE_URI", "LEARNSYNC_DEST_URI", "LEARNSYNC_PROFILE", "LEARNSYNC_DATASET",
+            "LEARNSYNC_CRON", "LEARNSYNC_HOME"} <= read_by_deploy
+    for variable in read_by_deploy:
+        assert f"| `{variable}` |" in readme, variable
+    served = deployments("360learning", None, "duckdb:///./x.duckdb", "learning")
+    assert len(served) == 4 and "# the four deployments" in readme
+    assert {d.name for d in served} == {"360learning-learning"}
+    for step in ("prefect server start", "export PREFECT_API_URL=", "prefect work-pool create learnsync --type process",
+                 "LEARNSYNC_PROFILE=datacamp", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD=",
+                 "prefect worker start --pool learnsync"):
+        assert step in readme, step
+    assert "CSV `COPY`" not in readme and "parquet through ADBC" in readme
