@@ -190,8 +190,11 @@ def run_sync(
     from pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
+    from pipelines.locking import DEFAULT_TIMEOUT
+
+    lock_timeout = DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout
     # the destination is reached once before the tables: down, it is one line and exit 2, not one per table
-    if not synced_tables(target, dataset, pipelines_dir):
+    if not synced_tables(target, dataset, pipelines_dir, lock_timeout):
         typer.echo(new_dataset_line(target, dataset))
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
@@ -213,11 +216,8 @@ def run_sync(
             f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
         )
 
-    from pipelines.locking import DEFAULT_TIMEOUT
-
     return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None,
-                lock_timeout=DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout, should_stop=should_stop)
+                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop)
 
 
 @app.command("sync")

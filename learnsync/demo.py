@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import sys
@@ -70,7 +71,8 @@ def try_command(dest_uri: str) -> str:
     """A shell command that queries the demo's DuckDB file with what `pip install` brought (Python's duckdb
     package; the duckdb CLI is not installed)."""
     path = str(Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve())
-    code = f"import duckdb; duckdb.connect({path!r}, read_only=True).sql({QUERY!r}).show()"
+    # double-quoted Python strings, so the shell's single quotes around the code need no escapes
+    code = f"import duckdb; duckdb.connect({json.dumps(path)}, read_only=True).sql({json.dumps(QUERY)}).show()"
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
@@ -91,7 +93,7 @@ def _serve(server: object, dest_uri: str, echo: Callable[[str], None], stop: thr
     for profile, database, schema, dataset in DEMO_SHARES:
         uri = server.uri(database, schema)  # type: ignore[attr-defined]
         echo("")
-        echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(f'duckdb:///{path}')}"
+        echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(f'duckdb://{path}')}"
              f" LEARNSYNC_PROFILE={profile} LEARNSYNC_DATASET={dataset}")
         echo("  learnsync tables; learnsync status; learnsync reconcile --dry-run; learnsync dbt-sources")
     stop.wait()

@@ -455,6 +455,13 @@ def _catalog_lock(target: Target, dataset: str, timeout: Optional[float]) -> Con
     return target.lock(f"the catalog of dataset {dataset} in {target.display}", timeout)
 
 
+def _unreachable(target: Target, exc: BaseException) -> DestinationUnreachable:
+    """The destination's failure to answer as one line: its own explanation (a DuckDB file held by another
+    program names the program), else the first cause."""
+    cause = " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
+    return DestinationUnreachable(target.explain(exc) or f"Cannot reach the destination {target.display}: {cause}")
+
+
 def synced_tables(
     target: Target, dataset: str, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
 ) -> list[str]:
@@ -476,8 +483,7 @@ def synced_tables(
     except LearnsyncError:
         raise
     except Exception as exc:  # noqa: BLE001 - drivers raise their own types for a refused connection or login
-        cause = target.explain(exc) or " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
-        raise DestinationUnreachable(f"Cannot reach the destination {target.display}: {cause}") from None
+        raise _unreachable(target, exc) from None
     return sorted(r[0][len(SOURCE_PREFIX):] for r in rows or [] if r[0].startswith(SOURCE_PREFIX))
 
 
@@ -505,8 +511,7 @@ def learnsync_datasets(target: Target, pipelines_dir: Optional[str] = None) -> l
     except LearnsyncError:
         raise
     except Exception as exc:  # noqa: BLE001 - as in synced_tables
-        cause = target.explain(exc) or " ".join(str(_root(exc)).split())[:300] or type(exc).__name__
-        raise DestinationUnreachable(f"Cannot reach the destination {target.display}: {cause}") from None
+        raise _unreachable(target, exc) from None
     return sorted(d for d in candidates if not is_staging(d) and synced_tables(target, d, pipelines_dir))
 
 
