@@ -362,6 +362,9 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts
+    # without PREFECT_API_URL the flows run on Prefect's ephemeral server, started here; its first start migrates
+    # a SQLite database, which Prefect's 20 s default does not always allow on a busy machine
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return dict(
         profile=profile,
         source_uri=_secret_free(source_uri, "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
