@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -378,8 +379,9 @@ def write_indexes(pipeline: dlt.Pipeline, target: Target, spec: TableSpec) -> in
     A failure only warns (rows and cursor are committed; e.g. a loader that does not own the tables)."""
     if target.index is None or spec.strategy is not Strategy.MERGE or not spec.primary_key:
         return 0
-    wanted = [Index(spec.dest_name, tuple(snake_case(k) for k in spec.primary_key), True)]
-    wanted += [Index(child_name(spec, c), (parent_column(spec),), False) for c in spec.json_columns]
+    name = functools.partial(destination_name, pipeline)  # dlt shortens names past the identifier limit
+    wanted = [Index(name(spec.dest_name), tuple(map(name, spec.key_dest)), True)]
+    wanted += [Index(name(child_name(spec, c)), (name(parent_column(spec)),), False) for c in spec.json_columns]
     try:
         with pipeline.sql_client() as client:
             return target.index(client, wanted)
