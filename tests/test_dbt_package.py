@@ -562,7 +562,7 @@ def test_cli_help_and_user_errors(tmp_path: Path) -> None:
 
 def test_bigquery_compiles(tmp_path: Path) -> None:
     """`dbt compile` for BigQuery with dbt-bigquery, offline: no credentials, an API endpoint on a closed loopback
-    port (nothing may leave the machine), the soft-delete columns named rather than looked up, no relation cache.
+    port (nothing may leave the machine), no relation cache, optional columns not looked up (learnsync_introspect).
     Compiling renders every model in BigQuery's dialect; the SQL is then parsed by sqlglot's BigQuery dialect.
     Neither runs it: BigQuery's own checks (types, functions) happen only on a real dataset."""
     pytest.importorskip("dbt.adapters.bigquery", reason="dbt-bigquery is not installed")
@@ -583,7 +583,7 @@ def test_bigquery_compiles(tmp_path: Path) -> None:
     env = {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": "", "GCE_METADATA_HOST": "127.0.0.1:9"}
     compiled = subprocess.run(
         [sys.executable, "-m", "dbt.cli.main", "compile", "--no-populate-cache", "--vars",
-         "{learnsync_soft_delete_tables: []}", "--project-dir", str(project), "--profiles-dir", str(project)],
+         "{learnsync_introspect: false}", "--project-dir", str(project), "--profiles-dir", str(project)],
         cwd=project, capture_output=True, text=True, timeout=300,
         env={**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
     )
@@ -627,16 +627,17 @@ def test_package_data_in_the_wheel(tmp_path: Path) -> None:
     assert held == files
 
 
-def test_soft_deleted_rows_leave_the_marts(server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tracking the share deleted, kept by reconcile with `_learnsync_deleted_at` (soft_delete), stays in
-    staging flagged is_deleted and leaves the funnel, which then equals the share's."""
+def test_optional_columns(server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns learnsync adds only once it meets them. A tracking the share deleted, kept by reconcile with
+    `_learnsync_deleted_at` (soft_delete), stays in staging flagged is_deleted and leaves the funnel, which then
+    equals the share's; an object key no object has had yet is a NULL column of its bridge, not an error."""
     conn = server.connect(arrow_number_to_decimal=True)
     share = Share(server, f"SD_{uuid.uuid4().hex[:8].upper()}", "CORE", conn)
     emulator.create_360learning(conn, database=share.database, schema="CORE")
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__COURSES_TRACKINGS__SOFT_DELETE", "true")
     path = tmp_path / "w.duckdb"
     dest = Dest("duckdb", f"duckdb:///{path}", "l360", path)
-    tables = ["USERS", "COURSES", "COURSES_TRACKINGS"]
+    tables = ["USERS", "COURSES", "COURSES_TRACKINGS"]  # what the funnel reads
     run_sync(share, dest, tables=tables)
     gone = [r[0] for r in share.sql(f'SELECT "ID" FROM "{share.database}"."CORE"."COURSES_TRACKINGS"'
                                     ' WHERE "COMPLETED_AT" IS NOT NULL ORDER BY "ID" LIMIT 7')]
@@ -659,6 +660,17 @@ def test_soft_deleted_rows_leave_the_marts(server: Any, tmp_path: Path, monkeypa
     got = dest.query('SELECT course_id, attempts, completed_attempts FROM "learnsync_dbt".'
                      '"learning360__course_completion_funnel" WHERE attempts > 0')
     assert_rows_match(got, expected, "funnel after soft deletes")
+
+    # custom fields that never had a `name` key (learnsync has not created its column)
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute('ALTER TABLE "l360"."users__customfields" DROP COLUMN "name"')
+    build = run_dbt(project, "build", "--select", "stg_360learning__user_custom_fields")
+    assert build.returncode == 0, build.stdout[-3000:]
+    fields = dest.query('SELECT count(*), count(field_name), count(field_value)'
+                        ' FROM "learnsync_dbt"."stg_360learning__user_custom_fields"')
+    assert fields[0][0] > 0 and fields[0][1] == 0 and fields[0][2] == fields[0][0]
     conn.close()
 
 

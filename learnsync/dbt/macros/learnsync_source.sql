@@ -12,26 +12,55 @@
 
 
 {#
+    The lower-case column names of a synced table, or none when the package may not ask the warehouse (while
+    parsing, or with var learnsync_introspect false, e.g. `dbt compile` without a connection).
+#}
+{% macro learnsync_source_columns(vendor, table) %}
+    {%- if not execute or not (var('learnsync_introspect', true) | as_bool) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(source('learnsync_' ~ vendor, table)) -%}
+    {{ return(columns | map(attribute='name') | map('lower') | list) }}
+{% endmacro %}
+
+
+{#
     learnsync's `_learnsync_deleted_at` of a table, as a UTC timestamp; NULL when the table has no such column.
 
     The column exists only for tables synced with `soft_delete = true` (reconcile then marks rows the share
-    deleted instead of deleting them). By default the warehouse is asked whether the column is there; the var
-    learnsync_soft_delete_tables (a list of table names) answers without a connection.
+    deleted instead of deleting them). The warehouse is asked whether the column is there; without asking
+    (learnsync_introspect false), var learnsync_soft_delete_tables lists the tables that have it.
 #}
 {% macro learnsync_deleted_at(vendor, table) %}
-    {%- set listed = var('learnsync_soft_delete_tables', none) -%}
-    {%- if listed is not none -%}
-        {%- set present = table in listed -%}
-    {%- elif execute -%}
-        {%- set columns = adapter.get_columns_in_relation(source('learnsync_' ~ vendor, table)) -%}
-        {%- set present = '_learnsync_deleted_at' in (columns | map(attribute='name') | map('lower') | list) -%}
+    {%- set columns = learnsync_source_columns(vendor, table) -%}
+    {%- if columns is none -%}
+        {%- set present = table in var('learnsync_soft_delete_tables', []) -%}
     {%- else -%}
-        {%- set present = false -%}
+        {%- set present = '_learnsync_deleted_at' in columns -%}
     {%- endif -%}
     {%- if present -%}
         {{ learnsync_utc_timestamp('_learnsync_deleted_at') }}
     {%- else -%}
         cast(null as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{% endmacro %}
+
+
+{#
+    An object key's column of a child table, cast to `type`; NULL until the share has sent an object with that
+    key (learnsync adds a key's column when it first meets the key). Without asking the warehouse
+    (learnsync_introspect false) the column is assumed present.
+#}
+{% macro learnsync_object_key(vendor, table, key, type, safe=false) %}
+    {%- set columns = learnsync_source_columns(vendor, table) -%}
+    {%- if columns is none or key in columns -%}
+        {%- if safe -%}
+            {{ dbt.safe_cast(adapter.quote(key), type) }}
+        {%- else -%}
+            cast({{ adapter.quote(key) }} as {{ type }})
+        {%- endif -%}
+    {%- else -%}
+        cast(null as {{ type }})
     {%- endif -%}
 {% endmacro %}
 

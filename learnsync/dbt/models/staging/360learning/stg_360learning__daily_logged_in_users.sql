@@ -10,6 +10,8 @@ with source as (
 renamed as (
 
     select
+        -- learnsync lands this child key as a timestamp with time zone (the parent's DATE is without one): its
+        -- UTC wall clock, so the day does not depend on the session's time zone
         cast({{ learnsync_utc_timestamp('parent_date') }} as date) as activity_date,
         cast({{ adapter.quote('position') }} as {{ dbt.type_bigint() }}) as position,
         cast(value as {{ dbt.type_string() }}) as user_id

@@ -12,8 +12,8 @@ renamed as (
     select
         cast(parent_id as {{ dbt.type_string() }}) as user_id,
         cast({{ adapter.quote('position') }} as {{ dbt.type_bigint() }}) as position,
-        cast(name as {{ dbt.type_string() }}) as field_name,
-        cast({{ adapter.quote('value') }} as {{ dbt.type_string() }}) as field_value
+        {{ learnsync_object_key('360learning', 'users__customfields', 'name', dbt.type_string()) }} as field_name,
+        {{ learnsync_object_key('360learning', 'users__customfields', 'value', dbt.type_string()) }} as field_value
     from source
 
 )

@@ -1,5 +1,6 @@
 -- FACT_DATALAB_EVENTS: Events related to interactions within DataLab.
 -- Staged: one row per event of learnsync's table fact_datalab_events, columns renamed and cast.
+-- DataCamp's facts only hold activity while the user was part of the group: not a user's whole history.
 
 with source as (
 

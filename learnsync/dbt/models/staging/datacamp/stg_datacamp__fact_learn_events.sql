@@ -1,5 +1,6 @@
 -- FACT_LEARN_EVENTS: Learning events and user interactions on the platform.
 -- Staged: one row per event of learnsync's table fact_learn_events, columns renamed and cast.
+-- DataCamp's facts only hold activity while the user was part of the group: not a user's whole history.
 
 with source as (
 

@@ -1,5 +1,6 @@
 -- FACT_PERMISSION_EVENTS: Permission, license and invite related events.
 -- Staged: one row per event of learnsync's table fact_permission_events, columns renamed and cast.
+-- DataCamp's facts only hold activity while the user was part of the group: not a user's whole history.
 
 with source as (
 
