@@ -9,10 +9,11 @@ here runs during a sync: dbt is an optional dependency (`pip install 'learnsync[
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -39,6 +40,7 @@ class Vendors(str, Enum):
 
     @property
     def enabled(self) -> tuple[str, ...]:
+        """The vendors ("360learning", "datacamp") whose models are built."""
         return VENDORS if self is Vendors.BOTH else (self.value,)
 
 
@@ -53,7 +55,6 @@ class ProjectSpec:
     """learnsync's destination URI (None: learnsync's default DuckDB file); the models are built there too."""
     schema: str = DEFAULT_SCHEMA
     """Schema (BigQuery: dataset) the models are built in."""
-    extra_vars: Mapping[str, Any] = field(default_factory=dict)
 
 
 def project_files(spec: ProjectSpec) -> dict[str, str]:
@@ -65,7 +66,6 @@ def project_files(spec: ProjectSpec) -> dict[str, str]:
 
     output = dbt_output(spec.dest_uri, spec.schema)
     variables = {f"learnsync_{vendor}_schema": spec.datasets[vendor] for vendor in spec.vendors.enabled}
-    variables.update(spec.extra_vars)
     project: dict[str, Any] = {
         "name": "learnsync_project",
         "version": "1.0",
@@ -135,9 +135,14 @@ def run_dbt(project: Path, *args: str, timeout: float = 900) -> subprocess.Compl
 
 
 def _check(proc: subprocess.CompletedProcess, what: str) -> None:
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise LearnsyncError(f"dbt {what} failed:\n{tail}")
+    """A failed dbt run as one line: its first error and its summary (the project is gone with its folder)."""
+    if proc.returncode == 0:
+        return
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in (proc.stdout + proc.stderr).splitlines()]
+    lines = [re.sub(r"^\d\d:\d\d:\d\d\s+", "", ln) for ln in lines if ln]
+    first = next((ln for ln in lines if re.search(r"\b(Error|ERROR|Failure)\b", ln)), lines[-1] if lines else "")
+    done = next((ln for ln in reversed(lines) if ln.startswith("Done.")), "")
+    raise LearnsyncError(f"dbt {what} failed: {first}" + (f" ({done})" if done and done != first else ""))
 
 
 DEMO_DATASETS = {"360learning": "learning_360", "datacamp": "datacamp"}
@@ -150,20 +155,22 @@ def build_demo_mart(
     order_by: str = "attempts desc, course_id",
     limit: int = 5,
     datasets: Mapping[str, str] = DEMO_DATASETS,
+    project_dir: Optional[Path] = None,
 ) -> list[dict[str, Any]]:
     """Build the dbt package on a DuckDB file holding both vendors' demo datasets and read one mart back.
 
-    Writes a project for both vendors in a temporary folder, runs `dbt deps` and `dbt build` (models land in
-    schema `learnsync_dbt` of the file) and returns the first `limit` rows of `mart` ordered by `order_by`, as
-    {column: value} dicts. Nothing else may hold the file open meanwhile. Raises LearnsyncError when dbt is
-    missing or the build fails (with the end of dbt's output).
+    Writes a project for both vendors (into `project_dir`, kept for the user to run dbt again; by default a
+    temporary folder, removed), runs `dbt deps` and `dbt build` (models land in schema `learnsync_dbt` of the
+    file) and returns the first `limit` rows of `mart` ordered by `order_by` (SQL), as {column: value} dicts.
+    Nothing else may hold the file open meanwhile. Raises LearnsyncError when dbt is missing, `project_dir`
+    already holds a project, or the build fails (one line: dbt's first error and its summary).
     """
     import duckdb
 
     path = Path(duckdb_path).expanduser().resolve()
     spec = ProjectSpec(Vendors.BOTH, dict(datasets), f"duckdb:///{path}")
     with tempfile.TemporaryDirectory(prefix="learnsync-dbt-") as tmp:
-        project = Path(tmp)
+        project = Path(project_dir) if project_dir is not None else Path(tmp)
         write_project(project, spec)
         _check(run_dbt(project, "deps"), "deps")
         _check(run_dbt(project, "build"), "build")

@@ -75,16 +75,19 @@ class Built:
     datacamp: str  # the DataCamp dataset
     schema: str  # where the models are
     project: Path
-    build: subprocess.CompletedProcess | None = None
+    build: subprocess.CompletedProcess | None = None  # `dbt build`, when the test ran it
+    demo_rows: list[dict[str, Any]] | None = None  # what build_demo_mart returned, when it built
 
     def mart(self, name: str, columns: str = "*") -> list[tuple]:
         return self.dest.query(f'SELECT {columns} FROM "{self.schema}"."{name}"')
 
 
-def _sync_and_build(kind: str, shares: Shares, tmp: Path) -> Built:
-    """Both vendors synced into one destination (a dataset each), the project written by `learnsync dbt-project`,
-    `dbt deps` and `dbt build` run (the build's outcome is the caller's to check)."""
-    prefix = f"t_{uuid.uuid4().hex[:8]}"
+def _sync_and_build(kind: str, shares: Shares, tmp: Path, prefix: str) -> Built:
+    """Both vendors synced into one destination (datasets `<prefix>_l360`, `<prefix>_dc`) and the package built.
+
+    Postgres: the project written by `learnsync dbt-project` (models in `<prefix>_dbt`), `dbt deps` and `dbt
+    build` run, the outcome left to the caller. DuckDB: the demo's step, `build_demo_mart` (models in
+    `learnsync_dbt`), which raises when the build fails; the mart it returns is checked by `_demo_mart`."""
     datasets = {"360learning": f"{prefix}_l360", "datacamp": f"{prefix}_dc"}
     if kind == "duckdb":
         path = tmp / "learnsync-warehouse.duckdb"  # a dash, as in the demo's file: dbt-duckdb's catalog name
@@ -94,6 +97,12 @@ def _sync_and_build(kind: str, shares: Shares, tmp: Path) -> Built:
     built = Built(dest, datasets["datacamp"], f"{prefix}_dbt", tmp / "project")
     run_sync(shares.l360, dest)
     run_sync(shares.datacamp, Dest(dest.kind, dest.uri, datasets["datacamp"], dest.path), profile="datacamp")
+    if kind == "duckdb":
+        from learnsync.dbt_project import DEFAULT_SCHEMA, build_demo_mart
+
+        built.schema = DEFAULT_SCHEMA
+        built.demo_rows = build_demo_mart(path, datasets=datasets, project_dir=built.project)
+        return built
     proc = learnsync(
         "dbt-project", "--profile", "both", "--360learning-dataset", datasets["360learning"],
         "--datacamp-dataset", datasets["datacamp"], "--dest-uri", dest.uri, "--schema", built.schema,
@@ -155,15 +164,16 @@ KEPT_USER = 'COALESCE(NOT u."DELETED", TRUE)'
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
 def test_package_builds_and_marts_match_the_share(kind: str, shares: Shares, tmp_path: Path) -> None:
-    built = _sync_and_build(kind, shares, tmp_path)
+    prefix = f"t_{uuid.uuid4().hex[:8]}"
     try:
+        built = _sync_and_build(kind, shares, tmp_path, prefix)
         _check_build(built)
         _check_staging(built, shares)
         checks = [_daily_active_learners, _course_completion_funnel, _path_progress, _assessment_success,
                   _completion_trend, _weekly_user_engagement, _certification_attempts, _license_utilisation,
                   _content_activity]
-        if kind == "duckdb":  # the same models on every destination: their columns and the demo's step, once
-            checks += [_every_model_documents_its_columns, _build_demo_mart]
+        if kind == "duckdb":  # the same models on every destination: their columns, once; and the demo's step
+            checks += [_every_model_documents_its_columns, _demo_mart]
         failed = []
         for check in checks:
             try:
@@ -173,12 +183,13 @@ def test_package_builds_and_marts_match_the_share(kind: str, shares: Shares, tmp
         assert not failed, "\n".join(failed)
     finally:
         if kind == "postgres":
-            for schema in (built.dest.dataset, built.datacamp, built.schema):
-                _drop_pg_schema(schema)
+            for schema in ("l360", "dc", "dbt"):
+                _drop_pg_schema(f"{prefix}_{schema}")
 
 
 def _check_build(built: Built) -> None:
-    assert built.build.returncode == 0, built.build.stdout[-4000:]
+    if built.build is not None:
+        assert built.build.returncode == 0, built.build.stdout[-4000:]
     results = _results(built.project)
     models = {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
     staging = {p.stem for p in PACKAGE_DIR.glob("models/staging/*/*.sql")}
@@ -196,9 +207,17 @@ def _check_build(built: Built) -> None:
 
 
 def _check_staging(built: Built, shares: Shares) -> None:
-    """Staging keeps every row and types its columns; the bridges hold every array element."""
-    assert built.mart("stg_360learning__courses_trackings", "count(*)") == shares.sql(
-        "SELECT COUNT(*) FROM {l360}.COURSES_TRACKINGS")
+    """Every staging model holds every row of its table, every bridge every element of its array; types."""
+    for model in _models_yml():
+        meta = model.get("config", {}).get("meta", {})
+        if "learnsync_table" not in meta:
+            continue  # a mart
+        table = f'{"{dc}" if model["name"].startswith("stg_datacamp") else "{l360}"}."{meta["learnsync_table"]}"'
+        if "learnsync_array" in meta:
+            sql = f'SELECT COUNT(*) FROM {table} t, LATERAL FLATTEN(input => t."{meta["learnsync_array"]}") f'
+        else:
+            sql = f"SELECT COUNT(*) FROM {table}"
+        assert built.mart(model["name"], "count(*)") == shares.sql(sql), model["name"]
     members = shares.sql(
         'SELECT g."ID", f.INDEX, f.VALUE::STRING FROM {l360}."GROUPS" g, LATERAL FLATTEN(input => g."USERS") f')
     assert members and sorted(built.mart("stg_360learning__group_members", "group_id, position, user_id")) == sorted(members)
@@ -674,14 +693,10 @@ def test_optional_columns(server: Any, tmp_path: Path, monkeypatch: pytest.Monke
     conn.close()
 
 
-def _build_demo_mart(built: Built, shares: Shares) -> None:
-    """The demo's last step, on a DuckDB file holding both vendors (the demo names its datasets learning_360 and
-    datacamp, the default): the whole package built again, one mart read back, equal to the funnel built before."""
-    from learnsync.dbt_project import build_demo_mart
-
-    datasets = {"360learning": built.dest.dataset, "datacamp": built.datacamp}
-    rows = build_demo_mart(built.dest.path, datasets=datasets)
-    assert len(rows) == 5 and list(rows[0])[:3] == ["course_id", "course_name", "is_archived"]
+def _demo_mart(built: Built, shares: Shares) -> None:
+    """The demo's last step (`build_demo_mart`, which built the DuckDB side) returns the top of the funnel."""
+    rows = built.demo_rows
+    assert rows is not None and len(rows) == 5 and list(rows[0])[:3] == ["course_id", "course_name", "is_archived"]
     attempts = [r["attempts"] for r in rows]
     assert attempts == sorted(attempts, reverse=True) and attempts[0] > 0
     funnel = {r[0]: r for r in built.mart("learning360__course_completion_funnel")}
