@@ -369,3 +369,77 @@ def resolve(uri: Optional[str], dataset: str, staging_suffix: str = "") -> Targe
         raise LearnsyncError(
             f"The {parts.scheme} destination needs an extra package ({exc.name}): pip install 'learnsync[{parts.scheme}]'."
         ) from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# dbt: the profile output that builds the learnsync dbt package in the same destination
+
+
+DbtOutput = Callable[[SplitResult, str], dict[str, Any]]
+"""(parsed URI, schema the models are built in) -> a dbt profile output, without any secret."""
+
+DBT_PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"
+"""dbt reads the Postgres password from the variable learnsync reads it from (never from the URI: the written
+profiles.yml holds no secret)."""
+
+
+def _duckdb_dbt(parts: SplitResult, schema: str) -> dict[str, Any]:
+    raw = _local_path(parts)
+    if not raw or raw.endswith("/"):
+        raise LearnsyncError("The DuckDB URI needs a file: duckdb:///path/to/file.duckdb (or duckdb:///./file.duckdb).")
+    # absolute, so the project works from any folder; dbt-duckdb names the catalog after the file, and the
+    # package's sources are qualified with it, so a file named like a dataset needs no alias here
+    return {"type": "duckdb", "path": str(Path(raw).expanduser().resolve()), "schema": schema, "threads": 4}
+
+
+def _postgres_dbt(parts: SplitResult, schema: str) -> dict[str, Any]:
+    if not parts.hostname or not parts.path.strip("/"):
+        raise LearnsyncError("The Postgres URI needs a host and a database: postgresql://user@host:port/db.")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise LearnsyncError("The Postgres URI has an invalid port: postgresql://user@host:port/db.") from None
+    return {
+        "type": "postgres", "host": parts.hostname, "port": port,
+        "user": unquote(parts.username or os.environ.get("PGUSER", "postgres")),
+        "password": "{{ env_var('" + DBT_PASSWORD_ENV + "', '') }}",
+        "dbname": unquote(parts.path.strip("/")), "schema": schema, "threads": 4,
+    }
+
+
+def _bigquery_dbt(parts: SplitResult, schema: str) -> dict[str, Any]:
+    example = "bigquery://PROJECT[/DATASET]?location=EU"
+    if not parts.netloc or "@" in parts.netloc:
+        raise LearnsyncError(f"The BigQuery URI needs a project: {example}.")
+    opts = _query(parts, {"location": "US", "partition": "true", "cluster": "true", "credentials": ""}, example)
+    output: dict[str, Any] = {"type": "bigquery", "project": parts.netloc, "dataset": schema,
+                              "location": opts["location"], "threads": 4}
+    if opts["credentials"]:
+        # the key file's path, as the URI names it; its content stays in the file
+        output.update(method="service-account", keyfile=str(Path(opts["credentials"]).expanduser().resolve()))
+    else:
+        output["method"] = "oauth"  # application default credentials, as learnsync's own fallback
+    return output
+
+
+DBT_OUTPUTS: dict[str, DbtOutput] = {
+    "bigquery": _bigquery_dbt,
+    "duckdb": _duckdb_dbt,
+    "postgresql": _postgres_dbt,
+    "postgres": _postgres_dbt,
+}
+
+
+def dbt_output(uri: Optional[str], schema: str) -> dict[str, Any]:
+    """The dbt profile output (type, connection, target `schema`) for a learnsync destination URI.
+
+    Returns a dict ready for profiles.yml: no password (Postgres reads `DBT_PASSWORD_ENV`), a service-account
+    key by path only. Raises LearnsyncError for a malformed URI or a destination dbt cannot build in (file://).
+    """
+    uri = uri or DEFAULT_URI
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+")[0]
+    if scheme not in DBT_OUTPUTS:
+        known = ", ".join(f"{s}://" for s in DBT_OUTPUTS)
+        raise LearnsyncError(f"dbt cannot build in the destination {parts.scheme or uri!r}: use one of {known}.")
+    return DBT_OUTPUTS[scheme](parts, schema)

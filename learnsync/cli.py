@@ -501,6 +501,44 @@ def dbt_sources_cmd(
         typer.echo(text, nl=False)
 
 
+@app.command("dbt-project")
+@user_errors
+def dbt_project_cmd(
+    profile: str = typer.Option("360learning", "--profile", envvar="LEARNSYNC_PROFILE",
+                                help="360learning, datacamp or both: whose models the project builds."),
+    dataset: str = DatasetOpt,
+    dataset_360: Optional[str] = typer.Option(
+        None, "--360learning-dataset", show_default=False,
+        help="Dataset of the 360Learning tables when it is not --dataset (with --profile both)."),
+    dataset_datacamp: Optional[str] = typer.Option(
+        None, "--datacamp-dataset", show_default=False,
+        help="Dataset of the DataCamp tables when it is not --dataset (with --profile both)."),
+    dest_uri: Optional[str] = typer.Option(
+        None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
+        help="The destination learnsync syncs into, where dbt builds too: duckdb:///file.duckdb (default"
+        " ./learnsync.duckdb), postgresql://user@host:port/db or bigquery://PROJECT?location=EU."),
+    schema: str = typer.Option("learnsync_dbt", "--schema", help="Schema (BigQuery: dataset) the models are built in."),
+    output: str = typer.Option("./learnsync_dbt", "--output", "-o", help="Folder of the project."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing project."),
+) -> None:
+    """Write a ready-to-run dbt project that builds learnsync's dbt package: staging models and marts."""
+    from pathlib import Path
+
+    from learnsync.dbt_project import ProjectSpec, Vendors, write_project
+
+    try:
+        vendors = Vendors(profile.lower())
+    except ValueError:
+        raise LearnsyncError(f"Unknown profile {profile!r}: dbt-project takes 360learning, datacamp or both.") from None
+    datasets = {"360learning": _dataset(dataset_360 or dataset), "datacamp": _dataset(dataset_datacamp or dataset)}
+    spec = ProjectSpec(vendors, datasets, dest_uri, _dataset(schema))
+    folder = Path(output).expanduser()
+    write_project(folder, spec, force)
+    where = ", ".join(f"{v} in dataset {datasets[v]}" for v in vendors.enabled)
+    typer.echo(f"Wrote a dbt project for {where} to {folder}")
+    typer.echo(f"Next: pip install 'learnsync[dbt]' (BigQuery: dbt-bigquery), then: cd {folder} && dbt deps && dbt build")
+
+
 def main() -> None:
     app()
 

@@ -285,3 +285,59 @@ def test_serve_in_subprocess() -> None:
         port = server.port
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_datacamp_documented_gotchas(conn: Any, datacamp: tuple[str, dict[str, int]]) -> None:
+    """The generated facts hold what DataCamp's documentation warns about, so the dbt package's handling of it
+    is tested on data that has it."""
+    database, _ = datacamp
+    learn = table_rows(conn, database, "DATA_CONNECTOR", "FACT_LEARN_EVENTS")
+    content = {c["CONTENT_ID"] for c in table_rows(conn, database, "DATA_CONNECTOR", "DIM_CONTENT")}
+    # events on content hard-deleted from DIM_CONTENT
+    assert {e["CONTENT_ID"] for e in learn if e["CONTENT_ID"] is not None} - content
+    # assignment events carry no XP and no duration; track events no content
+    assignments = [e for e in learn if e["EVENT_NAME"].startswith("assignment_")]
+    assert assignments and all(e["XP_EARNED"] is None and e["DURATION_ENGAGED"] is None for e in assignments)
+    assert all(e["ASSIGNMENT_ID"] is not None for e in assignments)
+    tracks = [e for e in learn if e["EVENT_NAME"].startswith("track_")]
+    assert tracks and all(e["CONTENT_ID"] is None and e["TRACK_VERSION_ID"] is not None for e in tracks)
+    # a learner who completed both variants of one course
+    variants: dict[tuple[int, int], set[int]] = {}
+    for e in learn:
+        if e["EVENT_NAME"] == "course_completed":
+            variants.setdefault((e["USER_ID"], e["CONTENT_ID"]), set()).add(e["COURSE_VARIANT_ID"])
+    assert {1, 2} in variants.values()
+    assert {e["ASSESSMENT_KNOWLEDGE_LEVEL"] for e in learn if e["ASSESSMENT_KNOWLEDGE_LEVEL"]} == {
+        "Novice", "Lower Intermediate", "Upper Intermediate", "Lower Advanced", "Upper Advanced"}
+
+    # every workspace_viewed lies inside a workspace_visited of the same user, workbook and time
+    datalab = table_rows(conn, database, "DATA_CONNECTOR", "FACT_DATALAB_EVENTS")
+    visits = {(e["USER_ID"], e["WORKBOOK_ID"], e["OCCURRED_AT"]): e["DURATION_ENGAGED"]
+              for e in datalab if e["EVENT_NAME"] == "workspace_visited"}
+    viewed = [e for e in datalab if e["EVENT_NAME"] == "workspace_viewed"]
+    assert viewed and all(0 < e["DURATION_ENGAGED"] <= visits[(e["USER_ID"], e["WORKBOOK_ID"], e["OCCURRED_AT"])]
+                          for e in viewed)
+
+    # certification attempts: one user and certification each, every outcome
+    certs = table_rows(conn, database, "DATA_CONNECTOR", "FACT_CERTIFICATION_EVENTS")
+    attempts: dict[int, list[dict[str, Any]]] = {}
+    for e in certs:
+        attempts.setdefault(e["ATTEMPT_ID"], []).append(e)
+    assert all(len({(e["USER_ID"], e["CERTIFICATION_ID"]) for e in a}) == 1 for a in attempts.values())
+    names = {e["EVENT_NAME"] for e in certs}
+    assert {"certification_registered", "certification_granted", "certification_failed", "certification_expired",
+            "certification_withdrawn"} <= names
+    assert any(not {e["EVENT_NAME"] for e in a} & {"certification_granted", "certification_failed",
+                                                   "certification_expired", "certification_withdrawn"}
+               for a in attempts.values())  # still in progress
+
+    # subscriptions with licences purchased, licences allocated then revoked
+    permission = table_rows(conn, database, "DATA_CONNECTOR", "FACT_PERMISSION_EVENTS")
+    started = [e for e in permission if e["EVENT_NAME"] == "subscription_started"]
+    assert started and all(e["NB_LICENSES_PURCHASED"] > 0 and e["GROUP_ID"] for e in started)
+    allocated = {(e["USER_ID"], e["SLUG"]) for e in permission if e["EVENT_NAME"] == "user_license_allocated"}
+    revoked = [e for e in permission if e["EVENT_NAME"] == "user_license_revoked"]
+    assert revoked and all((e["USER_ID"], e["SLUG"]) in allocated for e in revoked)
+    assert {e["EVENT_NAME"] for e in permission} == {
+        "subscription_started", "subscription_ended", "user_license_allocated", "user_license_revoked",
+        "invite_sent", "invite_claimed", "invite_withdrawn"}

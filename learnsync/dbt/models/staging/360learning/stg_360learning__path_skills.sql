@@ -1,0 +1,20 @@
+-- PATHS.SKILLS unnested: one row per element of the array (learnsync's child table paths__skills). List of the
+-- skills identifiers.
+
+with source as (
+
+    select * from {{ learnsync_source('360learning', 'paths__skills') }}
+
+),
+
+renamed as (
+
+    select
+        cast(parent_id as {{ dbt.type_string() }}) as path_id,
+        cast({{ adapter.quote('position') }} as {{ dbt.type_bigint() }}) as position,
+        cast(value as {{ dbt.type_string() }}) as skill_id
+    from source
+
+)
+
+select * from renamed
