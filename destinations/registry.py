@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from destinations import comments, indexes
+from learnsync.destinations import comments, indexes
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_password
-from pipelines.locking import Locker, duckdb_lock, file_lock, postgres_advisory_lock
+from learnsync.pipelines.locking import Locker, duckdb_lock, file_lock, postgres_advisory_lock
 
 if TYPE_CHECKING:
     from dlt.extract.source import DltSource
 
-    from pipelines.catalog import TableSpec
+    from learnsync.pipelines.catalog import TableSpec
 
 DEFAULT_URI = "duckdb:///./learnsync.duckdb"
 STAGING = "_staging"
@@ -233,9 +233,9 @@ def _bigquery_tables(partition: bool, cluster: bool) -> Callable[["DltSource", "
     from dlt.destinations.adapters import bigquery_adapter
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
-    from pipelines.catalog import Strategy
-    from pipelines.children import child_description, child_name, parent_column
-    from pipelines.types import DAY, column_hint
+    from learnsync.pipelines.catalog import Strategy
+    from learnsync.pipelines.children import child_description, child_name, parent_column
+    from learnsync.pipelines.types import DAY, column_hint
 
     def adapt(source: "DltSource", spec: "TableSpec") -> None:
         parent = source.resources[spec.dest_name]

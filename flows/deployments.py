@@ -30,7 +30,7 @@ def deployments(
     `deployment_name(profile, dataset)`."""
     from prefect.schedules import Cron
 
-    from flows.sync import backfill_flow, full_refresh_flow, reconcile_flow, sync_flow
+    from learnsync.flows.sync import backfill_flow, full_refresh_flow, reconcile_flow, sync_flow
 
     name = deployment_name(profile, dataset)
     common: dict[str, Any] = dict(profile=profile, source_uri=source_uri, destination=destination, dataset=dataset)

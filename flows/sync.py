@@ -17,9 +17,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from destinations.registry import resolve
-from flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
-from pipelines.sync import Mode
+from learnsync.destinations.registry import resolve
+from learnsync.flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
+from learnsync.pipelines.sync import Mode
 
 DEFAULT_DEST = "duckdb:///./learnsync.duckdb"
 
@@ -69,7 +69,7 @@ def budget_connections(target: Any, max_connections: int) -> None:
     import dlt
     from prefect.client.orchestration import get_client
 
-    from flows.tasks import CONNECTIONS_PER_TABLE, connection_limit
+    from learnsync.flows.tasks import CONNECTIONS_PER_TABLE, connection_limit
     from learnsync.errors import LearnsyncError
 
     if max_connections < CONNECTIONS_PER_TABLE:
@@ -170,8 +170,8 @@ def backfill_flow(
 
     The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
-    from pipelines.locking import DEFAULT_TIMEOUT
-    from pipelines.sync import table_lock
+    from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+    from learnsync.pipelines.sync import table_lock
 
     job = Job(profile, source_uri, destination, dataset, password_block)
     names = list_tables(job, tables)

@@ -18,8 +18,8 @@ from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from learnsync.errors import LearnsyncError, Unreachable
-from pipelines.locking import DEFAULT_TIMEOUT
-from pipelines.sync import Mode, TableResult
+from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.pipelines.sync import Mode, TableResult
 
 CONNECTIONS_PER_TABLE = 3
 """Destination connections one table run holds at most with one dlt load worker: its lock's session, the
@@ -78,8 +78,8 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 @contextmanager
 def open_reader(job: Job) -> Iterator[Any]:
     """A reader on its own connection: tasks run in threads or processes and never share one."""
-    from pipelines.connection import connect, parse_source_uri
-    from pipelines.reader import ShareReader
+    from learnsync.pipelines.connection import connect, parse_source_uri
+    from learnsync.pipelines.reader import ShareReader
 
     password = None
     if job.password_block:
@@ -142,8 +142,8 @@ backoff; never user errors, nor a table still locked after the lock timeout (tha
 def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
     """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
     source that is briefly away when the flow starts is retried like a table's run."""
-    from pipelines.catalog import Profile
-    from pipelines.sync import plan
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.sync import plan
 
     with open_reader(job) as reader:
         return [s.name for s in plan(reader, Profile(job.profile), tables)]
@@ -154,8 +154,8 @@ def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     """Reach the destination once, before any table runs: the tables learnsync loaded into the dataset ([] for a new
     one). Down, it raises DestinationUnreachable, which is retried with backoff; with `require_tables`, a dataset
     holding no learnsync tables is a LearnsyncError naming those that do."""
-    from destinations.registry import resolve
-    from pipelines.sync import new_dataset_line, require_synced, synced_tables
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.sync import new_dataset_line, require_synced, synced_tables
 
     target = resolve(job.destination, job.dataset)
     if require_tables:
@@ -177,9 +177,9 @@ def run_table(
     """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
     import hashlib
 
-    from destinations.registry import resolve
-    from pipelines.catalog import Profile
-    from pipelines.sync import drop_staging, plan, sync_table
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.sync import drop_staging, plan, sync_table
 
     from prefect.concurrency.sync import concurrency
 
@@ -228,10 +228,10 @@ def run_table(
 @task(name="reconcile-table", task_run_name="reconcile {table}", **RETRIES)
 def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[str, Any]:
     """Reconcile one table; its report row (rows checked, buckets, updated/inserted/deleted, rows fetched)."""
-    from destinations.registry import resolve
-    from pipelines.catalog import Profile
-    from pipelines.reconcile import reconcile_table
-    from pipelines.sync import plan
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.reconcile import reconcile_table
+    from learnsync.pipelines.sync import plan
 
     with open_reader(job) as reader:
         spec = plan(reader, Profile(job.profile), [table])[0]

@@ -13,8 +13,8 @@ from enum import Enum
 from typing import Iterable, Mapping, Optional, Sequence
 
 from learnsync.errors import LearnsyncError
-from pipelines import vendor_docs
-from pipelines.naming import snake_case, unique_names
+from learnsync.pipelines import vendor_docs
+from learnsync.pipelines.naming import snake_case, unique_names
 
 # Snowflake types that hold JSON and become child tables (MAP: a structured OBJECT keyed by its own keys).
 SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT", "MAP"})

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Optional
 import duckdb
 import pyarrow as pa
 
-from pipelines.catalog import Column, TableSpec
-from pipelines.naming import extend_names, name_order, snake_case
+from learnsync.pipelines.catalog import Column, TableSpec
+from learnsync.pipelines.naming import extend_names, name_order, snake_case
 
 log = logging.getLogger("learnsync.children")
 
@@ -106,7 +106,7 @@ def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
 
 
 def _key_type(spec: TableSpec) -> str:
-    from pipelines.types import column_hint
+    from learnsync.pipelines.types import column_hint
 
     return column_hint(spec.column(spec.primary_key[0]))["data_type"]
 

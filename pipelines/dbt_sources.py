@@ -18,14 +18,14 @@ from dlt.common.schema import Schema
 from dlt.common.schema.typing import TTableSchema
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from destinations.registry import Target
+from learnsync.destinations.registry import Target
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import Column, Profile, resolve_table
-from pipelines.descriptions import column_description, is_child, table_description
-from pipelines.reader import base_type
-from pipelines.source import CURSOR_HINT, share_table
-from pipelines.sync import SOURCE_PREFIX, load_override
-from pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
+from learnsync.pipelines.catalog import Column, Profile, resolve_table
+from learnsync.pipelines.descriptions import column_description, is_child, table_description
+from learnsync.pipelines.reader import base_type
+from learnsync.pipelines.source import CURSOR_HINT, share_table
+from learnsync.pipelines.sync import SOURCE_PREFIX, load_override
+from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 VENDORS = {
     Profile.LEARNING_360: ("360Learning Data Connect", LEARNING_360),

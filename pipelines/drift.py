@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Mapping
 
-from pipelines.catalog import TableSpec
-from pipelines.types import table_hints
+from learnsync.pipelines.catalog import TableSpec
+from learnsync.pipelines.types import table_hints
 
 log = logging.getLogger("learnsync.drift")
 

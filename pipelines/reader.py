@@ -14,9 +14,9 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from pipelines.catalog import Column, Strategy, TableSpec
-from pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
-from pipelines.types import DUPS_COLUMN, reads_as_text
+from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
+from learnsync.pipelines.types import DUPS_COLUMN, reads_as_text
 from learnsync.errors import LearnsyncError
 from learnsync.secrets import read_pii_salt
 

@@ -22,18 +22,18 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import dlt
 import pyarrow as pa
 
-from destinations.registry import Target
+from learnsync.destinations.registry import Target
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import DELETED_AT, Strategy, TableSpec
-from pipelines.children import child_name, parent_column
-from pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, destination_dialect
-from pipelines.locking import DEFAULT_TIMEOUT
-from pipelines.reader import ShareReader
-from pipelines.source import share_table
-from pipelines.sync import (
+from learnsync.pipelines.catalog import DELETED_AT, Strategy, TableSpec
+from learnsync.pipelines.children import child_name, parent_column
+from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, destination_dialect
+from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.pipelines.reader import ShareReader
+from learnsync.pipelines.source import share_table
+from learnsync.pipelines.sync import (
     Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock,
 )
-from pipelines.types import DAY
+from learnsync.pipelines.types import DAY
 
 log = logging.getLogger("learnsync.reconcile")
 

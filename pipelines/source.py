@@ -12,12 +12,12 @@ import pyarrow.compute as pc
 from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
-from pipelines.catalog import Strategy, TableSpec
-from pipelines.children import (
+from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.pipelines.children import (
     ChildColumns, child_description, child_hints, child_name, child_reference, key_column_hints, unnest,
 )
-from pipelines.reader import WindowStream
-from pipelines.types import DAY, empty_batch, prepare_batch, table_hints
+from learnsync.pipelines.reader import WindowStream
+from learnsync.pipelines.types import DAY, empty_batch, prepare_batch, table_hints
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again

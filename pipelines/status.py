@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from destinations.registry import Target
-from pipelines.catalog import TableSpec
-from pipelines.sync import make_pipeline, source_name, stored_cursor
+from learnsync.destinations.registry import Target
+from learnsync.pipelines.catalog import TableSpec
+from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
 
 
 @dataclass

@@ -21,21 +21,21 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.indexes import Index
-from destinations.registry import Target, is_staging
+from learnsync.destinations.indexes import Index
+from learnsync.destinations.registry import Target, is_staging
 from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.secrets import read_pii_salt
-from pipelines.catalog import (
+from learnsync.pipelines.catalog import (
     ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
 )
-from pipelines.children import child_name, parent_column
-from pipelines.connection import source_lost
-from pipelines.descriptions import descriptions
-from pipelines.drift import column_drift, warn_gone_tables
-from pipelines.locking import DEFAULT_TIMEOUT
-from pipelines.naming import unique_names
-from pipelines.reader import FUTURE_TOLERANCE, ShareReader, WindowStream
-from pipelines.source import cursor_column, make_incremental, share_table
+from learnsync.pipelines.children import child_name, parent_column
+from learnsync.pipelines.connection import source_lost
+from learnsync.pipelines.descriptions import descriptions
+from learnsync.pipelines.drift import column_drift, warn_gone_tables
+from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.pipelines.naming import unique_names
+from learnsync.pipelines.reader import FUTURE_TOLERANCE, ShareReader, WindowStream
+from learnsync.pipelines.source import cursor_column, make_incremental, share_table
 
 log = logging.getLogger("learnsync.sync")
 

@@ -35,9 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
-from pipelines.fingerprint import ROW_HASH, SOURCE_HASH
-from pipelines.naming import snake_case
+from learnsync.pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
+from learnsync.pipelines.fingerprint import ROW_HASH, SOURCE_HASH
+from learnsync.pipelines.naming import snake_case
 
 log = logging.getLogger("learnsync.types")
 

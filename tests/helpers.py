@@ -9,13 +9,13 @@ from decimal import Decimal
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
-from destinations.registry import resolve
-from pipelines.catalog import Profile, snake_case
-from pipelines.connection import connect, parse_source_uri
-from pipelines.reader import ShareReader
-from pipelines.reconcile import ReconcileResult, reconcile
-from pipelines.sync import TableResult, plan, sync
-from pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
+from learnsync.destinations.registry import resolve
+from learnsync.pipelines.catalog import Profile, snake_case
+from learnsync.pipelines.connection import connect, parse_source_uri
+from learnsync.pipelines.reader import ShareReader
+from learnsync.pipelines.reconcile import ReconcileResult, reconcile
+from learnsync.pipelines.sync import TableResult, plan, sync
+from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 DOCS = {t.name: t for t in LEARNING_360 + DATACAMP_FACTS}
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import dlt
 import pytest
 
-from destinations.registry import resolve
+from learnsync.destinations.registry import resolve
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import DAY_COLUMN, snake_case
+from learnsync.pipelines.catalog import DAY_COLUMN, snake_case
 from tests.conftest import Dest
 from tests.helpers import assert_table_equal, create, insert, run_sync
 from tests.test_sync import _event, _tracking

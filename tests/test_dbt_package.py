@@ -22,7 +22,7 @@ import yaml
 
 from learnsync import emulator
 from learnsync.dbt_project import PACKAGE_DIR, run_dbt
-from pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
+from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
 from tests.conftest import PG_URI, Dest, Share, _drop_pg_schema
 from tests.helpers import run_reconcile, run_sync
 from tests.test_cli import learnsync

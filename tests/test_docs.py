@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from pipelines.descriptions import OBJECT_KEY
+from learnsync.pipelines.descriptions import OBJECT_KEY
 from tests.helpers import DOCS, create, insert, run_sync
 from tests.test_cli import learnsync
 
@@ -288,7 +288,7 @@ def test_the_readme_matches_what_ships():
     deployments `serve` makes, how Postgres loads, the Prefect quickstart's steps."""
     import re
 
-    from flows.deployments import deployments
+    from learnsync.flows.deployments import deployments
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text()

@@ -81,7 +81,7 @@ def test_source_killed_mid_read_fails_clearly_then_the_rerun_is_exact(dest, tmp_
 
 
 def test_connector_timeouts_are_bounded_by_default():
-    from pipelines.connection import parse_source_uri
+    from learnsync.pipelines.connection import parse_source_uri
 
     kwargs = parse_source_uri("snowflake://u:p@acct/DB/S").connect_kwargs()
     assert (kwargs["login_timeout"], kwargs["network_timeout"], kwargs["socket_timeout"]) == (30, 120, 60)
@@ -180,8 +180,8 @@ def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
 def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_path):
     """The test itself holds the table's lock (the product's own lock, as a running sync holds it), so "another run
     is busy" is certain rather than a race against a fast first run; then two runs wait for it at once."""
-    from destinations.registry import resolve
-    from pipelines.sync import table_lock
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.sync import table_lock
 
     seed(share, 400)
     here, there = tmp_path / "a", tmp_path / "b"  # two working directories: two local pipeline states
@@ -214,8 +214,8 @@ def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(sh
     """DuckDB lets one process write a file: a second learnsync process waits for the first's table run (a lock on
     the file between processes) instead of failing on DuckDB's own lock. The test holds that lock first, so both
     runs are certainly waiting at once; then both finish and both tables are exact."""
-    from destinations.registry import resolve
-    from pipelines.sync import table_lock
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.sync import table_lock
     from tests.conftest import Dest
     from tests.helpers import assert_table_equal, create, insert
 

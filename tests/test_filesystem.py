@@ -12,11 +12,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from destinations.registry import resolve
-from pipelines.catalog import Profile
-from pipelines.connection import connect, parse_source_uri
-from pipelines.reader import ShareReader
-from pipelines.sync import Mode, plan, sync_table
+from learnsync.destinations.registry import resolve
+from learnsync.pipelines.catalog import Profile
+from learnsync.pipelines.connection import connect, parse_source_uri
+from learnsync.pipelines.reader import ShareReader
+from learnsync.pipelines.sync import Mode, plan, sync_table
 from tests.conftest import Dest
 from tests.helpers import assert_table_equal, create, insert, run_sync
 from tests.test_sync import _event, _tracking

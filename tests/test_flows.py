@@ -44,7 +44,7 @@ def _trackings(share, n, start, prefix="ct"):
 def test_sync_flow_fans_out_and_reports(share, dest):
     from prefect.artifacts import Artifact
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
 
     create(share, "COURSES_TRACKINGS")
     create(share, "SKILLS")
@@ -61,7 +61,7 @@ def test_sync_flow_fans_out_and_reports(share, dest):
 def test_one_failing_table_fails_the_run_but_not_the_others(share, tmp_path):
     import duckdb
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.conftest import Dest
 
     create(share, "COURSES_TRACKINGS")
@@ -80,7 +80,7 @@ def test_one_failing_table_fails_the_run_but_not_the_others(share, tmp_path):
 
 
 def test_backfill_rereads_a_range_and_never_moves_the_cursor(share, dest):
-    from flows.sync import backfill_flow, sync_flow
+    from learnsync.flows.sync import backfill_flow, sync_flow
 
     create(share, "COURSES_TRACKINGS")
     _trackings(share, 48, T0)
@@ -114,7 +114,7 @@ def _datasets(dest) -> set:
 
 
 def test_full_refresh_flow_replaces_the_table(share, dest):
-    from flows.sync import full_refresh_flow, sync_flow
+    from learnsync.flows.sync import full_refresh_flow, sync_flow
 
     create(share, "COURSES_TRACKINGS")
     _trackings(share, 30, T0)
@@ -125,7 +125,7 @@ def test_full_refresh_flow_replaces_the_table(share, dest):
 
 
 def test_passwords_are_refused_as_parameters(share, dest):
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
 
     state = sync_flow(source_uri=share.uri, destination=dest.uri, dataset=dest.dataset, return_state=True)
     assert state.is_failed() and "password" in state.message.lower()
@@ -133,8 +133,8 @@ def test_passwords_are_refused_as_parameters(share, dest):
 
 
 def test_a_second_run_of_the_same_table_waits_for_the_lock(share, dest):
-    from destinations.registry import resolve
-    from pipelines.sync import table_lock
+    from learnsync.destinations.registry import resolve
+    from learnsync.pipelines.sync import table_lock
     from tests.helpers import run_sync
 
     create(share, "SKILLS")
@@ -165,7 +165,7 @@ def test_fan_out_on_a_two_process_dask_cluster(share):
     """Tables sync in Dask worker processes (Postgres: DuckDB takes one writing process at a time)."""
     from prefect_dask import DaskTaskRunner
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.conftest import PG_URI, Dest, _drop_pg_schema
 
     for table in ("COURSES_TRACKINGS", "SKILLS", "USERS"):
@@ -192,7 +192,7 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.conftest import Dest
     from tests.flaky_proxy import FlakyProxy
 
@@ -223,9 +223,9 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
 
 
 def test_only_failures_that_may_pass_are_retried():
-    from flows.tasks import TableFailed, is_transient
+    from learnsync.flows.tasks import TableFailed, is_transient
     from learnsync.errors import DestinationUnreachable, LearnsyncError, SourceUnreachable
-    from pipelines.sync import TableResult
+    from learnsync.pipelines.sync import TableResult
 
     def failed(exc: BaseException) -> TableFailed:
         return TableFailed(TableResult("T", "merge", error=str(exc), exception=exc))
@@ -246,7 +246,7 @@ def test_serve_of_two_vendors_keeps_both_sets_of_deployments(tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
-    from flows.deployments import deployment_name
+    from learnsync.flows.deployments import deployment_name
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "LEARNSYNC_DEST_URI": f"duckdb:///{tmp_path}/w.duckdb",
            "LEARNSYNC_SOURCE_URI": "snowflake://reader@acct/DB/CORE?host=127.0.0.1&port=9&protocol=http"}
@@ -294,7 +294,7 @@ def test_a_cancelled_sync_stops_its_tasks_at_a_window_boundary(share, dest):
     from prefect.client.schemas.objects import StateType
     from prefect.states import Cancelling
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.crashkit import landed
 
     create(share, "COURSES_TRACKINGS")
@@ -350,7 +350,7 @@ def test_a_destination_that_is_down_is_retried_and_the_failure_names_its_cause(s
     then fails with the refused connection in its message; no table ran."""
     import socket
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
 
     create(share, "SKILLS")
     with socket.socket() as s:
@@ -369,7 +369,7 @@ def test_a_destination_that_is_down_is_retried_and_the_failure_names_its_cause(s
 def test_a_destination_restarting_heals_within_the_retries(share, dest):
     """The destination resets the next two connections (a server restarting): the reach is retried and the run
     completes, exact."""
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.flaky_proxy import FlakyProxy
 
     if dest.kind != "postgres":

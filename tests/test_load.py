@@ -15,7 +15,7 @@ os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 
 from learnsync import emulator  # noqa: E402
-from pipelines.catalog import snake_case  # noqa: E402
+from learnsync.pipelines.catalog import snake_case  # noqa: E402
 from tests.conftest import PG_URI, Dest, Share, _drop_pg_schema  # noqa: E402
 
 BUDGET = 5
@@ -47,7 +47,7 @@ class _Sampler(threading.Thread):
 
 @pytest.mark.load
 def test_both_profiles_at_once_within_a_connection_budget(server, monkeypatch):
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
 
     app = f"learnsync-load-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("PGAPPNAME", app)  # libpq names every session the run opens

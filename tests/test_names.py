@@ -25,7 +25,7 @@ def _columns(dest: Any, table: str) -> list[str]:
 
 
 def test_naming_rules_unit():
-    from pipelines.naming import snake_case, unique_names
+    from learnsync.pipelines.naming import snake_case, unique_names
 
     assert snake_case("COURSES_TRACKINGS") == "courses_trackings"
     assert snake_case("userId") == "user_id"

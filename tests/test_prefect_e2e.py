@@ -23,7 +23,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from flows.deployments import deployment_name
+from learnsync.flows.deployments import deployment_name
 from learnsync import emulator
 from tests.conftest import PG_URI, Share
 from tests.helpers import assert_table_equal, insert, source_rows

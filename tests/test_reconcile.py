@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from destinations.registry import resolve
-from pipelines.catalog import Profile
-from pipelines.sync import make_pipeline, plan, stored_cursor
+from learnsync.destinations.registry import resolve
+from learnsync.pipelines.catalog import Profile
+from learnsync.pipelines.sync import make_pipeline, plan, stored_cursor
 from tests.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)

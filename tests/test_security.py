@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from learnsync import emulator
 from learnsync.errors import LearnsyncError
-from pipelines.connection import connect, parse_source_uri
+from learnsync.pipelines.connection import connect, parse_source_uri
 from tests.auth_server import Accounts
 from tests.conftest import Dest
 from tests.helpers import assert_table_equal, create, insert, run_sync
@@ -179,7 +179,7 @@ def _sha(value: str | None) -> str | None:
 
 
 def test_column_policies_hash_and_exclude(share, dest, monkeypatch):
-    from pipelines.catalog import snake_case
+    from learnsync.pipelines.catalog import snake_case
     from tests.helpers import DOCS, JSON_TYPES, _sorted, comparable, dest_rows, source_rows
 
     _people(share)
@@ -266,7 +266,7 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.sync import sync_flow
+    from learnsync.flows.sync import sync_flow
     from tests.conftest import PG_URI, _drop_pg_schema
     from tests.test_cli import learnsync
 

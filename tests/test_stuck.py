@@ -10,10 +10,10 @@ import dlt
 import pyarrow as pa
 import pytest
 
-from destinations.registry import resolve
-from flows.tasks import TableFailed, is_transient
-from pipelines.catalog import Profile
-from pipelines.sync import make_pipeline, plan, source_name, stored_cursor
+from learnsync.destinations.registry import resolve
+from learnsync.flows.tasks import TableFailed, is_transient
+from learnsync.pipelines.catalog import Profile
+from learnsync.pipelines.sync import make_pipeline, plan, source_name, stored_cursor
 from tests.helpers import assert_table_equal, create, dest_rows, insert, run_sync, share_reader
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -101,8 +101,8 @@ def test_old_wedged_package_is_discarded_and_read_again(share, dest, caplog):
 
     def leave_package() -> None:
         # what an older learnsync left: a window extracted and normalized whose load then failed, kept pending
-        from pipelines.reader import WindowStream
-        from pipelines.source import make_incremental, share_table
+        from learnsync.pipelines.reader import WindowStream
+        from learnsync.pipelines.source import make_incremental, share_table
 
         spec, pipeline = _pipeline(share, dest, "COURSES")
         with share_reader(share) as reader:

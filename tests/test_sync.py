@@ -162,10 +162,10 @@ def test_table_settings_from_environment(share, monkeypatch):
     insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "EMAIL": "secret@example.com", "FIRST_NAME": "Ada"}])
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__COLUMN_POLICY", '{"EMAIL": "exclude"}')
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__LOOKBACK_HOURS", "48")
-    from pipelines.catalog import Profile
-    from pipelines.connection import connect, parse_source_uri
-    from pipelines.reader import ShareReader
-    from pipelines.sync import plan
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.connection import connect, parse_source_uri
+    from learnsync.pipelines.reader import ShareReader
+    from learnsync.pipelines.sync import plan
 
     source = parse_source_uri(share.uri)
     conn = connect(source)

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from learnsync.errors import LearnsyncError
-from pipelines.catalog import Column, Strategy, TableSpec
-from pipelines.types import prepare_batch
+from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.pipelines.types import prepare_batch
 
 
 def _spec(*cols: Column) -> TableSpec:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from learnsync.emulator.wire import RealisticWire, WireConfig, WireSpec, make_wire
-from pipelines.vendor_docs import DATACAMP_FACTS, INT, LEARNING_360, TEXT, TS, ColumnDoc, TableDoc
+from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, INT, LEARNING_360, TEXT, TS, ColumnDoc, TableDoc
 
 HOST = "127.0.0.1"
 # the wire emulated_share and serve_in_subprocess use when not told: realistic (a real account's answers) or plain

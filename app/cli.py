@@ -136,7 +136,7 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
 
 
 def _profile(name: str) -> Any:
-    from pipelines.catalog import Profile
+    from learnsync.pipelines.catalog import Profile
 
     try:
         return Profile(name.lower())
@@ -156,8 +156,8 @@ def _dataset(name: str) -> str:
 
 @contextmanager
 def _share(source_uri: Optional[str], window_rows: int = 250_000) -> Iterator[Any]:
-    from pipelines.connection import connect, parse_source_uri
-    from pipelines.reader import ShareReader
+    from learnsync.pipelines.connection import connect, parse_source_uri
+    from learnsync.pipelines.reader import ShareReader
 
     source = parse_source_uri(source_uri)
     conn = connect(source)
@@ -176,7 +176,7 @@ def _fmt(value: Any) -> str:
 
 
 def _target(dest_uri: Optional[str], dataset: str) -> Any:
-    from destinations.registry import resolve
+    from learnsync.destinations.registry import resolve
 
     return resolve(dest_uri, _dataset(dataset))
 
@@ -187,10 +187,10 @@ def run_sync(
     should_stop: Optional[Callable[[], bool]] = None,
 ) -> list[Any]:
     """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
-    from pipelines.sync import new_dataset_line, plan, sync, synced_tables
+    from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
-    from pipelines.locking import DEFAULT_TIMEOUT
+    from learnsync.pipelines.locking import DEFAULT_TIMEOUT
 
     lock_timeout = DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout
     # the destination is reached once before the tables: down, it is one line and exit 2, not one per table
@@ -259,8 +259,8 @@ def tables_cmd(
     tables: Optional[str] = TablesOpt,
 ) -> None:
     """Show what would be synced: key, cursor, strategy, lookback, child tables and column policies per table."""
-    from pipelines.children import child_name
-    from pipelines.sync import plan
+    from learnsync.pipelines.children import child_name
+    from learnsync.pipelines.sync import plan
 
     _setup_logging()
     prof = _profile(profile)
@@ -285,8 +285,8 @@ def status_cmd(
     tables: Optional[str] = TablesOpt,
 ) -> None:
     """Per table: stored cursor, last load and rows in the destination."""
-    from pipelines.status import table_status
-    from pipelines.sync import plan, require_synced
+    from learnsync.pipelines.status import table_status
+    from learnsync.pipelines.sync import plan, require_synced
 
     _setup_logging()
     prof, target = _profile(profile), _target(dest_uri, dataset)
@@ -312,8 +312,8 @@ def reconcile_cmd(
     """Make the destination equal to the share: rows changed in place, deleted, or missed by the cursor."""
     import json
 
-    from pipelines.reconcile import reconcile
-    from pipelines.sync import plan, require_synced
+    from learnsync.pipelines.reconcile import reconcile
+    from learnsync.pipelines.sync import plan, require_synced
 
     _setup_logging(verbose)
     prof, target = _profile(profile), _target(dest_uri, dataset)
@@ -358,7 +358,7 @@ def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
-    from destinations.registry import DEFAULT_URI
+    from learnsync.destinations.registry import DEFAULT_URI
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts
@@ -408,7 +408,7 @@ def backfill_cmd(
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
     lo, hi = _when(start, "--start"), _when(end, "--end")
-    from flows.sync import backfill_flow
+    from learnsync.flows.sync import backfill_flow
 
     _finish(backfill_flow(tables=table, start=lo, end=hi, window_hours=window_hours, parallel=parallel,
                           return_state=True, **params))
@@ -426,7 +426,7 @@ def full_refresh_cmd(
     """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
-    from flows.sync import full_refresh_flow
+    from learnsync.flows.sync import full_refresh_flow
 
     _finish(full_refresh_flow(tables=_split(tables), return_state=True, **params))
 
@@ -444,7 +444,7 @@ def serve_cmd(
     process, named <profile>-<dataset> (e.g. learnsync-sync/360learning-learning), so vendors serve side by side."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
-    from flows.deployments import serve
+    from learnsync.flows.deployments import serve
 
     serve(params["profile"], params["source_uri"], params["destination"], params["dataset"], cron)
 
@@ -488,7 +488,7 @@ def dbt_sources_cmd(
     error_after: int = typer.Option(72, "--error-after-hours", min=0, help="Freshness error threshold (0: none)."),
 ) -> None:
     """Write a dbt sources.yml for the synced dataset: descriptions, key and relationship tests, freshness."""
-    from pipelines.dbt_sources import Freshness, catalog_tables, destination_tables, sources_yml, write_sources
+    from learnsync.pipelines.dbt_sources import Freshness, catalog_tables, destination_tables, sources_yml, write_sources
 
     _setup_logging()
     prof, name = _profile(profile), _dataset(dataset)
