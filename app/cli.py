@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Optional, TypeVar
 import typer
 
 from learnsync.errors import LearnsyncError
+from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -155,7 +156,7 @@ def _dataset(name: str) -> str:
 
 
 @contextmanager
-def _share(source_uri: Optional[str], window_rows: int = 250_000) -> Iterator[Any]:
+def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS) -> Iterator[Any]:
     from learnsync.pipelines.connection import connect, parse_source_uri
     from learnsync.pipelines.reader import ShareReader
 
@@ -176,7 +177,7 @@ def _fmt(value: Any) -> str:
 
 
 def _target(dest_uri: Optional[str], dataset: str) -> Any:
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
 
     return resolve(dest_uri, _dataset(dataset))
 
@@ -190,9 +191,8 @@ def run_sync(
     from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
-    from learnsync.pipelines.locking import DEFAULT_TIMEOUT
 
-    lock_timeout = DEFAULT_TIMEOUT if lock_timeout is None else lock_timeout
+    lock_timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     # the destination is reached once before the tables: down, it is one line and exit 2, not one per table
     if not synced_tables(target, dataset, pipelines_dir, lock_timeout):
         typer.echo(new_dataset_line(target, dataset))
@@ -230,9 +230,9 @@ def sync_cmd(
     tables: Optional[str] = TablesOpt,
     full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
                                       help="Reload the tables from scratch; each is swapped in whole."),
-    window_rows: int = typer.Option(250_000, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
+    window_rows: int = typer.Option(WINDOW_ROWS, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
-    lock_timeout: float = typer.Option(600.0, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
+    lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
@@ -358,7 +358,7 @@ def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
-    from learnsync.destinations.registry import DEFAULT_URI
+    from learnsync.settings import DEFAULT_DESTINATION
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts
@@ -368,7 +368,7 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
     return dict(
         profile=profile,
         source_uri=_secret_free(source_uri, "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
-        destination=_secret_free(dest_uri or DEFAULT_URI, "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
+        destination=_secret_free(dest_uri or DEFAULT_DESTINATION, "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
         dataset=dataset,
     )
 

@@ -62,7 +62,7 @@ def project_files(spec: ProjectSpec) -> dict[str, str]:
 
     Raises LearnsyncError when the destination URI is malformed or not one dbt can build in.
     """
-    from learnsync.destinations.registry import dbt_output
+    from learnsync.destinations import dbt_output
 
     output = dbt_output(spec.dest_uri, spec.schema)
     variables = {f"learnsync_{vendor}_schema": spec.datasets[vendor] for vendor in spec.vendors.enabled}

@@ -17,11 +17,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
 from learnsync.pipelines.sync import Mode
+from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
 
-DEFAULT_DEST = "duckdb:///./learnsync.duckdb"
 
 
 def task_runner() -> Any:
@@ -100,11 +100,11 @@ def sync_flow(
     profile: str = "360learning",
     tables: Optional[list[str]] = None,
     source_uri: Optional[str] = None,
-    destination: str = DEFAULT_DEST,
+    destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     password_block: Optional[str] = None,
     max_connections: Optional[int] = None,
-    window_rows: int = 250_000,
+    window_rows: int = WINDOW_ROWS,
 ) -> State:
     """Incremental sync of the share's tables (all by default), one task per table, committed in windows of about
     `window_rows` rows. A cancelled run's tasks stop after the window in flight commits.
@@ -127,7 +127,7 @@ def full_refresh_flow(
     tables: Optional[list[str]] = None,
     profile: str = "360learning",
     source_uri: Optional[str] = None,
-    destination: str = DEFAULT_DEST,
+    destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     password_block: Optional[str] = None,
 ) -> State:
@@ -162,7 +162,7 @@ def backfill_flow(
     parallel: int = 4,
     profile: str = "360learning",
     source_uri: Optional[str] = None,
-    destination: str = DEFAULT_DEST,
+    destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     password_block: Optional[str] = None,
 ) -> State:
@@ -170,7 +170,6 @@ def backfill_flow(
 
     The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
-    from learnsync.pipelines.locking import DEFAULT_TIMEOUT
     from learnsync.pipelines.sync import table_lock
 
     job = Job(profile, source_uri, destination, dataset, password_block)
@@ -182,7 +181,7 @@ def backfill_flow(
     work = {f"{t} lane {lane}": (t, lane) for t in names for lane in range(lanes)}
     with ExitStack() as locks:
         for t in names:
-            locks.enter_context(table_lock(target, dataset, t, DEFAULT_TIMEOUT))
+            locks.enter_context(table_lock(target, dataset, t, LOCK_TIMEOUT))
         futures = fan_out(
             list(work),
             lambda key: run_table.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],
@@ -198,7 +197,7 @@ def reconcile_flow(
     dry_run: bool = False,
     profile: str = "360learning",
     source_uri: Optional[str] = None,
-    destination: str = DEFAULT_DEST,
+    destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     password_block: Optional[str] = None,
 ) -> State:

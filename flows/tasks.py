@@ -18,7 +18,7 @@ from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from learnsync.errors import LearnsyncError, Unreachable
-from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS
 from learnsync.pipelines.sync import Mode, TableResult
 
 CONNECTIONS_PER_TABLE = 3
@@ -40,7 +40,7 @@ class Job:
     destination: Optional[str]
     dataset: str
     password_block: Optional[str] = None
-    window_rows: int = 250_000  # rows per committed window
+    window_rows: int = WINDOW_ROWS  # rows per committed window
 
     def __post_init__(self) -> None:
         for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
@@ -154,7 +154,7 @@ def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     """Reach the destination once, before any table runs: the tables learnsync loaded into the dataset ([] for a new
     one). Down, it raises DestinationUnreachable, which is retried with backoff; with `require_tables`, a dataset
     holding no learnsync tables is a LearnsyncError naming those that do."""
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.sync import new_dataset_line, require_synced, synced_tables
 
     target = resolve(job.destination, job.dataset)
@@ -177,7 +177,7 @@ def run_table(
     """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
     import hashlib
 
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.sync import drop_staging, plan, sync_table
 
@@ -202,7 +202,7 @@ def run_table(
                     reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
-                    lock_timeout=None if lane is not None else DEFAULT_TIMEOUT,
+                    lock_timeout=None if lane is not None else LOCK_TIMEOUT,
                     should_stop=flow_run_cancelled,
                 )
                 logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
@@ -228,7 +228,7 @@ def run_table(
 @task(name="reconcile-table", task_run_name="reconcile {table}", **RETRIES)
 def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[str, Any]:
     """Reconcile one table; its report row (rows checked, buckets, updated/inserted/deleted, rows fetched)."""
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.reconcile import reconcile_table
     from learnsync.pipelines.sync import plan

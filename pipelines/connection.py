@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 
 from learnsync.errors import LearnsyncError, SourceUnreachable
-from learnsync.secrets import read_source_secrets
+from learnsync.settings import read_source_secrets
 
 _QUERY_KEYS = {"warehouse", "role", "host", "port", "protocol", "authenticator", "login_timeout", "network_timeout",
                "socket_timeout"}

@@ -18,7 +18,7 @@ from dlt.common.schema import Schema
 from dlt.common.schema.typing import TTableSchema
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from learnsync.destinations.registry import Target
+from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Column, Profile, resolve_table
 from learnsync.pipelines.descriptions import column_description, is_child, table_description

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dlt.common.schema import Schema
 from dlt.common.schema.typing import TTableSchema
 
-from learnsync.destinations.comments import Key
+from learnsync.destinations.base import Key
 from learnsync.pipelines.children import TOMBSTONE, VALUE
 
 # present in data tables only when dlt is configured to add them (learnsync's Arrow loads do not by default)

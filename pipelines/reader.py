@@ -18,7 +18,7 @@ from learnsync.pipelines.catalog import Column, Strategy, TableSpec
 from learnsync.pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
 from learnsync.pipelines.types import DUPS_COLUMN, reads_as_text
 from learnsync.errors import LearnsyncError
-from learnsync.secrets import read_pii_salt
+from learnsync.settings import WINDOW_ROWS, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 
@@ -52,7 +52,7 @@ class ShareReader:
     conn: Any
     database: str
     schema: str
-    window_rows: int = 250_000
+    window_rows: int = WINDOW_ROWS
 
     def fqn(self, table: str) -> str:
         return f"{quote(self.database)}.{quote(self.schema)}.{quote(table)}"

@@ -22,12 +22,12 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import dlt
 import pyarrow as pa
 
-from learnsync.destinations.registry import Target
+from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DELETED_AT, Strategy, TableSpec
 from learnsync.pipelines.children import child_name, parent_column
-from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, destination_dialect
-from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
+from learnsync.settings import LOCK_TIMEOUT
 from learnsync.pipelines.reader import ShareReader
 from learnsync.pipelines.source import share_table
 from learnsync.pipelines.sync import (
@@ -174,7 +174,7 @@ def reconcile_table(
     profile: str,
     dry_run: bool = False,
     pipelines_dir: Optional[str] = None,
-    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    lock_timeout: Optional[float] = LOCK_TIMEOUT,
 ) -> ReconcileResult:
     """Compare one table with the share and, unless `dry_run`, apply the difference (under the table's lock)."""
     method = "keys" if spec.strategy is Strategy.MERGE else "days" if spec.strategy is Strategy.EVENTS else "skipped"
@@ -214,7 +214,11 @@ class _Table:
     def run(self) -> None:
         self.pipeline = make_pipeline(self.profile, self.spec, self.target, self.dataset, self.pipelines_dir)
         resume(self.pipeline, self.spec, self.target.run_options)
-        self.dialect = destination_dialect(self.pipeline.destination.destination_name)
+        if self.target.dialect is None:
+            raise LearnsyncError(
+                f"Reconcile does not support the {self.target.display} destination yet (it supports DuckDB, Postgres"
+                " and BigQuery); `learnsync full-refresh` makes any destination exact.")
+        self.dialect = self.target.dialect
         with self.pipeline.destination_client() as job:
             exists, columns = job.get_storage_table(self._name(self.spec.dest_name))
             if not exists:

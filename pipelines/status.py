@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from learnsync.destinations.registry import Target
+from learnsync.destinations import Target
 from learnsync.pipelines.catalog import TableSpec
 from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
 

@@ -21,10 +21,10 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from learnsync.destinations.indexes import Index
-from learnsync.destinations.registry import Target, is_staging
+from learnsync.destinations.base import Index
+from learnsync.destinations import Target, is_staging
 from learnsync.errors import DestinationUnreachable, LearnsyncError
-from learnsync.secrets import read_pii_salt
+from learnsync.settings import read_pii_salt
 from learnsync.pipelines.catalog import (
     ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
 )
@@ -32,7 +32,7 @@ from learnsync.pipelines.children import child_name, parent_column
 from learnsync.pipelines.connection import source_lost
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
-from learnsync.pipelines.locking import DEFAULT_TIMEOUT
+from learnsync.settings import LOCK_TIMEOUT
 from learnsync.pipelines.naming import unique_names
 from learnsync.pipelines.reader import FUTURE_TOLERANCE, ShareReader, WindowStream
 from learnsync.pipelines.source import cursor_column, make_incremental, share_table
@@ -241,7 +241,7 @@ def sync_table(
     end: Any = None,
     pipelines_dir: Optional[str] = None,
     pipeline_suffix: str = "",
-    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    lock_timeout: Optional[float] = LOCK_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
 ) -> TableResult:
@@ -465,7 +465,7 @@ def _unreachable(target: Target, exc: BaseException) -> DestinationUnreachable:
 
 
 def synced_tables(
-    target: Target, dataset: str, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    target: Target, dataset: str, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = LOCK_TIMEOUT,
 ) -> list[str]:
     """Tables learnsync loaded into the dataset before (each has its own dlt schema, `learnsync_<table>`); [] for a
     dataset nothing was loaded into. One connection to the destination, under the dataset catalog's lock (a DuckDB
@@ -507,7 +507,7 @@ def learnsync_datasets(target: Target, pipelines_dir: Optional[str] = None) -> l
     if target.datasets is None:
         return []
     try:
-        with _catalog_lock(target, "*", DEFAULT_TIMEOUT), \
+        with _catalog_lock(target, "*", LOCK_TIMEOUT), \
                 _catalog_pipeline(target, "learnsync_catalog", pipelines_dir).sql_client() as client:
             candidates = target.datasets(client)
     except LearnsyncError:
@@ -544,7 +544,7 @@ def sync(
     full_refresh: bool = False,
     pipelines_dir: Optional[str] = None,
     on_result: Optional[Callable[[TableResult], None]] = None,
-    lock_timeout: Optional[float] = DEFAULT_TIMEOUT,
+    lock_timeout: Optional[float] = LOCK_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
 ) -> list[TableResult]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile, snake_case
 from learnsync.pipelines.connection import connect, parse_source_uri
 from learnsync.pipelines.reader import ShareReader

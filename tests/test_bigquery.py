@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import dlt
 import pytest
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DAY_COLUMN, snake_case
 from tests.conftest import Dest

@@ -180,7 +180,7 @@ def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
 def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_path):
     """The test itself holds the table's lock (the product's own lock, as a running sync holds it), so "another run
     is busy" is certain rather than a race against a fast first run; then two runs wait for it at once."""
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.sync import table_lock
 
     seed(share, 400)
@@ -214,7 +214,7 @@ def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(sh
     """DuckDB lets one process write a file: a second learnsync process waits for the first's table run (a lock on
     the file between processes) instead of failing on DuckDB's own lock. The test holds that lock first, so both
     runs are certainly waiting at once; then both finish and both tables are exact."""
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.sync import table_lock
     from tests.conftest import Dest
     from tests.helpers import assert_table_equal, create, insert

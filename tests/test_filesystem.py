@@ -1,6 +1,6 @@
 """The `file://` destination: Parquet files, compared with the source row for row after every run.
 
-Plain files cannot merge or delete rows, so each sync rewrites every table whole (see destinations/registry.py):
+Plain files cannot merge or delete rows, so each sync rewrites every table whole (see destinations/filesystem.py):
 an updated row, a deleted row and a shrunk array are all exact after the next run, and nothing accumulates.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.connection import connect, parse_source_uri
 from learnsync.pipelines.reader import ShareReader

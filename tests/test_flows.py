@@ -133,7 +133,7 @@ def test_passwords_are_refused_as_parameters(share, dest):
 
 
 def test_a_second_run_of_the_same_table_waits_for_the_lock(share, dest):
-    from learnsync.destinations.registry import resolve
+    from learnsync.destinations import resolve
     from learnsync.pipelines.sync import table_lock
     from tests.helpers import run_sync
 

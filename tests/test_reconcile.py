@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, stored_cursor
 from tests.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader

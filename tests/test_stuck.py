@@ -10,7 +10,7 @@ import dlt
 import pyarrow as pa
 import pytest
 
-from learnsync.destinations.registry import resolve
+from learnsync.destinations import resolve
 from learnsync.flows.tasks import TableFailed, is_transient
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, source_name, stored_cursor

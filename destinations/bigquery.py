@@ -1,0 +1,140 @@
+"""BigQuery: `bigquery://PROJECT[/DATASET]?location=EU&partition=true&cluster=true&credentials=/path/sa.json`.
+
+One module for what a BigQuery destination is: the dlt destination (parquet load jobs), the table adapter
+(partitioning, clustering, table descriptions), listing datasets, the reconcile dialect and the dbt profile
+output. BigQuery has no advisory locks: two runs of one table are kept apart by a lock file on the machine that
+runs them (the default `Target.lock`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import SplitResult, unquote
+
+from learnsync.destinations.base import Kind, Target, flag, identity, query_options
+from learnsync.errors import LearnsyncError
+from learnsync.pipelines.fingerprint import Dialect
+
+if TYPE_CHECKING:
+    from dlt.extract.source import DltSource
+
+    from learnsync.pipelines.catalog import TableSpec
+
+DIALECT = Dialect(
+    "bigquery",
+    text=lambda e: f"CAST({e} AS STRING)",
+    days=lambda e: f"UNIX_DATE({e})",
+    micros=lambda e: f"UNIX_MICROS(TIMESTAMP({e}))",
+    md5=lambda e: f"TO_HEX(MD5({e}))",
+    ordered_concat=lambda e: f"STRING_AGG({e}, '' ORDER BY {e})",
+)
+EXAMPLE = "bigquery://PROJECT[/DATASET]?location=EU"
+OPTIONS = {"location": "US", "partition": "true", "cluster": "true", "credentials": ""}
+
+
+def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
+    """The BigQuery project (and dataset, which wins over --dataset) of the URI. Credentials the dlt way:
+    `credentials=/path/sa.json` in the URI, `[destination.bigquery.credentials]` in dlt secrets,
+    GOOGLE_APPLICATION_CREDENTIALS, or application default; none found is a LearnsyncError up front."""
+    project, uri_dataset = parts.netloc, unquote(parts.path.strip("/"))
+    if not project or "@" in project or "/" in uri_dataset:
+        raise LearnsyncError(f"The BigQuery URI needs a project and at most a dataset: {EXAMPLE}.")
+    opts = query_options(parts, OPTIONS, EXAMPLE)
+    partition, cluster = flag(opts, "partition"), flag(opts, "cluster")
+    if importlib.util.find_spec("google.cloud.bigquery") is None:
+        raise LearnsyncError("The bigquery destination needs extra packages: pip install 'learnsync[bigquery]'.")
+    import dlt
+
+    credentials: Optional[str] = None
+    if opts["credentials"]:
+        # a service-account key file; only its path is ever shown
+        key = Path(opts["credentials"]).expanduser()
+        try:
+            credentials = key.read_text()
+        except OSError as exc:
+            raise LearnsyncError(f"Cannot read the BigQuery service-account file {key}: {exc.strerror}.") from None
+    dest = dlt.destinations.bigquery(credentials=credentials, location=opts["location"], project_id=project, **options)
+    # dlt resolves credentials only when loading, and then explains a miss in 30 lines; say it in one, up front
+    found = dest.configuration(None, accept_partial=True).credentials
+    if found is None or not found.is_resolved():
+        raise LearnsyncError(
+            "No Google credentials for BigQuery: add ?credentials=/path/service-account.json to the URI, set"
+            " GOOGLE_APPLICATION_CREDENTIALS, put them under [destination.bigquery.credentials] in .dlt/secrets.toml,"
+            " or run `gcloud auth application-default login`."
+        )
+    return Target(
+        destination=dest,
+        identity="bigquery-" + identity(project, uri_dataset),
+        display=parts.geturl(),
+        # parquet load jobs: typed columns, NaN and decimals loaded exactly as the Arrow batches hold them
+        run_options={"loader_file_format": "parquet"},
+        dataset=uri_dataset or None,
+        adapt=adapter(partition, cluster),
+        datasets=_datasets,
+        dialect=DIALECT,
+    )
+
+
+def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec"], None]:
+    """Partition event tables by their UTC day, cluster entity tables and child tables by key: the merge's
+    DELETE then touches only the re-read days' partitions and the reloaded keys' blocks. BigQuery sets both
+    only when it creates a table, so a change applies to tables created (or fully refreshed) after it."""
+    from dlt.destinations.adapters import bigquery_adapter
+    from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
+
+    from learnsync.pipelines.catalog import Strategy
+    from learnsync.pipelines.children import child_description, child_name, parent_column
+    from learnsync.pipelines.types import DAY, column_hint
+
+    def adapt(source: "DltSource", spec: "TableSpec") -> None:
+        parent = source.resources[spec.dest_name]
+        # dlt writes column descriptions into BigQuery's DDL itself, table descriptions from its adapter's table
+        # hint; set directly: `bigquery_adapter(table_description=...)` replaces a resource's column hints
+        # (a child table would lose its merge key and hard-delete flag)
+        if spec.description:
+            parent.apply_hints(additional_table_hints={TABLE_DESCRIPTION_HINT: spec.description})
+        for col in spec.json_columns:
+            source.resources[child_name(spec, col)].apply_hints(
+                additional_table_hints={TABLE_DESCRIPTION_HINT: child_description(spec, col)})
+        for hint in map(column_hint, spec.columns):
+            # BigQuery's NUMERIC holds at most 29 integer digits, but dlt 1.31 writes NUMERIC(37,1) for a
+            # NUMBER(37,1), which BigQuery refuses; any precision over 38 makes dlt write BIGNUMERIC(39,s) instead
+            if hint["data_type"] == "decimal" and 0 < hint["scale"] <= 9 and hint["precision"] - hint["scale"] > 29:
+                parent.apply_hints(columns={hint["name"]: {**hint, "precision": 39}})
+        if partition and spec.strategy is Strategy.EVENTS:
+            bigquery_adapter(parent, partition=DAY)
+        if cluster and spec.strategy is Strategy.MERGE and spec.primary_key:
+            # BigQuery clusters by at most 4 columns
+            bigquery_adapter(parent, cluster=list(spec.key_dest)[:4])
+            for name, resource in source.resources.items():
+                if name != spec.dest_name:
+                    bigquery_adapter(resource, cluster=[parent_column(spec)])
+
+    return adapt
+
+
+def _datasets(client: Any) -> list[str]:
+    """BigQuery's information_schema is per region or dataset: list the project's datasets through its API."""
+    bq = client.native_connection
+    return [ds.dataset_id for ds in bq.list_datasets()
+            if any(t.table_id == "_dlt_version" for t in bq.list_tables(ds.dataset_id))]
+
+
+def dbt_output(parts: SplitResult, schema: str) -> dict[str, Any]:
+    """The dbt-bigquery profile output: a service-account key by path (never its content), else oauth
+    (application default credentials, as learnsync's own fallback)."""
+    if not parts.netloc or "@" in parts.netloc:
+        raise LearnsyncError(f"The BigQuery URI needs a project: {EXAMPLE}.")
+    opts = query_options(parts, OPTIONS, EXAMPLE)
+    output: dict[str, Any] = {"type": "bigquery", "project": parts.netloc, "dataset": schema,
+                              "location": opts["location"], "threads": 4}
+    if opts["credentials"]:
+        output.update(method="service-account", keyfile=str(Path(opts["credentials"]).expanduser().resolve()))
+    else:
+        output["method"] = "oauth"
+    return output
+
+
+KIND = Kind(("bigquery",), target, dbt_output)

@@ -1,0 +1,185 @@
+"""Postgres: `postgresql://user[:password]@host:port/db`.
+
+One module for what a Postgres destination is: the dlt destination (parquet through ADBC's binary COPY), the
+advisory locks, the comment writer, the primary keys and join indexes dlt does not create, the reconcile dialect
+and the dbt profile output.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Sequence
+from urllib.parse import SplitResult, unquote
+
+from learnsync.destinations.base import Index, Key, Kind, Target, comment_on, identity, params, redact
+from learnsync.destinations.locks import Locker, busy_error, wait
+from learnsync.errors import DestinationUnreachable, LearnsyncError
+from learnsync.pipelines.fingerprint import Dialect
+from learnsync.settings import read_password
+
+DIALECT = Dialect(
+    "postgres",
+    text=lambda e: f"CAST({e} AS TEXT)",
+    days=lambda e: f"({e} - DATE '1970-01-01')",
+    micros=lambda e: f"CAST(EXTRACT(EPOCH FROM {e}) * 1000000 AS BIGINT)",
+    md5=lambda e: f"md5({e})",
+    # byte order, as Snowflake sorts; a locale collation could order hex digits differently
+    ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e} COLLATE \"C\")",
+)
+URI_FORM = "postgresql://user[:password]@host:port/db"
+DBT_PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"
+"""dbt reads the Postgres password from the variable learnsync reads it from (never from the URI: the written
+profiles.yml holds no secret)."""
+
+
+def _host_port(parts: SplitResult) -> tuple[str, int]:
+    if not parts.hostname or not parts.path.strip("/"):
+        raise LearnsyncError(f"The Postgres URI needs a host and a database: {URI_FORM}.")
+    try:
+        return parts.hostname, parts.port or 5432
+    except ValueError:
+        raise LearnsyncError(f"The Postgres URI has an invalid port: {URI_FORM}.") from None
+
+
+def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
+    """The Postgres database of the URI. The password comes from the URI, else from dlt secrets
+    (DESTINATION__POSTGRES__CREDENTIALS__PASSWORD); none at all lets libpq use trust auth or `~/.pgpass`."""
+    import dlt
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+    from dlt.destinations.impl.postgres.postgres import PostgresParquetCopyJob
+
+    host, port = _host_port(parts)
+    creds = ConnectionStringCredentials()
+    creds.drivername = "postgresql"
+    # dlt insists on a password; an empty one lets libpq fall back to trust auth or ~/.pgpass
+    creds.username = unquote(parts.username or os.environ.get("PGUSER", "postgres"))
+    creds.password = unquote(parts.password or "") or (read_password("destination", "postgres", "credentials") or "")
+    creds.host, creds.port, creds.database = host, port, parts.path.strip("/")
+    creds.query = params(parts)
+    dsn = creds.to_native_representation()
+    # dlt 1.31 hands ADBC a whole file's batches, and a zero-row file (an empty table, created with every column)
+    # has none: "Must pass schema, or at least one RecordBatch". Per row group, an empty file ingests nothing.
+    PostgresParquetCopyJob._ingest_per_rowgroup = True
+    return Target(
+        destination=dlt.destinations.postgres(credentials=dsn, **options),
+        identity="postgres-" + identity(host, str(port), creds.database),
+        display=redact(parts),
+        # parquet through ADBC's binary COPY: dlt's CSV COPY marks nullable columns FORCE_NULL, which loads ''
+        # as NULL, and its default would render INSERT statements
+        run_options={"loader_file_format": "parquet"},
+        lock=advisory_lock(dsn),
+        describe=comment_on(_comments),
+        index=add_indexes,
+        explain=functools.partial(_lost, redact(parts)),
+        dialect=DIALECT,
+    )
+
+
+def advisory_lock(dsn: str) -> Locker:
+    """Locks as session-level advisory locks on the destination server: they work across machines, and a holder
+    that dies frees them with its session. A server that cannot be reached is DestinationUnreachable."""
+
+    @contextmanager
+    def locked(key: str, timeout: float) -> Iterator[None]:
+        import psycopg2
+
+        lock_id = int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], "big", signed=True)
+        try:
+            conn = psycopg2.connect(dsn, connect_timeout=30)
+        except psycopg2.OperationalError as exc:
+            raise DestinationUnreachable(
+                f"Cannot reach the Postgres destination to lock {key}: {' '.join(str(exc).split())}") from None
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+
+                def acquire() -> bool:
+                    cur.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
+                    return bool(cur.fetchone()[0])
+
+                wait(acquire, timeout, 0.5, lambda: busy_error(key, timeout))
+            yield
+        finally:
+            conn.close()  # ending the session releases the lock
+
+    return locked
+
+
+def _comments(client: Any) -> dict[Key, str]:
+    rows = client.execute_sql(
+        "SELECT c.relname, NULL, obj_description(c.oid, 'pg_class') FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p')"
+        " UNION ALL SELECT c.relname, a.attname, col_description(c.oid, a.attnum) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+        client.dataset_name,
+        client.dataset_name,
+    )
+    return {(t, c): text or "" for t, c, text in rows or ()}
+
+
+def add_indexes(client: Any, wanted: Sequence[Index]) -> int:
+    """Add the missing ones of `wanted` to tables that exist in the client's dataset; returns statements run.
+
+    dlt 1.31's Postgres client maps only the `unique` column hint to DDL (`HINT_TO_POSTGRES_ATTR`), and only when
+    it creates a table: no primary key, no plain index, nothing for a table that exists. So after a table's sync
+    learnsync reads the table's indexes from the catalog and adds what is missing: the parent's primary key (its
+    rows are one per key after learnsync's merge) and an index on each child table's `parent_<key>` (the join and
+    the merge's delete both filter on it). Nothing in steady state; a run killed before it is healed by the next.
+    """
+    rows = client.execute_sql(
+        "SELECT c.relname, i.indisprimary, array_agg(a.attname::text ORDER BY k.ord)"
+        " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum"
+        " WHERE n.nspname = %s GROUP BY c.relname, i.indexrelid, i.indisprimary",
+        client.dataset_name,
+    )
+    tables = {r[0] for r in client.execute_sql(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", client.dataset_name) or ()}
+    existing = [(t, bool(primary), tuple(cols)) for t, primary, cols in rows or ()]
+    statements = []
+    for want in wanted:
+        if want.table not in tables:  # a child table whose arrays were always empty was never created
+            continue
+        name = client.make_qualified_table_name(want.table)
+        columns = ", ".join(client.escape_column_name(c) for c in want.columns)
+        if want.primary and not any(t == want.table and primary for t, primary, _ in existing):
+            statements.append(f"ALTER TABLE {name} ADD PRIMARY KEY ({columns})")
+        elif not want.primary and not any(t == want.table and cols[: len(want.columns)] == want.columns
+                                          for t, _, cols in existing):
+            statements.append(f"CREATE INDEX ON {name} ({columns})")
+    if statements:
+        with client.begin_transaction():
+            for sql in statements:
+                client.execute_sql(sql)
+    return len(statements)
+
+
+def _lost(display: str, exc: BaseException) -> Optional[str]:
+    """A session the server ended (restart, pg_terminate_backend, network) as what it means for the data."""
+    gone = ("server closed the connection", "terminating connection", "connection already closed")
+    if not any(s in str(exc) for s in gone):
+        return None
+    return (f"The Postgres destination {display} closed the connection during the load (server restarted or"
+            " session terminated): the window in flight was rolled back, the windows before stay committed with"
+            " their cursor. Run again; the next run finishes that window first.")
+
+
+def dbt_output(parts: SplitResult, schema: str) -> dict[str, Any]:
+    """The dbt-postgres profile output; its password is read from DBT_PASSWORD_ENV when dbt runs."""
+    host, port = _host_port(parts)
+    return {
+        "type": "postgres", "host": host, "port": port,
+        "user": unquote(parts.username or os.environ.get("PGUSER", "postgres")),
+        "password": "{{ env_var('" + DBT_PASSWORD_ENV + "', '') }}",
+        "dbname": unquote(parts.path.strip("/")), "schema": schema, "threads": 4,
+    }
+
+
+KIND = Kind(("postgresql", "postgres"), target, dbt_output)
