@@ -157,8 +157,8 @@ def _dataset(name: str) -> str:
 
 @contextmanager
 def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS) -> Iterator[Any]:
-    from learnsync.pipelines.connection import connect, parse_source_uri
-    from learnsync.pipelines.reader import ShareReader
+    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+    from learnsync.pipelines.snowflake.reader import ShareReader
 
     source = parse_source_uri(source_uri)
     conn = connect(source)
@@ -259,7 +259,7 @@ def tables_cmd(
     tables: Optional[str] = TablesOpt,
 ) -> None:
     """Show what would be synced: key, cursor, strategy, lookback, child tables and column policies per table."""
-    from learnsync.pipelines.children import child_name
+    from learnsync.pipelines.source.children import child_name
     from learnsync.pipelines.sync import plan
 
     _setup_logging()

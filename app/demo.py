@@ -33,8 +33,8 @@ def run_demo(
     Raises LearnsyncError for a destination URI it cannot use."""
     from learnsync import emulator
     from learnsync.cli import _profile, _target, run_sync
-    from learnsync.pipelines.connection import connect, parse_source_uri
-    from learnsync.pipelines.reader import ShareReader
+    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+    from learnsync.pipelines.snowflake.reader import ShareReader
 
     targets = {dataset: _target(dest_uri, dataset) for _, _, _, dataset in DEMO_SHARES}
     locks = _new_lock_folders(dest_uri)

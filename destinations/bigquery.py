@@ -85,8 +85,8 @@ def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
     from learnsync.pipelines.catalog import Strategy
-    from learnsync.pipelines.children import child_description, child_name, parent_column
-    from learnsync.pipelines.types import DAY, column_hint
+    from learnsync.pipelines.source.children import child_description, child_name, parent_column
+    from learnsync.pipelines.source.types import DAY, column_hint
 
     def adapt(source: "DltSource", spec: "TableSpec") -> None:
         parent = source.resources[spec.dest_name]

@@ -78,8 +78,8 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 @contextmanager
 def open_reader(job: Job) -> Iterator[Any]:
     """A reader on its own connection: tasks run in threads or processes and never share one."""
-    from learnsync.pipelines.connection import connect, parse_source_uri
-    from learnsync.pipelines.reader import ShareReader
+    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+    from learnsync.pipelines.snowflake.reader import ShareReader
 
     password = None
     if job.password_block:

@@ -18,6 +18,13 @@ from learnsync.pipelines.naming import snake_case, unique_names
 
 # Snowflake types that hold JSON and become child tables (MAP: a structured OBJECT keyed by its own keys).
 SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT", "MAP"})
+TIMESTAMP_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ"})
+GEO_TYPES = frozenset({"GEOGRAPHY", "GEOMETRY"})
+TEXT_JSON_TYPES = SEMI_STRUCTURED | GEO_TYPES | {"VECTOR"}
+"""Types loaded as JSON text (child tables for the semi-structured ones, see `Column.is_json`)."""
+READ_RAW = frozenset({"NUMBER", "FLOAT", "BOOLEAN", "DATE", "TIME", "BINARY", "TEXT"}) | TIMESTAMP_TYPES | TEXT_JSON_TYPES
+"""Types the connector's Arrow path reads as they are; any other (DECFLOAT, which connector 4.8 cannot convert,
+or a type Snowflake adds later) is read as `TO_VARCHAR(column)`."""
 _CURSOR_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "DATE", "NUMBER"})
 DAY_COLUMN = "_LEARNSYNC_DAY"
 """Column added to event tables: the UTC day of the cursor; each run replaces whole days by it."""
@@ -71,7 +78,13 @@ class Column:
 
     @property
     def is_json(self) -> bool:
+        """ARRAY, VARIANT, OBJECT or MAP: JSON text that becomes a child table."""
         return self.sf_type in SEMI_STRUCTURED
+
+    @property
+    def reads_as_text(self) -> bool:
+        """Whether the reader selects the column as `TO_VARCHAR(...)` (DECFLOAT and types it does not know)."""
+        return self.sf_type not in READ_RAW
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Column, Profile, resolve_table
 from learnsync.pipelines.descriptions import column_description, is_child, table_description
-from learnsync.pipelines.reader import base_type
-from learnsync.pipelines.source import CURSOR_HINT, share_table
+from learnsync.pipelines.snowflake.sql import base_type
+from learnsync.pipelines.source.resource import CURSOR_HINT, share_table
 from learnsync.pipelines.sync import SOURCE_PREFIX, load_override
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 

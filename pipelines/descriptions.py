@@ -10,7 +10,7 @@ from dlt.common.schema import Schema
 from dlt.common.schema.typing import TTableSchema
 
 from learnsync.destinations.base import Key
-from learnsync.pipelines.children import TOMBSTONE, VALUE
+from learnsync.pipelines.source.children import TOMBSTONE, VALUE
 
 # present in data tables only when dlt is configured to add them (learnsync's Arrow loads do not by default)
 DLT_COLUMNS = {

@@ -7,7 +7,7 @@ import logging
 from typing import Any, Callable, Iterable, Mapping
 
 from learnsync.pipelines.catalog import TableSpec
-from learnsync.pipelines.types import table_hints
+from learnsync.pipelines.source.types import table_hints
 
 log = logging.getLogger("learnsync.drift")
 

@@ -25,15 +25,16 @@ import pyarrow as pa
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DELETED_AT, Strategy, TableSpec
-from learnsync.pipelines.children import child_name, parent_column
+from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
 from learnsync.settings import LOCK_TIMEOUT
-from learnsync.pipelines.reader import ShareReader
-from learnsync.pipelines.source import share_table
+from learnsync.pipelines.snowflake import sql
+from learnsync.pipelines.snowflake.reader import ShareReader
+from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
     Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock,
 )
-from learnsync.pipelines.types import DAY
+from learnsync.pipelines.source.types import DAY
 
 log = logging.getLogger("learnsync.reconcile")
 
@@ -158,12 +159,12 @@ def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:
     def select(columns: str, where: str, exact: bool) -> str:
         if exact:
             return reader.select_sql(spec, where, columns)
-        return f"SELECT {columns.format(row_hash=reader.row_hash(spec))} FROM {reader.fqn(spec.name)} WHERE {where}"
+        return f"SELECT {columns.format(row_hash=sql.row_hash(spec))} FROM {reader.fqn(spec.name)} WHERE {where}"
 
-    def run(sql: str, params: list[Any]) -> list[tuple]:
-        return reader.query(sql, {f"p{i}": p for i, p in enumerate(params)}, spec)
+    def run(text: str, params: list[Any]) -> list[tuple]:
+        return reader.query(text, {f"p{i}": p for i, p in enumerate(params)}, spec)
 
-    return _Side(SNOWFLAKE, reader.key_text(spec), "{row_hash}", select, run, lambda i: f"%(p{i})s")
+    return _Side(SNOWFLAKE, sql.key_text(spec), "{row_hash}", select, run, lambda i: f"%(p{i})s")
 
 
 def reconcile_table(
@@ -346,7 +347,7 @@ class _Table:
                 f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))} GROUP BY 1"
             )
         }
-        rows_sql = self.reader.select_sql(self.spec, "TRUE", f"{self.reader.day(self.spec)} AS D, {{row_hash}} AS H")
+        rows_sql = self.reader.select_sql(self.spec, "TRUE", f"{sql.day(self.spec)} AS D, {{row_hash}} AS H")
         src = {
             _as_date(d): (int(n), str(fp))
             for d, n, fp in self.reader.query(

@@ -28,14 +28,15 @@ from learnsync.settings import read_pii_salt
 from learnsync.pipelines.catalog import (
     ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
 )
-from learnsync.pipelines.children import child_name, parent_column
-from learnsync.pipelines.connection import source_lost
+from learnsync.pipelines.source.children import child_name, parent_column
+from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
 from learnsync.settings import LOCK_TIMEOUT
 from learnsync.pipelines.naming import unique_names
-from learnsync.pipelines.reader import FUTURE_TOLERANCE, ShareReader, WindowStream
-from learnsync.pipelines.source import cursor_column, make_incremental, share_table
+from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
+from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
+from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
 
 log = logging.getLogger("learnsync.sync")
 

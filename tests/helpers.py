@@ -11,8 +11,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile, snake_case
-from learnsync.pipelines.connection import connect, parse_source_uri
-from learnsync.pipelines.reader import ShareReader
+from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.reconcile import ReconcileResult, reconcile
 from learnsync.pipelines.sync import TableResult, plan, sync
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc

@@ -81,7 +81,7 @@ def test_source_killed_mid_read_fails_clearly_then_the_rerun_is_exact(dest, tmp_
 
 
 def test_connector_timeouts_are_bounded_by_default():
-    from learnsync.pipelines.connection import parse_source_uri
+    from learnsync.pipelines.snowflake.connection import parse_source_uri
 
     kwargs = parse_source_uri("snowflake://u:p@acct/DB/S").connect_kwargs()
     assert (kwargs["login_timeout"], kwargs["network_timeout"], kwargs["socket_timeout"]) == (30, 120, 60)

@@ -14,8 +14,8 @@ import pytest
 
 from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile
-from learnsync.pipelines.connection import connect, parse_source_uri
-from learnsync.pipelines.reader import ShareReader
+from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import Mode, plan, sync_table
 from tests.conftest import Dest
 from tests.helpers import assert_table_equal, create, insert, run_sync

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from learnsync import emulator
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.connection import connect, parse_source_uri
+from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from tests.auth_server import Accounts
 from tests.conftest import Dest
 from tests.helpers import assert_table_equal, create, insert, run_sync

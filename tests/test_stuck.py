@@ -101,8 +101,8 @@ def test_old_wedged_package_is_discarded_and_read_again(share, dest, caplog):
 
     def leave_package() -> None:
         # what an older learnsync left: a window extracted and normalized whose load then failed, kept pending
-        from learnsync.pipelines.reader import WindowStream
-        from learnsync.pipelines.source import make_incremental, share_table
+        from learnsync.pipelines.snowflake.reader import WindowStream
+        from learnsync.pipelines.source.resource import make_incremental, share_table
 
         spec, pipeline = _pipeline(share, dest, "COURSES")
         with share_reader(share) as reader:

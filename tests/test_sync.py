@@ -163,8 +163,8 @@ def test_table_settings_from_environment(share, monkeypatch):
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__COLUMN_POLICY", '{"EMAIL": "exclude"}')
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__LOOKBACK_HOURS", "48")
     from learnsync.pipelines.catalog import Profile
-    from learnsync.pipelines.connection import connect, parse_source_uri
-    from learnsync.pipelines.reader import ShareReader
+    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+    from learnsync.pipelines.snowflake.reader import ShareReader
     from learnsync.pipelines.sync import plan
 
     source = parse_source_uri(share.uri)

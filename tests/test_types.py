@@ -11,7 +11,7 @@ import pytest
 
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Column, Strategy, TableSpec
-from learnsync.pipelines.types import prepare_batch
+from learnsync.pipelines.source.arrow import prepare_batch
 
 
 def _spec(*cols: Column) -> TableSpec:

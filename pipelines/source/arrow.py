@@ -1,137 +1,28 @@
-"""Snowflake types -> dlt column hints, and the one Arrow schema every batch is cast to before dlt sees it.
+"""The Arrow batches of a real account, made loadable: each cast to its table's declared schema (`types`).
 
 A real account hands each result chunk over in its own shape (`../shared/reference/snowflake-result-wire-format.md`,
 read from snowflake-connector-python 4.8's `CArrowTableIterator.cpp`): NUMBER(p,0) as int8, int16, int32 or int64
 chosen by that chunk's values (decimal128(38,0) past 64 bits), NUMBER(p,s) as decimal128(38,s) (the reader's
 connection sets `arrow_number_to_decimal`), VARIANT text pretty-printed with SQL NULL printed `undefined`,
-VECTOR as fixed_size_list, structured ARRAY/OBJECT as list/struct. dlt's parquet writer refuses batches whose
-schemas differ, and dlt creates a column from the first batch it sees (an int8 key would become a TINYINT), so
-`prepare_batch` casts every batch to `arrow_schema(spec)`, derived from the declared types alone.
-
-| Snowflake | dlt | Arrow |
-|---|---|---|
-| NUMBER(p,0) | bigint (decimal(p,0) with `decimal_columns`) | int64 / decimal128(p,0) |
-| NUMBER(p,s), s > 0 | decimal(p,s) | decimal128(p,s) |
-| FLOAT | double | float64 |
-| BOOLEAN | bool | bool |
-| DATE / TIME | date / time | date32 / time64[us] |
-| TIMESTAMP_NTZ | timestamp without zone (UTC wall clock) | timestamp[us] |
-| TIMESTAMP_LTZ / TZ | timestamp with zone (the instant; TZ's offset is not kept) | timestamp[us, UTC] |
-| TEXT, BINARY | text, binary | string, binary |
-| VARIANT, ARRAY, OBJECT, MAP, structured ARRAY(t)/OBJECT(...) | text: compact JSON + child tables | string |
-| VECTOR(INT/FLOAT, n) | text: a JSON array | string |
-| GEOGRAPHY, GEOMETRY | text: compact GeoJSON | string |
-| DECFLOAT | text: the exact decimal (read as `TO_VARCHAR` in Snowflake's SQL) | string |
-| any other type | text (read as `TO_VARCHAR`) | string |
+VECTOR as fixed_size_list, structured ARRAY/OBJECT as list/struct. Every fix here is vectorized (pyarrow compute,
+or DuckDB over Arrow); no value is converted row by row in Python.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
+from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Column, Strategy, TableSpec
 from learnsync.pipelines.fingerprint import ROW_HASH, SOURCE_HASH
-from learnsync.pipelines.naming import snake_case
+from learnsync.pipelines.snowflake.sql import DUPS_COLUMN
+from learnsync.pipelines.source.types import DAY, arrow_schema
 
 log = logging.getLogger("learnsync.types")
-
-DUPS_COLUMN = "__LS_DUPS"
-"""Per-row count of rows sharing its key in the window (the reader's SELECT adds it; the share does not enforce
-keys)."""
-DAY = snake_case(DAY_COLUMN)
-TIMESTAMP_TYPES = frozenset({"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ"})
-GEO_TYPES = frozenset({"GEOGRAPHY", "GEOMETRY"})
-TEXT_JSON_TYPES = frozenset({"VARIANT", "ARRAY", "OBJECT", "MAP", "VECTOR"}) | GEO_TYPES
-"""Types loaded as JSON text (child tables for the first four; see `Column.is_json`)."""
-READ_RAW = frozenset({"NUMBER", "FLOAT", "BOOLEAN", "DATE", "TIME", "BINARY", "TEXT"}) | TIMESTAMP_TYPES | TEXT_JSON_TYPES
-"""Types the connector's Arrow path reads as they are; any other (DECFLOAT, which connector 4.8 cannot convert,
-or a type Snowflake adds later) is read as `TO_VARCHAR(column)`."""
-
-
-def reads_as_text(col: Column) -> bool:
-    """Whether the reader selects the column as `TO_VARCHAR(...)` (DECFLOAT and types it does not know)."""
-    return col.sf_type not in READ_RAW
-
-
-def column_hint(col: Column) -> dict[str, Any]:
-    """The dlt column schema of one Snowflake column (declared up front, so all-NULL columns exist too)."""
-    t = col.sf_type
-    hint: dict[str, Any] = {"name": col.dest, "nullable": True}
-    if t == "NUMBER":
-        if col.scale or col.decimal:
-            hint.update(data_type="decimal", precision=col.precision or 38, scale=col.scale or 0)
-        else:
-            hint["data_type"] = "bigint"
-    elif t == "FLOAT":
-        hint["data_type"] = "double"
-    elif t == "BOOLEAN":
-        hint["data_type"] = "bool"
-    elif t == "TIMESTAMP_NTZ":
-        # UTC wall-clock time: stored without a zone so no server or session zone can shift it
-        hint.update(data_type="timestamp", timezone=False, precision=6)
-    elif t in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
-        hint.update(data_type="timestamp", timezone=True, precision=6)
-    elif t == "DATE":
-        hint["data_type"] = "date"
-    elif t == "TIME":
-        hint["data_type"] = "time"
-    elif t == "BINARY":
-        hint["data_type"] = "binary"
-    else:
-        # TEXT; JSON kept as compact text beside its child tables; VECTOR, GEOGRAPHY, DECFLOAT and the rest as text
-        hint["data_type"] = "text"
-    if col.description:
-        hint["description"] = col.description
-    return hint
-
-
-def table_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
-    """Column hints of a parent table, in source order."""
-    hints = {h["name"]: h for h in map(column_hint, spec.columns)}
-    for key in spec.key_dest:
-        hints[key]["nullable"] = False
-    if spec.strategy is Strategy.EVENTS:
-        hints[DAY] = {"name": DAY, "data_type": "date", "nullable": True,
-                      "description": "UTC day of the cursor; re-read days are replaced whole."}
-    hints[ROW_HASH] = {"name": ROW_HASH, "data_type": "text", "nullable": True,
-                       "description": "Fingerprint of the row computed by Snowflake when it was read (reconcile)."}
-    if spec.soft_delete:
-        hints[DELETED_AT] = {"name": DELETED_AT, "data_type": "timestamp", "timezone": True, "nullable": True,
-                             "description": "When reconcile found the row deleted from the share (NULL: present)."}
-    return hints
-
-
-_ARROW = {"text": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_(),
-          "date": pa.date32(), "time": pa.time64("us"), "binary": pa.binary()}
-
-
-def arrow_type(hint: dict[str, Any]) -> pa.DataType:
-    """The Arrow type a column's values are cast to for dlt (the Arrow side of `column_hint`)."""
-    t = hint["data_type"]
-    if t == "decimal":
-        return pa.decimal128(hint["precision"], hint["scale"])
-    if t == "timestamp":
-        return pa.timestamp("us", tz="UTC" if hint.get("timezone") else None)
-    return _ARROW[t]
-
-
-def arrow_schema(spec: TableSpec) -> pa.Schema:
-    """The schema of every prepared batch of a parent table: its columns in source order, the event day (event
-    tables) and the row fingerprint. (`_learnsync_deleted_at` is written by reconcile only.)"""
-    hints = table_hints(spec)
-    hints.pop(DELETED_AT, None)
-    return pa.schema([pa.field(h["name"], arrow_type(h)) for h in hints.values()])
-
-
-def empty_batch(spec: TableSpec) -> pa.Table:
-    """A zero-row batch with the table's prepared schema, so an empty table is still created with every column."""
-    return arrow_schema(spec).empty_table()
 
 
 def prepare_batch(spec: TableSpec, batch: pa.Table) -> pa.Table:

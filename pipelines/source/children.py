@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from learnsync.pipelines.catalog import Column, TableSpec
 from learnsync.pipelines.naming import extend_names, name_order, snake_case
+from learnsync.pipelines.source.types import column_hint
 
 log = logging.getLogger("learnsync.children")
 
@@ -106,8 +107,6 @@ def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
 
 
 def _key_type(spec: TableSpec) -> str:
-    from learnsync.pipelines.types import column_hint
-
     return column_hint(spec.column(spec.primary_key[0]))["data_type"]
 
 

@@ -13,11 +13,11 @@ from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
 from learnsync.pipelines.catalog import Strategy, TableSpec
-from learnsync.pipelines.children import (
+from learnsync.pipelines.source.children import (
     ChildColumns, child_description, child_hints, child_name, child_reference, key_column_hints, unnest,
 )
-from learnsync.pipelines.reader import WindowStream
-from learnsync.pipelines.types import DAY, empty_batch, prepare_batch, table_hints
+from learnsync.pipelines.source.arrow import prepare_batch
+from learnsync.pipelines.source.types import DAY, empty_batch, table_hints
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
@@ -89,7 +89,7 @@ def share_table(
     table's dlt schema as stored (None on a first run): child tables keep the key -> column names it records.
     """
     table: TableSpec = spec
-    windows: WindowStream = stream
+    windows: Any = stream  # a WindowStream, or any object with its take()/done/limit
     disposition: Any = {Strategy.MERGE: MERGE_DEDUPLICATED, Strategy.EVENTS: MERGE, Strategy.REPLACE: "replace"}[
         table.strategy
     ]

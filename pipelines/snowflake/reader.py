@@ -1,0 +1,205 @@
+"""Reading the share: discovery, window planning and Arrow reads of one window at a time, on one connection.
+
+`ShareReader` runs the SQL of `pipelines.snowflake.sql` and plans windows with `pipelines.snowflake.windows`;
+`WindowStream` reads a table's windows one ahead of the load; `open_share` opens a reader on its own connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional, Sequence
+
+import pyarrow as pa
+
+from learnsync.errors import LearnsyncError
+from learnsync.pipelines.catalog import Column, TableSpec
+from learnsync.pipelines.snowflake import sql
+from learnsync.pipelines.snowflake.sql import Bound
+from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
+from learnsync.settings import WINDOW_ROWS, read_pii_salt
+
+log = logging.getLogger("learnsync.reader")
+KEYS_PER_READ = 1000
+"""Keys per IN list when rows are read by key (reconcile)."""
+
+
+@dataclass
+class ShareReader:
+    """Reads the tables of one DATABASE.SCHEMA through a snowflake-connector connection (not thread-safe: one
+    reader per thread, as `open_share` gives)."""
+
+    conn: Any
+    database: str
+    schema: str
+    window_rows: int = WINDOW_ROWS
+
+    def fqn(self, table: str) -> str:
+        """A table of the schema, fully qualified and quoted."""
+        return sql.fqn(self.database, self.schema, table)
+
+    def _query(self, text: str, params: Optional[dict[str, Any]] = None) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(text, params or {})
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def discover(self) -> dict[str, list[Column]]:
+        """{table: columns in declared order} of the schema; a schema without tables this login can see is a
+        LearnsyncError (a wrong database or schema, or missing grants)."""
+        tables: dict[str, list[Column]] = {}
+        for table, name, dtype, precision, scale, comment in self._query(sql.columns_sql(self.database),
+                                                                          {"schema": self.schema}):
+            tables.setdefault(table, []).append(
+                Column(name, sql.base_type(dtype), precision, scale, comment or "", full_type=str(dtype))
+            )
+        if not tables:
+            raise LearnsyncError(
+                f"Schema {self.database}.{self.schema} has no tables this login can see: check the database"
+                " and schema in the source URI and the role's grants."
+            )
+        return tables
+
+    def count(self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound]) -> int:
+        """Rows with lo <= cursor < hi."""
+        where, params = sql.cursor_range(spec, lo, hi, False)
+        return int(self._query(f"SELECT COUNT(*) FROM {self.fqn(spec.name)} WHERE {where}", params)[0][0])
+
+    def plan_window(self, spec: TableSpec, lo: Optional[Bound], limit: Optional[Bound] = None) -> WindowPlan:
+        """The next window [lo, hi) holding about `window_rows` rows (`windows.window_end`); `lo` None starts at
+        the first cursor value. A date or timestamp cursor value more than FUTURE_TOLERANCE past the source's
+        current time (Snowflake's clock, asked in the same query) never plans a bound: such rows are read in the
+        last window, and the plan's `limit` and `beyond` say so (the stored cursor must ignore them). `limit`
+        given: reuse it (later windows of one run). One query, plus one only when such rows exist, plus the
+        counts of the search."""
+        where, params = sql.cursor_range(spec, lo, None, False)
+        table = self.fqn(spec.name)
+        row = self._query(sql.cursor_span(spec, table, where, limit is None), params)[0]
+        total, first, last = row[:3]
+        if limit is None and len(row) > 3 and row[3] is not None:
+            limit = plus_tolerance(spec, row[3])
+        beyond = 0
+        if limit is not None and last is not None and last > limit:
+            last, beyond = self._query(sql.cursor_before(spec, table, where), {**params, "limit": limit})[0]
+        if lo is None and first is not None:
+            lo = floor_bound(spec, first)
+        plan = WindowPlan(lo, None, limit, int(beyond or 0))
+        if lo is not None and last is not None:
+            plan.hi = window_end(spec, lo, last, total, self.window_rows, lambda a, b: self.count(spec, a, b))
+        return plan
+
+    def read_window(
+        self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool
+    ) -> Iterator[pa.Table]:
+        """Rows of one window as Arrow batches, one per result chunk, in the chunk's own shape; entity tables keep
+        one row per key (newest cursor)."""
+        where, params = ("TRUE", {}) if spec.cursor is None else sql.cursor_range(spec, lo, hi, nulls)
+        yield from self._arrow(sql.select(spec, self.fqn(spec.name), where), params, spec)
+
+    def read_keys(self, spec: TableSpec, keys: Sequence[str]) -> Iterator[pa.Table]:
+        """The rows of the given canonical key texts (`sql.key_text`), like `read_window`."""
+        key_text = sql.key_text(spec)
+        for i in range(0, len(keys), KEYS_PER_READ):
+            chunk = {f"k{j}": k for j, k in enumerate(keys[i : i + KEYS_PER_READ])}
+            where = f"{key_text} IN ({', '.join(f'%({p})s' for p in chunk)})"
+            yield from self._arrow(sql.select(spec, self.fqn(spec.name), where), chunk, spec)
+
+    def select_sql(self, spec: TableSpec, where: str, columns: Optional[str] = None) -> str:
+        """`sql.select` of a table of this schema (run it with `query`, which binds the salt)."""
+        return sql.select(spec, self.fqn(spec.name), where, columns)
+
+    def query(self, text: str, params: Optional[dict[str, Any]] = None, spec: Optional[TableSpec] = None) -> list[tuple]:
+        """Small result sets (counts, fingerprints); with `spec`, of a `select_sql` of that table."""
+        return self._query(text, {**(params or {}), **(_salt(spec) if spec else {})})
+
+    def _arrow(self, text: str, params: dict[str, Any], spec: TableSpec) -> Iterator[pa.Table]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(text, {**params, **_salt(spec)})
+            # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
+            # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
+            yield from cur.fetch_arrow_batches(force_microsecond_precision=True)
+        finally:
+            cur.close()
+
+
+@contextmanager
+def open_share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, password: Optional[str] = None
+               ) -> Iterator[ShareReader]:
+    """A reader on a connection of its own to the share a source URI names (secrets from dlt's providers, or
+    `password`); closed on exit. Raises LearnsyncError (SourceUnreachable when the source cannot be reached)."""
+    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
+
+    source = parse_source_uri(source_uri, password=password)
+    conn = connect(source)
+    try:
+        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+    finally:
+        conn.close()
+
+
+class WindowStream:
+    """The windows of one table sync, read one ahead in a background thread.
+
+    While dlt normalizes and loads window k, window k+1 is already being read from Snowflake, so reading
+    and loading overlap. At most two windows are held in memory.
+    """
+
+    def __init__(self, reader: ShareReader, spec: TableSpec) -> None:
+        self.reader = reader
+        self.spec = spec
+        self.resume_from: Optional[Bound] = None
+        self.done = False
+        self.windows = 0
+        self.limit: Optional[Bound] = None
+        """Cursor values past this do not move the stored cursor (set by the run's first window; see plan_window)."""
+        self.beyond = 0
+        """Rows of the run whose cursor lies past `limit`."""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
+        self._ahead: Optional[tuple[Bound, Future]] = None
+
+    def _fetch(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
+        if self.spec.cursor is None:
+            # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
+            return None, list(self.reader.read_window(self.spec, None, None, True))
+        plan = self.reader.plan_window(self.spec, lo, self.limit)
+        if self.windows == 0 and self.limit is None:
+            self.limit, self.beyond = plan.limit, plan.beyond
+        lo, hi = plan.lo, plan.hi
+        if end is not None and (hi is None or hi >= end):
+            hi = end
+        return hi, list(self.reader.read_window(self.spec, lo, hi, nulls))
+
+    def take(self, start: Optional[Bound], nulls: bool, end: Optional[Bound] = None) -> list[pa.Table]:
+        """Batches of the next window; `start` is the incremental start for the first window."""
+        lo = self.resume_from if self.resume_from is not None else start
+        if self._ahead is not None and self._ahead[0] == lo:
+            hi, batches = self._ahead[1].result()
+        else:
+            hi, batches = self._fetch(lo, nulls, end)
+        self._ahead = None
+        self.windows += 1
+        self.done = hi is None or (end is not None and hi >= end)
+        self.resume_from = hi
+        if not self.done:
+            self._ahead = (hi, self._pool.submit(self._fetch, hi, False, end))  # type: ignore[arg-type]
+        return batches
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _salt(spec: TableSpec) -> dict[str, str]:
+    """The bind parameters a table's reads need: its salt when it hashes columns."""
+    if not spec.hashed:
+        return {}
+    salt = read_pii_salt()
+    if salt is None:  # plan() checks this first; never read a hashed column unhashed
+        raise LearnsyncError(f"Table {spec.name} hashes columns but no pii_salt secret is set.")
+    return {"pii_salt": salt}
