@@ -282,8 +282,8 @@ class _Table:
         def select(columns: str, where: str, exact: bool) -> str:
             return f"SELECT {columns} FROM {table} WHERE {where}{live}"  # keys are unique in the destination
 
-        def run(sql: str, params: list[Any]) -> list[tuple]:
-            return list(client.execute_sql(sql, *params) or [])
+        def run(text: str, params: list[Any]) -> list[tuple]:
+            return list(client.execute_sql(text, *params) or [])
 
         h = f"COALESCE({client.escape_column_name(ROW_HASH)}, '')"
         dst = _Side(self.dialect, self._key_text(client), h, select, run, lambda i: "%s")
