@@ -1,15 +1,26 @@
-"""Secrets from dlt's providers (.dlt/secrets.toml, environment), declared as secrets so that dlt never writes
-their values into its run traces."""
+"""Settings: every dlt configspec learnsync reads (the share's credentials, per-table settings, the salt), the
+run-time settings of the flows, and the defaults defined once.
+
+Secrets come from dlt's providers (`.dlt/secrets.toml`, the environment) through configspecs that declare them
+secret, so dlt never writes their values into its run traces. Everything is read when it is needed, never at
+import time.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import dataclasses
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
 from dlt.common.typing import TSecretStrValue
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SOURCE_CREDENTIALS = ("sources", "learnsync", "credentials")
+from learnsync.errors import LearnsyncError
 
 DEFAULT_DESTINATION = "duckdb:///./learnsync.duckdb"
 """Where a sync loads when no destination URI is given: a DuckDB file in the working directory."""
@@ -18,21 +29,262 @@ WINDOW_ROWS = 250_000
 LOCK_TIMEOUT = 600.0
 """Seconds a run waits for another run syncing the same table before it stops (`--lock-timeout`)."""
 
+SOURCE_SECTIONS = ("sources", "learnsync")
+SOURCE_CREDENTIALS = (*SOURCE_SECTIONS, "credentials")
+TABLE_SECTIONS = (*SOURCE_SECTIONS, "tables")
+URI_FORM = "snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
+SECRETS_WHERE = "[sources.learnsync.credentials] in .dlt/secrets.toml (env SOURCES__LEARNSYNC__CREDENTIALS__<NAME>)"
+TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60}
+"""Seconds: to log in; for one request with the connector's retries (the connector's default is forever); for one
+socket read. Snowflake answers a long query with "still running" within ~45 s, so a read never legitimately
+waits longer than a minute, and a source that stops answering fails a run in about two minutes at most."""
+SESSION_PARAMETERS = {
+    # TIMESTAMP_NTZ is UTC wall-clock time, and LTZ/TZ batches are labelled with the session's zone: keep it UTC
+    "TIMEZONE": "UTC",
+    # an account or user may default to JSON results, and then fetch_arrow_batches() raises NotSupportedError
+    "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": "ARROW",
+    # GEOGRAPHY/GEOMETRY as GeoJSON text (an account may default to WKB binary)
+    "GEOGRAPHY_OUTPUT_FORMAT": "GeoJSON",
+    "GEOMETRY_OUTPUT_FORMAT": "GeoJSON",
+    "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
+}
+"""Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`)."""
+
+
+class Authenticator(str, Enum):
+    """How learnsync logs in to Snowflake: the connector's authenticator names, chosen with `?authenticator=`."""
+
+    PASSWORD = "snowflake"
+    KEY_PAIR = "snowflake_jwt"
+    PAT = "programmatic_access_token"
+    OAUTH = "oauth"
+
+
+_QUERY_KEYS = {"warehouse", "role", "host", "port", "protocol", "authenticator", *TIMEOUTS}
+
+
+@configspec(init=False)
+class ShareCredentials(ConnectionStringCredentials):
+    """The share and how to log in: `snowflake://USER[:PASSWORD]@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE`
+    (optional `host`, `port`, `protocol` for private links, proxies and the emulator; `authenticator`; the
+    timeouts in seconds), with the secrets the URI leaves out read from `[sources.learnsync.credentials]`.
+
+    The fields of dlt's SnowflakeCredentials (the account as `host`, `username`, `password`, `warehouse`, `role`,
+    `authenticator`, `token`, `private_key`, `private_key_path`, `private_key_passphrase`), with the schema, the
+    endpoint and the three timeouts added; its private-key loading (`decode_private_key`). Not a subclass of it:
+    dlt 1.31 runs every `on_resolved` of the class chain, and SnowflakeCredentials' raises on a missing password
+    (before learnsync can say which secret to set) and reads `private_key_path` into `private_key` (so a key given
+    twice can no longer be told). `repr` and dlt's traces never show a secret."""
+
+    drivername: str = dataclasses.field(default="snowflake", init=False, repr=False, compare=False)
+    database: Optional[str] = None
+    schema: Optional[str] = None
+    host: Optional[str] = None
+    """The account identifier, e.g. `kgiotue-wn98412`."""
+    username: Optional[str] = None
+    warehouse: Optional[str] = None
+    role: Optional[str] = None
+    authenticator: Optional[str] = None
+    token: Optional[TSecretStrValue] = None  # a programmatic access token or an OAuth access token
+    private_key: Optional[TSecretStrValue] = None  # PEM text (or base64 DER)
+    private_key_path: Optional[str] = None  # a PEM file; a path is not a secret
+    private_key_passphrase: Optional[TSecretStrValue] = None
+    endpoint: Optional[str] = None  # `?host=`: the Snowflake endpoint when it is not <account>.snowflakecomputing.com
+    protocol: Optional[str] = None
+    login_timeout: int = TIMEOUTS["login_timeout"]
+    network_timeout: int = TIMEOUTS["network_timeout"]
+    socket_timeout: int = TIMEOUTS["socket_timeout"]
+
+    def parse_native_representation(self, native_value: Any) -> None:
+        """Parse the source URI; a malformed one is a LearnsyncError that shows the expected form."""
+        if not isinstance(native_value, str) or not native_value:
+            raise LearnsyncError(f"No source given: pass --source-uri {URI_FORM} (or set LEARNSYNC_SOURCE_URI).")
+        parts = urlsplit(native_value)
+        if parts.scheme != "snowflake":
+            raise LearnsyncError(f"The source URI must start with snowflake://, like {URI_FORM}.")
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        try:
+            host, port = parts.hostname, parse_qs(parts.query).get("port", [None])[-1]
+            user, password = unquote(parts.username or ""), parts.password
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            if port is not None:
+                int(port)
+            timeouts = {k: int(query[k]) for k in TIMEOUTS if query.get(k)}
+        except ValueError:
+            raise LearnsyncError(f"The source URI is malformed; expected {URI_FORM}.") from None
+        if not host or not user or len(path) != 2:
+            raise LearnsyncError(f"The source URI needs a user, an account, a database and a schema: {URI_FORM}.")
+        unknown = sorted(set(query) - _QUERY_KEYS)
+        if unknown:
+            raise LearnsyncError(
+                f"Unknown source URI option(s) {', '.join(unknown)}; known: {', '.join(sorted(_QUERY_KEYS))}."
+            )
+        # account names are case-insensitive; the URI parser lowercases the host anyway
+        self.host, self.username, self.database, self.schema = host, user, path[0], path[1]
+        if password is not None:
+            self.password = unquote(password)
+        for key in ("warehouse", "role", "protocol"):
+            if query.get(key):
+                setattr(self, key, query[key])
+        if query.get("host"):
+            self.endpoint = query["host"]
+        if port is not None:
+            self.port = int(port)
+        if query.get("authenticator"):
+            self.authenticator = query["authenticator"]
+        for key, value in timeouts.items():
+            setattr(self, key, value)
+
+    @property
+    def method(self) -> Authenticator:
+        """The login method: `?authenticator=`, else key pair when a private key is configured, else password.
+        An unknown name is a LearnsyncError."""
+        if not self.authenticator:
+            return Authenticator.KEY_PAIR if (self.private_key or self.private_key_path) else Authenticator.PASSWORD
+        try:
+            return Authenticator(self.authenticator.lower())
+        except ValueError:
+            raise LearnsyncError(
+                f"Unknown authenticator {self.authenticator!r} in the source URI; use one of"
+                f" {', '.join(a.value for a in Authenticator)}."
+            ) from None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value these credentials hold, for scrubbing messages."""
+        return tuple(str(s) for s in (self.password, self.token, self.private_key, self.private_key_passphrase) if s)
+
+    def redacted(self) -> str:
+        """The URI without secrets, for messages and logs."""
+        return f"snowflake://{self.username}:***@{self.host}/{self.database}/{self.schema}"
+
+    def missing(self) -> Optional[str]:
+        """What the login method lacks, as the one line that says which secret to set; None when nothing."""
+        method = self.method
+        if self.private_key and self.private_key_path:
+            return "Give the Snowflake private key once: private_key or private_key_path, not both."
+        given = {Authenticator.PASSWORD: self.password,
+                 Authenticator.KEY_PAIR: self.private_key or self.private_key_path}.get(method, self.token)
+        if given:
+            return None
+        what, how = {
+            Authenticator.PASSWORD: ("password", 'put it in the source URI or in {where} as password = "..."'),
+            Authenticator.KEY_PAIR: ("private key", "set private_key (PEM text) or private_key_path in {where}"),
+            Authenticator.PAT: ("programmatic access token", 'set token = "..." in {where}'),
+            Authenticator.OAUTH: ("OAuth access token", 'set token = "..." in {where}'),
+        }[method]
+        return f"No Snowflake {what}: {how.format(where=SECRETS_WHERE)}."
+
+    def to_connector_params(self) -> Dict[str, Any]:
+        """`snowflake.connector.connect()` arguments: the login of `method` only, the schema, bounded timeouts
+        (the connector's defaults are 120 s to log in and retrying a request forever), the pinned
+        SESSION_PARAMETERS, and decimals for scaled numbers (`arrow_number_to_decimal`: the connector's default
+        hands NUMBER(p,s) over as float64). A private key that cannot be loaded is a LearnsyncError."""
+        method = self.method
+        kwargs: Dict[str, Any] = {
+            "account": self.host, "user": self.username, "database": self.database, "schema": self.schema,
+            "login_timeout": self.login_timeout, "network_timeout": self.network_timeout,
+            "socket_timeout": self.socket_timeout,
+            "session_parameters": dict(SESSION_PARAMETERS),
+            "client_session_keep_alive": False,
+            "arrow_number_to_decimal": True,
+            "authenticator": method.value.upper(),
+        }
+        if method is Authenticator.PASSWORD:
+            kwargs["password"] = self.password
+        elif method is Authenticator.KEY_PAIR:
+            kwargs["private_key"] = self._private_key()
+        else:
+            kwargs["token"] = self.token
+        for key in ("warehouse", "role", "protocol"):
+            if getattr(self, key):
+                kwargs[key] = getattr(self, key)
+        if self.endpoint:
+            kwargs["host"] = self.endpoint
+        if self.port:
+            kwargs["port"] = self.port
+        return kwargs
+
+    def _private_key(self) -> bytes:
+        """The key as DER bytes, through dlt's `decode_private_key` (PEM, encrypted PEM or base64 DER); what
+        goes wrong is our one-line message, never the key."""
+        from dlt.common.libs.cryptography import decode_private_key
+
+        origin = f"private_key_path {self.private_key_path}" if self.private_key_path else "private_key secret"
+        if self.private_key_path:
+            try:
+                pem = Path(self.private_key_path).expanduser().read_text("ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else "not a text (PEM) file"
+                raise LearnsyncError(f"Cannot read the Snowflake private key file {self.private_key_path}: {why}.") from None
+        else:
+            pem = str(self.private_key or "")
+        passphrase = str(self.private_key_passphrase) if self.private_key_passphrase else None
+        try:
+            return decode_private_key(pem, passphrase)
+        except Exception as exc:  # noqa: BLE001 - dlt wraps cryptography's ValueError/TypeError in a ValueError
+            text = str(exc)
+            if "Password was not given but private key is encrypted" in text:
+                need = "is encrypted: set private_key_passphrase"
+            elif "Password was given but private key is not encrypted" in text:
+                need = "is not encrypted: remove private_key_passphrase"
+            elif passphrase is not None and "ENCRYPTED" in pem:
+                need = "could not be decrypted: check private_key_passphrase"
+            else:
+                raise LearnsyncError(
+                    f"The Snowflake private key ({origin}) is not a PEM private key"
+                    " (expected -----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----)."
+                ) from None
+            raise LearnsyncError(f"The Snowflake private key ({origin}) {need} in {SECRETS_WHERE}.") from None
+
+
+def share_credentials(uri: Optional[str], password: Optional[str] = None) -> ShareCredentials:
+    """The credentials of a source URI, completed from dlt's providers (`[sources.learnsync.credentials]`);
+    a password in the URI wins, then `password` (e.g. from a Prefect block), then the providers'. Raises LearnsyncError for a missing or malformed URI."""
+    if not uri:
+        raise LearnsyncError(f"No source given: pass --source-uri {URI_FORM} (or set LEARNSYNC_SOURCE_URI).")
+    try:
+        creds = resolve_configuration(ShareCredentials(), sections=SOURCE_CREDENTIALS, explicit_value=uri)
+    except ConfigurationException as exc:
+        raise LearnsyncError(f"Invalid Snowflake credentials in config: {exc}") from None
+    if password is not None and urlsplit(uri).password is None:
+        creds.password = password
+    return creds
+
+
+@configspec
+class TableSettings(BaseConfiguration):
+    """Per-table settings: `[sources.learnsync.tables.<TABLE>]` in config.toml or
+    `SOURCES__LEARNSYNC__TABLES__<TABLE>__<SETTING>` in the environment (names match the share's columns
+    case-insensitively; the catalog checks every value: `catalog.resolve_table`)."""
+
+    cursor: Optional[str] = None
+    primary_key: Optional[List[str]] = None
+    strategy: Optional[str] = None
+    """merge | events | replace."""
+    lookback_hours: Optional[float] = None
+    column_policy: Optional[Dict[str, str]] = None
+    """{COLUMN = "exclude" | "hash"}."""
+    exclude_columns: Optional[List[str]] = None
+    """Replaced by column_policy; read only to say so."""
+    soft_delete: bool = False
+    """Reconcile marks rows deleted from the share (`_learnsync_deleted_at`) instead of removing them."""
+    decimal_columns: Optional[List[str]] = None
+    """NUMBER(p,0) columns loaded as decimal(p,0): for values beyond 64 bits."""
+
+
+def table_settings(table: str) -> TableSettings:
+    """The configured settings of one table (all None when nothing is configured). Raises LearnsyncError for a
+    value of the wrong type."""
+    try:
+        return resolve_configuration(TableSettings(), sections=(*TABLE_SECTIONS, table))
+    except ConfigurationException as exc:
+        raise LearnsyncError(f"Invalid settings for table {table} in config: {exc}") from None
+
 
 @configspec
 class _Password(BaseConfiguration):
     password: Optional[TSecretStrValue] = None
-
-
-@configspec
-class SnowflakeSecrets(BaseConfiguration):
-    """`[sources.learnsync.credentials]`: what the chosen authenticator needs, nothing else is read."""
-
-    password: Optional[TSecretStrValue] = None
-    private_key: Optional[TSecretStrValue] = None  # PEM text
-    private_key_path: Optional[str] = None  # a PEM file; a path is not a secret
-    private_key_passphrase: Optional[TSecretStrValue] = None
-    token: Optional[TSecretStrValue] = None  # a programmatic access token or an OAuth access token
 
 
 @configspec
@@ -47,12 +299,25 @@ def read_password(*sections: str) -> Optional[str]:
     return str(value) if value is not None else None
 
 
-def read_source_secrets() -> SnowflakeSecrets:
-    """The Snowflake login secrets: [sources.learnsync.credentials] or SOURCES__LEARNSYNC__CREDENTIALS__<NAME>."""
-    return resolve_configuration(SnowflakeSecrets(), sections=SOURCE_CREDENTIALS)
-
-
 def read_pii_salt() -> Optional[str]:
     """The salt of hashed columns: [sources.learnsync] pii_salt or SOURCES__LEARNSYNC__PII_SALT."""
-    value = resolve_configuration(_Salt(), sections=("sources", "learnsync")).pii_salt
+    value = resolve_configuration(_Salt(), sections=SOURCE_SECTIONS).pii_salt
     return str(value) if value else None
+
+
+class FlowSettings(BaseSettings):
+    """How the Prefect flows run, from `LEARNSYNC_<NAME>` environment variables, read when a flow or `serve`
+    starts (never at import): parallel tables, a Dask cluster, task retries."""
+
+    model_config = SettingsConfigDict(env_prefix="LEARNSYNC_", extra="ignore")
+
+    max_parallel: int = 4
+    """Tables loading at once on threads (a DuckDB destination takes one at a time whatever this says)."""
+    dask_address: Optional[str] = None
+    """A running Dask scheduler to run table tasks on."""
+    dask_workers: Optional[int] = None
+    """A local Dask cluster of this many worker processes (when no address is given)."""
+    retries: int = 3
+    """Retries of a table task whose failure may pass (network, warehouse, a dropped session)."""
+    retry_backoff: float = 10.0
+    """Seconds before the first retry; each next one waits twice as long (0: at once, for tests)."""

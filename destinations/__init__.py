@@ -51,8 +51,9 @@ def dbt_output(uri: Optional[str], schema: str) -> dict[str, Any]:
     Returns a dict ready for profiles.yml: no password (Postgres reads it from an environment variable), a
     service-account key by path only. Raises LearnsyncError for a malformed URI or a destination dbt cannot
     build in (file://)."""
-    kind, parts = _kind(uri or DEFAULT_DESTINATION)
-    if kind.dbt_output is None:
+    parts = urlsplit(uri or DEFAULT_DESTINATION)
+    kind = REGISTRY.get(parts.scheme.split("+")[0])
+    if kind is None or kind.dbt_output is None:
         known = ", ".join(f"{s}://" for k in KINDS if k.dbt_output for s in k.schemes)
         raise LearnsyncError(f"dbt cannot build in the destination {parts.scheme or uri!r}: use one of {known}.")
     return kind.dbt_output(parts, schema)

@@ -102,7 +102,7 @@ def sync_flow(
     source_uri: Optional[str] = None,
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
-    password_block: Optional[str] = None,
+    credentials_block: Optional[str] = None,
     max_connections: Optional[int] = None,
     window_rows: int = WINDOW_ROWS,
 ) -> State:
@@ -111,7 +111,7 @@ def sync_flow(
 
     `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
-    job = Job(profile, source_uri, destination, dataset, password_block, window_rows)
+    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows)
     names = list_tables(job, tables)
     reach_destination(job)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
@@ -129,10 +129,10 @@ def full_refresh_flow(
     source_uri: Optional[str] = None,
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
-    password_block: Optional[str] = None,
+    credentials_block: Optional[str] = None,
 ) -> State:
     """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
-    job = Job(profile, source_uri, destination, dataset, password_block)
+    job = Job(profile, source_uri, destination, dataset, credentials_block)
     limit = resolve(destination, dataset).max_parallel_loads
     names = list_tables(job, tables)
     reach_destination(job)
@@ -164,7 +164,7 @@ def backfill_flow(
     source_uri: Optional[str] = None,
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
-    password_block: Optional[str] = None,
+    credentials_block: Optional[str] = None,
 ) -> State:
     """Re-read exactly [start, end) of the tables and merge/replace it; never moves the stored cursors.
 
@@ -172,7 +172,7 @@ def backfill_flow(
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
     from learnsync.pipelines.sync import table_lock
 
-    job = Job(profile, source_uri, destination, dataset, password_block)
+    job = Job(profile, source_uri, destination, dataset, credentials_block)
     names = list_tables(job, tables)
     reach_destination(job)
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
@@ -199,11 +199,11 @@ def reconcile_flow(
     source_uri: Optional[str] = None,
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
-    password_block: Optional[str] = None,
+    credentials_block: Optional[str] = None,
 ) -> State:
     """Make the warehouse equal to the share where cursors cannot see the change (in-place updates, hard
     deletes, rows behind the cursor). With `dry_run` it only reports, and ends Failed when anything differs."""
-    job = Job(profile, source_uri, destination, dataset, password_block)
+    job = Job(profile, source_uri, destination, dataset, credentials_block)
     limit = resolve(destination, dataset).max_parallel_loads
     names = list_tables(job, tables)
     reach_destination(job, require_tables=True)

@@ -1,7 +1,7 @@
 """Prefect tasks: each runs the pipeline for one table (or one backfill lane) and reports what it did.
 
-Parameters hold names and secret-free URIs only; passwords come from dlt secrets / environment or a Prefect
-Secret block named by `password_block`, and are read inside the task.
+Parameters hold names and secret-free URIs only; the Snowflake login comes from dlt secrets / the environment or
+a prefect-snowflake `SnowflakeCredentials` block named by `credentials_block`, read inside the task.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ class Job:
     source_uri: Optional[str]
     destination: Optional[str]
     dataset: str
-    password_block: Optional[str] = None
+    credentials_block: Optional[str] = None
+    """The name of a prefect-snowflake `SnowflakeCredentials` block holding the Snowflake login (password, key pair
+    or token); None: the login comes from dlt secrets or the worker's environment."""
     window_rows: int = WINDOW_ROWS  # rows per committed window
 
     def __post_init__(self) -> None:
@@ -47,7 +49,8 @@ class Job:
             if uri and urlsplit(uri).password:
                 raise LearnsyncError(
                     f"The {name} parameter holds a password; flow parameters are stored and shown in Prefect."
-                    " Put the password in dlt secrets, the environment or a Prefect Secret block (password_block)."
+                    " Put the password in dlt secrets, the environment or a prefect-snowflake SnowflakeCredentials block"
+                    " (credentials_block)."
                 )
 
 
@@ -77,21 +80,48 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 @contextmanager
 def open_reader(job: Job) -> Iterator[Any]:
-    """A reader on its own connection: tasks run in threads or processes and never share one."""
+    """A reader on its own connection (tasks run in threads or processes and never share one), logged in with the
+    job's credentials block when it names one."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
     from learnsync.pipelines.snowflake.reader import ShareReader
 
-    password = None
-    if job.password_block:
-        from prefect.blocks.system import Secret
-
-        password = Secret.load(job.password_block).get()
-    source = parse_source_uri(job.source_uri, password=password)
+    source = parse_source_uri(job.source_uri)
+    if job.credentials_block:
+        block_login(source, job.credentials_block)
     conn = connect(source)
     try:
         yield ShareReader(conn, source.database, source.schema, window_rows=job.window_rows)
     finally:
         conn.close()
+
+
+def block_login(source: Any, name: str) -> None:
+    """Take the login of a prefect-snowflake `SnowflakeCredentials` block (user, password, private key and its
+    passphrase, authenticator, token, role) into `source` (`settings.ShareCredentials`); the URI keeps naming the
+    database, schema and warehouse. A block that cannot be loaded is a LearnsyncError."""
+    try:
+        from prefect_snowflake import SnowflakeCredentials
+    except ImportError:
+        raise LearnsyncError("credentials_block needs prefect-snowflake: pip install 'learnsync[prefect-snowflake]'.") from None
+    try:
+        block = SnowflakeCredentials.load(name)
+    except ValueError as exc:
+        raise LearnsyncError(f"Cannot load the SnowflakeCredentials block {name!r}: {exc}") from None
+
+    def secret(value: Any) -> Optional[str]:
+        raw = value.get_secret_value() if value is not None else None
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    source.username = block.user or source.username
+    source.password = secret(block.password)
+    source.private_key = secret(block.private_key)
+    source.private_key_path = str(block.private_key_path) if block.private_key_path else None
+    source.private_key_passphrase = secret(block.private_key_passphrase)
+    source.token = secret(block.token)
+    source.role = block.role or source.role
+    # the block's default authenticator is "snowflake" even when it holds a key: let the key pick key-pair login
+    has_key = bool(source.private_key or source.private_key_path)
+    source.authenticator = None if block.authenticator == "snowflake" and has_key else block.authenticator
 
 
 def flow_run_cancelled() -> bool:

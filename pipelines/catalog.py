@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Iterable, Mapping, Optional, Sequence
 
 from learnsync.errors import LearnsyncError
+from learnsync.settings import TableSettings
 from learnsync.pipelines import vendor_docs
 from learnsync.pipelines.naming import snake_case, unique_names
 
@@ -85,19 +86,6 @@ class Column:
     def reads_as_text(self) -> bool:
         """Whether the reader selects the column as `TO_VARCHAR(...)` (DECFLOAT and types it does not know)."""
         return self.sf_type not in READ_RAW
-
-
-@dataclass(frozen=True)
-class TableOverride:
-    """Per-table settings from config (`[sources.learnsync.tables.<TABLE>]`)."""
-
-    cursor: Optional[str] = None
-    primary_key: Optional[Sequence[str]] = None
-    strategy: Optional[Strategy] = None
-    lookback_hours: Optional[float] = None
-    column_policy: Mapping[str, ColumnPolicy] = field(default_factory=dict)
-    soft_delete: bool = False
-    decimal_columns: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -213,9 +201,12 @@ def resolve_table(
     profile: Profile,
     name: str,
     columns: Sequence[Column],
-    override: Optional[TableOverride] = None,
+    settings: Optional[TableSettings] = None,
 ) -> TableSpec:
-    """Key, cursor and strategy of one discovered table, by profile rules and then config override."""
+    """Key, cursor and strategy of one discovered table, by profile rules and then its `TableSettings` (config).
+
+    Raises LearnsyncError for settings that do not fit the table (an unknown column, a cursor of the wrong type,
+    a key or cursor excluded, a policy or strategy that does not exist), saying what to change."""
     doc = _docs_for(profile).get(name)
     by_name = {c.name: c for c in columns}
     lookback = timedelta(hours=24)
@@ -233,7 +224,16 @@ def resolve_table(
     else:
         key, cursor = _convention_key(name, by_name), _convention_cursor(by_name)
 
-    override = override or TableOverride()
+    override = settings or TableSettings()
+    if override.exclude_columns:
+        cols = ", ".join(f'{c} = "exclude"' for c in override.exclude_columns)
+        raise LearnsyncError(f"Table {name}: exclude_columns is replaced by column_policy = {{{cols}}}.")
+    try:
+        chosen = {c: ColumnPolicy(str(p).lower()) for c, p in (override.column_policy or {}).items()}
+    except ValueError:
+        raise LearnsyncError(
+            f"Table {name}: a column_policy value must be one of {[p.value for p in ColumnPolicy]}."
+        ) from None
     if override.primary_key is not None:
         key = tuple(_require_column(name, by_name, k) for k in override.primary_key)
     if override.cursor is not None:
@@ -243,7 +243,7 @@ def resolve_table(
                 f"Column {cursor!r} of table {name} cannot be a cursor (type {by_name[cursor].sf_type});"
                 " pick a TIMESTAMP, DATE or integer column in the table's config."
             )
-    wanted = {_require_column(name, by_name, c): ColumnPolicy(p) for c, p in override.column_policy.items()}
+    wanted = {_require_column(name, by_name, c): p for c, p in chosen.items()}
     policies = {c.name: wanted[c.name] for c in columns if c.name in wanted}  # in the share's column order
     excluded = tuple(c for c, p in policies.items() if p is ColumnPolicy.EXCLUDE)
     hashed = tuple(c for c, p in policies.items() if p is ColumnPolicy.HASH)
@@ -261,7 +261,10 @@ def resolve_table(
     if cursor is None:
         strategy = Strategy.REPLACE
     if override.strategy is not None:
-        strategy = Strategy(override.strategy)
+        try:
+            strategy = Strategy(str(override.strategy).lower())
+        except ValueError:
+            raise LearnsyncError(f"Table {name}: strategy must be one of {[s.value for s in Strategy]}.") from None
         if strategy is Strategy.MERGE and not key:
             raise LearnsyncError(f"Table {name}: strategy 'merge' needs a primary_key in its config.")
         if strategy is not Strategy.REPLACE and cursor is None:
@@ -273,7 +276,7 @@ def resolve_table(
 
     if doc is None and profile is Profile.DATACAMP:  # its dimensions: described from their names, marked so
         doc = vendor_docs.named_doc("DataCamp", name, tuple(by_name))
-    decimals = set(_decimal_columns(name, by_name, override.decimal_columns))
+    decimals = set(_decimal_columns(name, by_name, override.decimal_columns or ()))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
     # every column gets a destination name of its own, in the share's column order (pipelines.naming)
     dests = unique_names([c.name for c in kept], taken=RESERVED)

@@ -24,7 +24,8 @@ from learnsync.pipelines.catalog import Column, Profile, resolve_table
 from learnsync.pipelines.descriptions import column_description, is_child, table_description
 from learnsync.pipelines.snowflake.sql import base_type
 from learnsync.pipelines.source.resource import CURSOR_HINT, share_table
-from learnsync.pipelines.sync import SOURCE_PREFIX, load_override
+from learnsync.pipelines.sync import SOURCE_PREFIX
+from learnsync.settings import table_settings
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 VENDORS = {
@@ -60,7 +61,7 @@ def catalog_tables(profile: Profile) -> list[TTableSchema]:
     tables: list[TTableSchema] = []
     for doc in docs:
         columns = [_documented(c.name, c.sf_type, c.description) for c in doc.columns]
-        spec = resolve_table(profile, doc.name, columns, load_override(doc.name))
+        spec = resolve_table(profile, doc.name, columns, table_settings(doc.name))
         source = share_table(spec, None)
         tables.extend(r.compute_table_schema() for r in source.resources.values())
     return tables

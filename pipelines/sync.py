@@ -6,37 +6,31 @@ import functools
 import logging
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from contextlib import nullcontext
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
+from typing import Any, Callable, ContextManager, Optional, Sequence
 
 import dlt
-from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigurationException
-from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.exceptions import TerminalException
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from learnsync.destinations.base import Index
 from learnsync.destinations import Target, is_staging
+from learnsync.destinations.base import Index
 from learnsync.errors import DestinationUnreachable, LearnsyncError
-from learnsync.settings import read_pii_salt
-from learnsync.pipelines.catalog import (
-    ColumnPolicy, Profile, Strategy, TableOverride, TableSpec, expected_tables, resolve_table, select_tables,
-)
-from learnsync.pipelines.source.children import child_name, parent_column
-from learnsync.pipelines.snowflake.connection import source_lost
+from learnsync.pipelines.catalog import Profile, Strategy, TableSpec, expected_tables, resolve_table, select_tables
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
-from learnsync.settings import LOCK_TIMEOUT
 from learnsync.pipelines.naming import unique_names
+from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
+from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
+from learnsync.settings import LOCK_TIMEOUT, TableSettings, read_pii_salt, table_settings
 
 log = logging.getLogger("learnsync.sync")
 
@@ -83,61 +77,15 @@ def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str
     return re.sub(r"[^a-z0-9_]+", "_", raw)
 
 
-@configspec
-class TableSettings(BaseConfiguration):
-    """Per-table settings: `[sources.learnsync.tables.<TABLE>]` in config.toml or
-    `SOURCES__LEARNSYNC__TABLES__<TABLE>__<SETTING>` in the environment."""
-
-    cursor: Optional[str] = None
-    primary_key: Optional[List[str]] = None
-    strategy: Optional[str] = None
-    lookback_hours: Optional[float] = None
-    column_policy: Optional[Dict[str, str]] = None  # {COLUMN = "exclude" | "hash"}
-    exclude_columns: Optional[List[str]] = None  # replaced by column_policy; read only to say so
-    soft_delete: bool = False
-    """Reconcile marks rows deleted from the share (`_learnsync_deleted_at`) instead of removing them."""
-    decimal_columns: Optional[List[str]] = None
-
-
-def load_override(table: str) -> TableOverride:
-    """The configured settings of one table (all None when nothing is configured)."""
-    try:
-        cfg = resolve_configuration(TableSettings(), sections=("sources", "learnsync", "tables", table))
-    except ConfigurationException as exc:
-        raise LearnsyncError(f"Invalid settings for table {table} in config: {exc}") from None
-    if cfg.exclude_columns:
-        cols = ", ".join(f'{c} = "exclude"' for c in cfg.exclude_columns)
-        raise LearnsyncError(f"Table {table}: exclude_columns is replaced by column_policy = {{{cols}}}.")
-    try:
-        policy = {c: ColumnPolicy(str(p).lower()) for c, p in (cfg.column_policy or {}).items()}
-    except ValueError:
-        raise LearnsyncError(
-            f"Table {table}: a column_policy value must be one of {[p.value for p in ColumnPolicy]}."
-        ) from None
-    strategy = None
-    if cfg.strategy is not None:
-        try:
-            strategy = Strategy(cfg.strategy)
-        except ValueError:
-            raise LearnsyncError(f"Table {table}: strategy must be one of {[s.value for s in Strategy]}.") from None
-    return TableOverride(
-        cursor=cfg.cursor,
-        primary_key=cfg.primary_key,
-        strategy=strategy,
-        lookback_hours=cfg.lookback_hours,
-        column_policy=policy,
-        soft_delete=cfg.soft_delete,
-        decimal_columns=tuple(cfg.decimal_columns or ()),
-    )
-
-
 def plan(
     reader: ShareReader,
     profile: Profile,
     tables: Optional[Sequence[str]] = None,
-    overrides: Optional[dict[str, TableOverride]] = None,
+    overrides: Optional[dict[str, TableSettings]] = None,
 ) -> list[TableSpec]:
-    """Discover the share and resolve the tables to sync; unknown table names are a LearnsyncError."""
+    """Discover the share and resolve the tables to sync (in the profile's order), with each table's settings
+    from config (or `overrides`). Unknown table names, settings that do not fit and a hash policy without its
+    salt are a LearnsyncError, raised before anything is read."""
     discovered = reader.discover()
     names = select_tables(profile, list(discovered))
     if not tables:
@@ -153,13 +101,13 @@ def plan(
             )
         names = [n for n in names if n.upper() in wanted]
 
-    def override(name: str) -> TableOverride:
-        return overrides.get(name, TableOverride()) if overrides is not None else load_override(name)
+    def settings(name: str) -> TableSettings:
+        return overrides.get(name, TableSettings()) if overrides is not None else table_settings(name)
 
     # table names unique over the whole share (not only the chosen tables), so a table's name never depends on
     # which tables a run selects
     dest_names = unique_names(list(discovered))
-    specs = [replace(resolve_table(profile, n, discovered[n], override(n)), dest_name=dest_names[n]) for n in names]
+    specs = [replace(resolve_table(profile, n, discovered[n], settings(n)), dest_name=dest_names[n]) for n in names]
     hashing = [s.name for s in specs if s.hashed]
     if hashing and read_pii_salt() is None:
         # never an unhashed load: without the salt nothing is read

@@ -641,7 +641,8 @@ def test_package_data_in_the_wheel(tmp_path: Path) -> None:
 
     (wheel,) = tmp_path.glob("learnsync-*.whl")
     held = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("learnsync/dbt/")}
-    files = {str(p.relative_to(root)) for p in PACKAGE_DIR.rglob("*")
+    source = root / "app" / "dbt"  # the checkout's files (PACKAGE_DIR is site-packages' copy in a plain install)
+    files = {f"learnsync/dbt/{p.relative_to(source)}" for p in source.rglob("*")
              if p.is_file() and not re.search(r"/(target|dbt_packages|logs)/", str(p))}
     assert held == files
 

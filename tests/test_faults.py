@@ -83,7 +83,7 @@ def test_source_killed_mid_read_fails_clearly_then_the_rerun_is_exact(dest, tmp_
 def test_connector_timeouts_are_bounded_by_default():
     from learnsync.pipelines.snowflake.connection import parse_source_uri
 
-    kwargs = parse_source_uri("snowflake://u:p@acct/DB/S").connect_kwargs()
+    kwargs = parse_source_uri("snowflake://u:p@acct/DB/S").to_connector_params()
     assert (kwargs["login_timeout"], kwargs["network_timeout"], kwargs["socket_timeout"]) == (30, 120, 60)
 
 
@@ -230,7 +230,8 @@ def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(sh
     with table_lock(resolve(dest.uri, dest.dataset), dest.dataset, "SOMETHING_ELSE", 5):
         runs = [start_sync(share, dest, d, "--tables", t) for d, t in zip(dirs, (TABLE, "SKILLS"))]
         time.sleep(5)
-        assert [proc.poll() for proc in runs] == [None, None]  # both wait for the file
+        # both wait for the file (a run that ended says why)
+        assert [proc.poll() for proc in runs] == [None, None], [p.communicate() for p in runs if p.poll() is not None]
     for proc in runs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, out + err

@@ -151,6 +151,37 @@ def test_refused_credentials_are_one_clear_line(guarded, accounts, share, tmp_pa
         _uri(guarded, share, None, user="reader:wrong-password"))
 
 
+@pytest.mark.parametrize("method", ["password", "key-pair"])
+def test_flows_log_in_with_a_prefect_snowflake_credentials_block(method, guarded, accounts, share, tmp_path,
+                                                                monkeypatch):
+    """The Prefect path takes its login from a prefect-snowflake SnowflakeCredentials block: the flow's parameters
+    name the block, the URI names the share, no secret sits in dlt secrets or the environment."""
+    from prefect.testing.utilities import prefect_test_harness
+    from prefect_snowflake import SnowflakeCredentials
+    from pydantic import SecretBytes, SecretStr
+
+    from learnsync.flows.sync import sync_flow
+
+    _skills(share)
+    monkeypatch.chdir(tmp_path)
+    if method == "password":
+        accounts.password = "block-pw-1"
+        block = SnowflakeCredentials(account="fakesnow", user="reader", password=SecretStr("block-pw-1"))
+    else:
+        accounts.public_key, pem = _key("block-phrase")
+        block = SnowflakeCredentials(account="fakesnow", user="reader", private_key=SecretBytes(pem.encode()),
+                                     private_key_passphrase=SecretStr("block-phrase"))
+    dest = _duckdb(tmp_path)
+    with prefect_test_harness(server_startup_timeout=120):
+        block.save(f"ls-{method}", overwrite=True)
+        state = sync_flow(tables=["SKILLS"], source_uri=_uri(guarded, share, None), destination=dest.uri,
+                          dataset=dest.dataset, credentials_block=f"ls-{method}", return_state=True)
+    assert state.is_completed(), state.message
+    assert_table_equal(share, dest, "SKILLS")
+    expected = "SNOWFLAKE" if method == "password" else "SNOWFLAKE_JWT"
+    assert accounts.logins and all(lg.ok and lg.authenticator == expected for lg in accounts.logins), accounts.logins
+
+
 # -- personal data policies -----------------------------------------------------------------------------------
 
 SALT = "pepper-3c1d"
