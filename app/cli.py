@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Optional, TypeVar
 import typer
 
 from learnsync.errors import LearnsyncError
+from learnsync.console import fmt, run_sync
 from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS
 
 app = typer.Typer(
@@ -137,87 +138,33 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
 
 
 def _profile(name: str) -> Any:
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.catalog import profile
 
-    try:
-        return Profile(name.lower())
-    except ValueError:
-        raise LearnsyncError(f"Unknown profile {name!r}: use one of {', '.join(p.value for p in Profile)}.") from None
+    return profile(name)
 
 
 def _dataset(name: str) -> str:
-    import re
+    from learnsync.settings import dataset_name
 
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name or ""):
-        raise LearnsyncError(
-            f"Invalid dataset name {name!r}: use letters, digits and underscores, starting with a letter."
-        )
-    return name
+    return dataset_name(name)
 
 
 @contextmanager
 def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS) -> Iterator[Any]:
-    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
-    from learnsync.pipelines.snowflake.reader import ShareReader
+    from learnsync.pipelines.snowflake.reader import open_share
 
-    source = parse_source_uri(source_uri)
-    conn = connect(source)
-    try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
-    finally:
-        conn.close()
+    with open_share(source_uri, window_rows) as reader:
+        yield reader
 
 
 def _split(tables: Optional[str]) -> Optional[list[str]]:
     return [t for t in tables.split(",") if t.strip()] if tables else None
 
 
-def _fmt(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
 def _target(dest_uri: Optional[str], dataset: str) -> Any:
     from learnsync.destinations import resolve
 
     return resolve(dest_uri, _dataset(dataset))
-
-
-def run_sync(
-    reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
-    full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
-) -> list[Any]:
-    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
-    from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
-
-    specs = plan(reader, prof, tables)
-
-    lock_timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
-    # the destination is reached once before the tables: down, it is one line and exit 2, not one per table
-    if not synced_tables(target, dataset, pipelines_dir, lock_timeout):
-        typer.echo(new_dataset_line(target, dataset))
-    typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
-
-    tty = sys.stdout.isatty()
-
-    def progress(r: Any) -> None:
-        # on a terminal, one line that updates after every committed window
-        typer.echo(f"\r  {r.table:<28} window {r.windows}, {r.rows} rows so far...", nl=False)
-
-    def show(r: Any) -> None:
-        if tty:
-            typer.echo("\r\033[K", nl=False)
-        if r.ok and (r.interrupted or not r.started):
-            typer.echo(f"  {r.stopped_line()}")
-            return
-        status = "ok" if r.ok else f"FAILED: {r.error}"
-        typer.echo(
-            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
-            f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
-        )
-
-    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop)
 
 
 @app.command("sync")
@@ -270,7 +217,7 @@ def tables_cmd(
         children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
         policy = ", ".join(f"{c}={p.value}" for c, p in s.policies.items()) or "-"
         typer.echo(
-            f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {_fmt(s.cursor):<14} "
+            f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {fmt(s.cursor):<14} "
             f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
         )
 
@@ -294,7 +241,7 @@ def status_cmd(
         specs = plan(reader, prof, _split(tables))
     require_synced(target, dataset)
     for st in table_status(specs, target, dataset, prof.value):
-        typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
+        typer.echo(f"{st.table:<28} cursor {fmt(st.cursor):<28} last load {fmt(st.last_load):<34} rows {fmt(st.rows)}")
 
 
 @app.command("reconcile")

@@ -12,6 +12,8 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
+from learnsync.errors import LearnsyncError
+
 DEMO_SHARES = (
     # profile, database, schema, dataset
     ("360learning", "LEARNING_360", "CORE", "learning_360"),
@@ -30,13 +32,20 @@ def run_demo(
     data goes (never LEARNSYNC_DEST_URI or LEARNSYNC_DATASET). With `serve`, the emulated share keeps running
     after the sync, and the commands to try against it are printed, until the event is set.
 
-    Raises LearnsyncError for a destination URI it cannot use."""
-    from learnsync import emulator
-    from learnsync.cli import _profile, _target, run_sync
-    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
-    from learnsync.pipelines.snowflake.reader import ShareReader
+    Raises LearnsyncError for a destination URI it cannot use, or when the demo extra (fakesnow) is missing."""
+    try:
+        from learnsync import emulator
+    except ImportError as exc:
+        if exc.name != "fakesnow":
+            raise
+        raise LearnsyncError("learnsync demo runs an emulated share, which needs the demo extra: "
+                             "pip install 'learnsync[demo]'.") from None
+    from learnsync.console import run_sync
+    from learnsync.destinations import resolve
+    from learnsync.pipelines.catalog import profile as vendor_profile
+    from learnsync.pipelines.snowflake.reader import open_share
 
-    targets = {dataset: _target(dest_uri, dataset) for _, _, _, dataset in DEMO_SHARES}
+    targets = {dataset: resolve(dest_uri, dataset) for _, _, _, dataset in DEMO_SHARES}
     locks = _new_lock_folders(dest_uri)
     # the emulator's DB-API copy warning is noise for a user
     warnings.filterwarnings("ignore", module="fakesnow")
@@ -50,13 +59,9 @@ def run_demo(
         # the demo's dlt state lives in a throwaway folder; the DuckDB file keeps a copy of it anyway
         with tempfile.TemporaryDirectory(prefix="learnsync-demo-") as pipelines_dir:
             for profile, database, schema, dataset in DEMO_SHARES:
-                source = parse_source_uri(server.uri(database, schema))
-                conn = connect(source)
-                try:
-                    reader = ShareReader(conn, source.database, source.schema)
-                    results = run_sync(reader, _profile(profile), targets[dataset], dataset, None, False, pipelines_dir)
-                finally:
-                    conn.close()
+                with open_share(server.uri(database, schema)) as reader:
+                    results = run_sync(reader, vendor_profile(profile), targets[dataset], dataset, None, False,
+                                       pipelines_dir)
                 ok = ok and all(r.ok for r in results)
         for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
             shutil.rmtree(folder, ignore_errors=True)

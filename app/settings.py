@@ -9,6 +9,7 @@ import time.
 from __future__ import annotations
 
 import dataclasses
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -28,6 +29,19 @@ WINDOW_ROWS = 250_000
 """Rows per committed window by default (`--window-rows`): memory follows it, at most two windows are held."""
 LOCK_TIMEOUT = 600.0
 """Seconds a run waits for another run syncing the same table before it stops (`--lock-timeout`)."""
+
+DATASET_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
+"""A destination dataset (schema) name every destination takes unquoted: letters, digits, underscores, <= 63."""
+
+
+def dataset_name(name: str) -> str:
+    """`name` when it is a valid dataset name (DATASET_NAME), else a LearnsyncError saying what is accepted."""
+    if not re.fullmatch(DATASET_NAME, name or ""):
+        raise LearnsyncError(
+            f"Invalid dataset name {name!r}: use letters, digits and underscores, starting with a letter."
+        )
+    return name
+
 
 SOURCE_SECTIONS = ("sources", "learnsync")
 SOURCE_CREDENTIALS = (*SOURCE_SECTIONS, "credentials")

@@ -110,6 +110,8 @@ class Target:
     run_options: dict[str, Any] = field(default_factory=dict)  # extra `pipeline.run` kwargs
     lock: Locker = field(default_factory=lambda: file_lock(Path.home() / ".learnsync" / "locks"))
     max_parallel_loads: Optional[int] = None  # None: any number of tables may load at once
+    load_workers: Optional[int] = None
+    """dlt load workers (threads, each on its own connection) per table; None: dlt's default (20)."""
     describe: Optional[Describer] = None
     """Writes table/column descriptions as comments after a load; None where dlt writes them itself or cannot."""
     index: Optional[Indexer] = None

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
-from learnsync.errors import DestinationUnreachable, LearnsyncError
+from learnsync.errors import LearnsyncError
 
 Locker = Callable[[str, float], ContextManager[None]]
 

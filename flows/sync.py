@@ -1,13 +1,12 @@
 """Prefect flows: scheduled sync, operator backfill and full refresh. They orchestrate the pipeline code only.
 
 Tables fan out as tasks with a concurrency bound (threads, or a Dask cluster when LEARNSYNC_DASK_ADDRESS or
-LEARNSYNC_DASK_WORKERS is set). One table failing does not stop the others; the flow run ends Failed and
+LEARNSYNC_DASK_WORKERS is set: `FlowSettings`, read when each run starts). One table failing does not stop the others; the flow run ends Failed and
 names the failed tables. Each run publishes a table artifact and a markdown summary.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
@@ -15,25 +14,37 @@ from typing import Any, Callable, Optional
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Cancelled, Completed, Failed, State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from learnsync.destinations import resolve
-from learnsync.flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
+from learnsync.flows.tasks import (
+    Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table, with_retries,
+)
 from learnsync.pipelines.sync import Mode
-from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
 
 
 
-def task_runner() -> Any:
-    """Threads by default; a Dask cluster (an address, or a LocalCluster of N worker processes) when configured."""
-    address, workers = os.environ.get("LEARNSYNC_DASK_ADDRESS"), os.environ.get("LEARNSYNC_DASK_WORKERS")
-    if address or workers:
+def task_runner(settings: FlowSettings) -> TaskRunner:
+    """The task runner `settings` ask for: threads (`max_parallel` of them) by default; a Dask cluster (an address,
+    or a LocalCluster of `dask_workers` processes) when configured (needs learnsync[dask])."""
+    if settings.dask_address or settings.dask_workers:
         from prefect_dask import DaskTaskRunner
 
-        if address:
-            return DaskTaskRunner(address=address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "processes": True, "threads_per_worker": 1})
-    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("LEARNSYNC_MAX_PARALLEL", "4")))
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": settings.dask_workers, "processes": True,
+                                              "threads_per_worker": 1})
+    return ThreadPoolTaskRunner(max_workers=settings.max_parallel)
+
+
+class SettingsTaskRunner(ThreadPoolTaskRunner):
+    """The flows' task runner: the one `FlowSettings` (LEARNSYNC_* variables) ask for, read when each flow run
+    starts, not when this module is imported. Prefect's flow engine enters `flow.task_runner.duplicate()` for every
+    run (prefect/flow_engine.py): that is where the settings are read. `with_options(task_runner=...)` still wins."""
+
+    def duplicate(self) -> TaskRunner:  # type: ignore[override]
+        return task_runner(FlowSettings())
 
 
 def _collect(kind: str, futures: dict[str, Any]) -> State:
@@ -65,17 +76,16 @@ def _collect(kind: str, futures: dict[str, Any]) -> State:
 
 
 def budget_connections(target: Any, max_connections: int) -> None:
-    """Set the destination's connection budget: a global concurrency limit, and one dlt load worker per table."""
-    import dlt
+    """Set the destination's connection budget: a Prefect global concurrency limit named after the destination,
+    which every table run occupies CONNECTIONS_PER_TABLE of (their dlt pipelines load with one worker: `Job`'s
+    `max_connections`). Raises LearnsyncError for a budget smaller than one table run."""
     from prefect.client.orchestration import get_client
 
-    from learnsync.flows.tasks import CONNECTIONS_PER_TABLE, connection_limit
     from learnsync.errors import LearnsyncError
+    from learnsync.flows.tasks import CONNECTIONS_PER_TABLE, connection_limit
 
     if max_connections < CONNECTIONS_PER_TABLE:
         raise LearnsyncError(f"max_connections must be at least {CONNECTIONS_PER_TABLE} (one table run holds that many).")
-    # dlt loads a package's files in up to 20 threads, each on its own connection
-    dlt.config["load.workers"] = 1
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(connection_limit(target), max_connections)
 
@@ -95,7 +105,7 @@ def fan_out(keys: list[str], submit: Callable[[str], Any], limit: Optional[int])
     return futures
 
 
-@flow(name="learnsync-sync", task_runner=task_runner())
+@flow(name="learnsync-sync", task_runner=SettingsTaskRunner())
 def sync_flow(
     profile: str = "360learning",
     tables: Optional[list[str]] = None,
@@ -111,18 +121,20 @@ def sync_flow(
 
     `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
-    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows)
-    names = list_tables(job, tables)
-    reach_destination(job)
+    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows, max_connections)
+    settings = FlowSettings()
+    names = with_retries(list_tables, settings)(job, tables)
+    with_retries(reach_destination, settings)(job)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
     if max_connections is not None:
         budget_connections(resolve(destination, dataset), max_connections)
     limit = resolve(destination, dataset).max_parallel_loads
-    futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.INCREMENTAL.value), limit)
+    run = with_retries(run_table, settings)
+    futures = fan_out(names, lambda t: run.submit(job, t, Mode.INCREMENTAL.value), limit)
     return _collect("sync", futures)
 
 
-@flow(name="learnsync-full-refresh", task_runner=task_runner())
+@flow(name="learnsync-full-refresh", task_runner=SettingsTaskRunner())
 def full_refresh_flow(
     tables: Optional[list[str]] = None,
     profile: str = "360learning",
@@ -133,10 +145,12 @@ def full_refresh_flow(
 ) -> State:
     """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
     job = Job(profile, source_uri, destination, dataset, credentials_block)
+    settings = FlowSettings()
     limit = resolve(destination, dataset).max_parallel_loads
-    names = list_tables(job, tables)
-    reach_destination(job)
-    futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
+    names = with_retries(list_tables, settings)(job, tables)
+    with_retries(reach_destination, settings)(job)
+    run = with_retries(run_table, settings)
+    futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH.value), limit)
     return _collect("full-refresh", futures)
 
 
@@ -153,7 +167,7 @@ def backfill_windows(start: datetime, end: datetime, window: timedelta) -> list[
     return out
 
 
-@flow(name="learnsync-backfill", task_runner=task_runner())
+@flow(name="learnsync-backfill", task_runner=SettingsTaskRunner())
 def backfill_flow(
     tables: list[str],
     start: datetime,
@@ -173,8 +187,10 @@ def backfill_flow(
     from learnsync.pipelines.sync import table_lock
 
     job = Job(profile, source_uri, destination, dataset, credentials_block)
-    names = list_tables(job, tables)
-    reach_destination(job)
+    settings = FlowSettings()
+    names = with_retries(list_tables, settings)(job, tables)
+    with_retries(reach_destination, settings)(job)
+    run = with_retries(run_table, settings)
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     lanes = max(1, min(parallel, len(windows)))
     target = resolve(destination, dataset)
@@ -184,14 +200,14 @@ def backfill_flow(
             locks.enter_context(table_lock(target, dataset, t, LOCK_TIMEOUT))
         futures = fan_out(
             list(work),
-            lambda key: run_table.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],
-                                         work[key][1]),
+            lambda key: run.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],
+                                   work[key][1]),
             target.max_parallel_loads,
         )
         return _collect("backfill", futures)
 
 
-@flow(name="learnsync-reconcile", task_runner=task_runner())
+@flow(name="learnsync-reconcile", task_runner=SettingsTaskRunner())
 def reconcile_flow(
     tables: Optional[list[str]] = None,
     dry_run: bool = False,
@@ -204,10 +220,12 @@ def reconcile_flow(
     """Make the warehouse equal to the share where cursors cannot see the change (in-place updates, hard
     deletes, rows behind the cursor). With `dry_run` it only reports, and ends Failed when anything differs."""
     job = Job(profile, source_uri, destination, dataset, credentials_block)
+    settings = FlowSettings()
     limit = resolve(destination, dataset).max_parallel_loads
-    names = list_tables(job, tables)
-    reach_destination(job, require_tables=True)
-    futures = fan_out(names, lambda t: reconcile_table_task.submit(job, t, dry_run), limit)
+    names = with_retries(list_tables, settings)(job, tables)
+    with_retries(reach_destination, settings)(job, require_tables=True)
+    run = with_retries(reconcile_table_task, settings)
+    futures = fan_out(names, lambda t: run.submit(job, t, dry_run), limit)
     rows, failed = [], []
     for table, future in futures.items():
         outcome = future.result(raise_on_failure=False)

@@ -6,7 +6,7 @@ a prefect-snowflake `SnowflakeCredentials` block named by `credentials_block`, r
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,12 +14,11 @@ from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import urlsplit
 
 from dlt.common.exceptions import TerminalException
-from prefect import get_run_logger, task
-from prefect.tasks import exponential_backoff
-
 from learnsync.errors import LearnsyncError, Unreachable
-from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS
 from learnsync.pipelines.sync import Mode, TableResult
+from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from prefect import Task, get_run_logger, task
+from prefect.tasks import exponential_backoff
 
 CONNECTIONS_PER_TABLE = 3
 """Destination connections one table run holds at most with one dlt load worker: its lock's session, the
@@ -43,13 +42,16 @@ class Job:
     """The name of a prefect-snowflake `SnowflakeCredentials` block holding the Snowflake login (password, key pair
     or token); None: the login comes from dlt secrets or the worker's environment."""
     window_rows: int = WINDOW_ROWS  # rows per committed window
+    max_connections: Optional[int] = None
+    """A connection budget for the destination (`budget_connections`): each table's dlt pipeline then loads with
+    one worker, so a table run holds at most CONNECTIONS_PER_TABLE connections."""
 
     def __post_init__(self) -> None:
         for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
             if uri and urlsplit(uri).password:
                 raise LearnsyncError(
                     f"The {name} parameter holds a password; flow parameters are stored and shown in Prefect."
-                    " Put the password in dlt secrets, the environment or a prefect-snowflake SnowflakeCredentials block"
+                    " Put the password in dlt secrets, the environment or a Prefect SnowflakeCredentials block"
                     " (credentials_block)."
                 )
 
@@ -80,19 +82,15 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 @contextmanager
 def open_reader(job: Job) -> Iterator[Any]:
-    """A reader on its own connection (tasks run in threads or processes and never share one), logged in with the
-    job's credentials block when it names one."""
-    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
-    from learnsync.pipelines.snowflake.reader import ShareReader
+    """`open_share` with the job's source, logged in with the job's credentials block when it names one."""
+    from learnsync.pipelines.snowflake.connection import parse_source_uri
+    from learnsync.pipelines.snowflake.reader import open_share
 
     source = parse_source_uri(job.source_uri)
     if job.credentials_block:
         block_login(source, job.credentials_block)
-    conn = connect(source)
-    try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=job.window_rows)
-    finally:
-        conn.close()
+    with open_share(source, job.window_rows) as reader:
+        yield reader
 
 
 def block_login(source: Any, name: str) -> None:
@@ -158,17 +156,20 @@ def summary(result: TableResult) -> dict[str, Any]:
     }
 
 
-RETRIES: dict[str, Any] = dict(
-    retries=3,
-    # 10 s, 20 s, 40 s by default; LEARNSYNC_RETRY_BACKOFF scales it (tests use 0)
-    retry_delay_seconds=exponential_backoff(backoff_factor=float(os.environ.get("LEARNSYNC_RETRY_BACKOFF", "10"))),
-    retry_condition_fn=retry_if_transient,
-)
-"""Tasks retry transient failures (network, warehouse, a dropped session, an unreachable source) with bounded
-backoff; never user errors, nor a table still locked after the lock timeout (that run already waited for it)."""
+def with_retries(task_: Task, settings: Optional[FlowSettings] = None) -> Task:
+    """`task_` retrying what `is_transient` says may pass (network, warehouse, a dropped session, an unreachable
+    source), never user errors nor a table still locked after the lock timeout (that run already waited): up to
+    `settings.retries` times, the first after `settings.retry_backoff` s, each next one twice as long (Prefect's
+    `exponential_backoff`). `settings` defaults to FlowSettings() read now, at run time."""
+    settings = settings or FlowSettings()
+    return task_.with_options(
+        retries=settings.retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_backoff),
+        retry_condition_fn=retry_if_transient,
+    )
 
 
-@task(name="list-tables", **RETRIES)
+@task(name="list-tables")
 def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
     """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
     source that is briefly away when the flow starts is retried like a table's run."""
@@ -179,7 +180,7 @@ def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
         return [s.name for s in plan(reader, Profile(job.profile), tables)]
 
 
-@task(name="reach-destination", **RETRIES)
+@task(name="reach-destination")
 def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     """Reach the destination once, before any table runs: the tables learnsync loaded into the dataset ([] for a new
     one). Down, it raises DestinationUnreachable, which is retried with backoff; with `require_tables`, a dataset
@@ -196,7 +197,7 @@ def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     return tables
 
 
-@task(name="sync-table", task_run_name="{mode} {table}", **RETRIES)
+@task(name="sync-table", task_run_name="{mode} {table}")
 def run_table(
     job: Job,
     table: str,
@@ -210,7 +211,6 @@ def run_table(
     from learnsync.destinations import resolve
     from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.sync import drop_staging, plan, sync_table
-
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
@@ -221,6 +221,8 @@ def run_table(
     # so dropping it when the lane is done never touches another backfill's lane
     suffix = "" if lane is None else f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
+    if job.max_connections is not None:
+        target = dataclasses.replace(target, load_workers=1)
     total: Optional[TableResult] = None
     # without a limit of that name (no max_connections given) this does not wait
     try:
@@ -255,7 +257,7 @@ def run_table(
     return summary(total)
 
 
-@task(name="reconcile-table", task_run_name="reconcile {table}", **RETRIES)
+@task(name="reconcile-table", task_run_name="reconcile {table}")
 def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[str, Any]:
     """Reconcile one table; its report row (rows checked, buckets, updated/inserted/deleted, rows fetched)."""
     from learnsync.destinations import resolve

@@ -43,6 +43,15 @@ class Profile(str, Enum):
     AUTO = "auto"
 
 
+def profile(name: str) -> Profile:
+    """The Profile a user named (any case: "360learning", "datacamp", "auto"); a LearnsyncError naming the
+    choices for anything else."""
+    try:
+        return Profile(name.lower())
+    except ValueError:
+        raise LearnsyncError(f"Unknown profile {name!r}: use one of {', '.join(p.value for p in Profile)}.") from None
+
+
 class Strategy(str, Enum):
     """How a table is written to the destination."""
 

@@ -143,12 +143,16 @@ def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
 def make_pipeline(
     profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str], suffix: str = ""
 ) -> dlt.Pipeline:
-    if dlt.config.get("data_writer.disable_compression") is None:
-        # load files stay on this machine; gzipping them was half the time of a Postgres load (measured)
-        dlt.config["data_writer.disable_compression"] = True
     name = pipeline_name(profile, spec.name, target, dataset) + suffix
-    # scoped to this pipeline by its name (dlt looks up `<pipeline>.load.*` first): a load job that fails for a
-    # lasting reason (a TerminalException) aborts its package and restores the state from before it (dlt 1.31
+    # every dlt setting learnsync makes is scoped to this pipeline by its name (dlt looks up `<pipeline>.<section>`
+    # first), never global: a user's own pipelines in the same process keep their configuration.
+    # Load files stay on this machine; gzipping them was half the time of a Postgres load (measured). A user's
+    # `<pipeline>.data_writer.disable_compression` wins.
+    if dlt.config.get(f"{name}.data_writer.disable_compression") is None:
+        dlt.config[f"{name}.data_writer.disable_compression"] = True
+    if target.load_workers is not None:  # a connection budget: dlt's default is 20 threads, each a connection
+        dlt.config[f"{name}.load.workers"] = target.load_workers
+    # a load job that fails for a lasting reason (a TerminalException) aborts its package and restores the state from before it (dlt 1.31
     # `auto_abort_on_terminal_error`), so the next run reads the window again from the share instead of retrying
     # the same package forever. Not `dlt.config.values(...)`: it restores the whole config document on exit,
     # which undoes what parallel table runs set meanwhile.

@@ -78,7 +78,7 @@ def test_patch_keeps_null_timestamps(conn: Any) -> None:
     emulator.patch_fakesnow()  # idempotent: still our function, not a wrapper of a wrapper
     import fakesnow.arrow
 
-    assert fakesnow.arrow.timestamp_to_sf_struct is emulator._timestamp_to_sf_struct_keeping_nulls
+    assert fakesnow.arrow.timestamp_to_sf_struct is emulator.server._timestamp_to_sf_struct_keeping_nulls
     db = unique("TSNULL")
     cur = conn.cursor()
     cur.execute(f'CREATE DATABASE "{db}"')

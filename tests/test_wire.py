@@ -140,10 +140,10 @@ def test_config_checks_values() -> None:
 
 def test_subprocess_options_rebuild_the_config() -> None:
     config = WireConfig(chunk_rows=7, first_chunk_rows=0, gzip_chunks=False, account_timezone="UTC")
-    args = emulator._wire_args(config)
+    args = emulator.server._wire_args(config)
     assert args[:2] == ["--wire", "realistic"]
     assert "--chunk-rows" in args and "--no-gzip-chunks" in args and "--first-chunk-rows" in args
-    assert emulator._wire_args("plain") == [] and emulator._wire_args(None) == []
+    assert emulator.server._wire_args("plain") == [] and emulator.server._wire_args(None) == []
 
 
 # --------------------------------------------------------------------------------------------------------------

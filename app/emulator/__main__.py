@@ -1,6 +1,6 @@
-"""`python -m learnsync.emulator serve [--port P]`: see `learnsync.emulator.main`."""
+"""`python -m learnsync.emulator serve [--port P]`: see `learnsync.emulator.server.main`."""
 
-from learnsync.emulator import main
+from learnsync.emulator.server import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -19,7 +19,7 @@ from learnsync.pipelines.catalog import Column, TableSpec
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
-from learnsync.settings import WINDOW_ROWS, read_pii_salt
+from learnsync.settings import WINDOW_ROWS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 KEYS_PER_READ = 1000
@@ -128,16 +128,18 @@ class ShareReader:
 
 
 @contextmanager
-def open_share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, password: Optional[str] = None
-               ) -> Iterator[ShareReader]:
-    """A reader on a connection of its own to the share a source URI names (secrets from dlt's providers, or
-    `password`); closed on exit. Raises LearnsyncError (SourceUnreachable when the source cannot be reached)."""
+def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WINDOW_ROWS) -> Iterator[ShareReader]:
+    """A reader on a connection of its own to the share: `source` is a source URI (None: LEARNSYNC_SOURCE_URI /
+    dlt config; secrets from dlt's providers) or credentials already built (`settings.ShareCredentials`, e.g.
+    logged in from a Prefect block). `window_rows` (>= 1) rows per window. Closed on exit. Raises LearnsyncError
+    (SourceUnreachable when the source cannot be reached). The one way learnsync opens a reader: tasks run in
+    threads or processes and never share a connection."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 
-    source = parse_source_uri(source_uri, password=password)
-    conn = connect(source)
+    credentials = source if isinstance(source, ShareCredentials) else parse_source_uri(source)
+    conn = connect(credentials)
     try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows)
     finally:
         conn.close()
 
