@@ -487,6 +487,7 @@ def dbt_project_cmd(
 
 
 def main() -> None:
+    """The `learnsync` console script: runs the Typer app (exit 2 with one `error:` line for a user mistake)."""
     app()
 
 

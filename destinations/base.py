@@ -65,13 +65,18 @@ def comment_on(read: ReadComments) -> Describer:
             name = client.make_qualified_table_name(table)
             target = f"TABLE {name}" if column is None else f"COLUMN {name}.{client.escape_column_name(column)}"
             statements.append(f"COMMENT ON {target} IS {client.capabilities.escape_literal(text)}")
-        if statements:
-            with client.begin_transaction():
-                for sql in statements:
-                    client.execute_sql(sql)
-        return len(statements)
+        return run_in_transaction(client, statements)
 
     return describe
+
+
+def run_in_transaction(client: Any, statements: list[str]) -> int:
+    """Run `statements` in one transaction of dlt's SQL client (none: nothing is sent); returns how many ran."""
+    if statements:
+        with client.begin_transaction():
+            for sql in statements:
+                client.execute_sql(sql)
+    return len(statements)
 
 
 # -- keys and indexes ------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ def wait(acquire: Callable[[], bool], timeout: float, every: float, busy: Callab
 
 
 def try_flock(fd: int) -> bool:
+    """Take an exclusive `flock` on the open file `fd` without waiting: True when taken, False when another
+    process holds it. The kernel frees it when that process dies, so a crashed run never leaves a lock behind."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
@@ -39,6 +41,7 @@ def try_flock(fd: int) -> bool:
 
 
 def busy_error(key: str, timeout: float) -> LearnsyncError:
+    """The one line for a table another run still held after `timeout` seconds of waiting."""
     return LearnsyncError(
         f"Another learnsync run is syncing {key}; waited {timeout:.0f} s for it. Try again when it has finished."
     )

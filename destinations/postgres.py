@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import SplitResult, unquote
 
-from learnsync.destinations.base import Index, Key, Kind, Target, comment_on, identity, params, redact
+from learnsync.destinations.base import Index, Key, Kind, Target, comment_on, identity, params, redact, run_in_transaction
 from learnsync.destinations.locks import Locker, busy_error, wait
 from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.pipelines.fingerprint import Dialect
@@ -154,11 +154,7 @@ def add_indexes(client: Any, wanted: Sequence[Index]) -> int:
         elif not want.primary and not any(t == want.table and cols[: len(want.columns)] == want.columns
                                           for t, _, cols in existing):
             statements.append(f"CREATE INDEX ON {name} ({columns})")
-    if statements:
-        with client.begin_transaction():
-            for sql in statements:
-                client.execute_sql(sql)
-    return len(statements)
+    return run_in_transaction(client, statements)
 
 
 def _lost(display: str, exc: BaseException) -> Optional[str]:

@@ -130,7 +130,7 @@ def sync_flow(
         budget_connections(resolve(destination, dataset), max_connections)
     limit = resolve(destination, dataset).max_parallel_loads
     run = with_retries(run_table, settings)
-    futures = fan_out(names, lambda t: run.submit(job, t, Mode.INCREMENTAL.value), limit)
+    futures = fan_out(names, lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
     return _collect("sync", futures)
 
 
@@ -150,7 +150,7 @@ def full_refresh_flow(
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
     run = with_retries(run_table, settings)
-    futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH.value), limit)
+    futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH), limit)
     return _collect("full-refresh", futures)
 
 
@@ -200,7 +200,7 @@ def backfill_flow(
             locks.enter_context(table_lock(target, dataset, t, LOCK_TIMEOUT))
         futures = fan_out(
             list(work),
-            lambda key: run.submit(job, work[key][0], Mode.BACKFILL.value, windows[work[key][1]::lanes],
+            lambda key: run.submit(job, work[key][0], Mode.BACKFILL, windows[work[key][1]::lanes],
                                    work[key][1]),
             target.max_parallel_loads,
         )

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from dlt.common.exceptions import TerminalException
 from learnsync.errors import LearnsyncError, Unreachable
+from learnsync.pipelines.catalog import Profile
+from learnsync.pipelines.catalog import profile as vendor_profile
 from learnsync.pipelines.sync import Mode, TableResult
 from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
 from prefect import Task, get_run_logger, task
@@ -34,7 +36,8 @@ def connection_limit(target: Any) -> str:
 class Job:
     """What a flow syncs, without secrets (picklable, so Dask workers can take it)."""
 
-    profile: str
+    profile: Profile
+    """The vendor model; a flow's string parameter ("360learning", any case) becomes the Profile here."""
     source_uri: Optional[str]
     destination: Optional[str]
     dataset: str
@@ -47,6 +50,7 @@ class Job:
     one worker, so a table run holds at most CONNECTIONS_PER_TABLE connections."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "profile", vendor_profile(self.profile))  # a LearnsyncError naming the choices
         for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
             if uri and urlsplit(uri).password:
                 raise LearnsyncError(
@@ -173,11 +177,10 @@ def with_retries(task_: Task, settings: Optional[FlowSettings] = None) -> Task:
 def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
     """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
     source that is briefly away when the flow starts is retried like a table's run."""
-    from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.sync import plan
 
     with open_reader(job) as reader:
-        return [s.name for s in plan(reader, Profile(job.profile), tables)]
+        return [s.name for s in plan(reader, job.profile, tables)]
 
 
 @task(name="reach-destination")
@@ -201,7 +204,7 @@ def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
 def run_table(
     job: Job,
     table: str,
-    mode: str = Mode.INCREMENTAL.value,
+    mode: Mode = Mode.INCREMENTAL,
     windows: Sequence[tuple[Any, Any]] = ((None, None),),
     lane: Optional[int] = None,
 ) -> dict[str, Any]:
@@ -209,7 +212,6 @@ def run_table(
     import hashlib
 
     from learnsync.destinations import resolve
-    from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.sync import drop_staging, plan, sync_table
     from prefect.concurrency.sync import concurrency
 
@@ -228,10 +230,10 @@ def run_table(
     try:
         with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
                 open_reader(job) as reader:
-            spec = plan(reader, Profile(job.profile), [table])[0]
+            spec = plan(reader, job.profile, [table])[0]
             for start, end in windows:
                 result = sync_table(
-                    reader, spec, target, job.dataset, job.profile, Mode(mode), start, end,
+                    reader, spec, target, job.dataset, job.profile.value, mode, start, end,
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
@@ -261,13 +263,12 @@ def run_table(
 def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[str, Any]:
     """Reconcile one table; its report row (rows checked, buckets, updated/inserted/deleted, rows fetched)."""
     from learnsync.destinations import resolve
-    from learnsync.pipelines.catalog import Profile
     from learnsync.pipelines.reconcile import reconcile_table
     from learnsync.pipelines.sync import plan
 
     with open_reader(job) as reader:
-        spec = plan(reader, Profile(job.profile), [table])[0]
-        result = reconcile_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile, dry_run)
+        spec = plan(reader, job.profile, [table])[0]
+        result = reconcile_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile.value, dry_run)
     get_run_logger().info("reconcile %s: %s", table, result)
     if not result.ok:
         raise TableFailed(TableResult(table, result.method, error=result.error))

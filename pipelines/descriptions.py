@@ -39,6 +39,7 @@ def column_description(table: TTableSchema, column: str) -> str:
 
 
 def table_description(table: TTableSchema) -> str:
+    """A dlt table schema's description ("" when it has none)."""
     return table.get("description") or ""
 
 

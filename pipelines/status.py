@@ -12,6 +12,8 @@ from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
 
 @dataclass
 class TableStatus:
+    """One table in the destination: stored cursor (None: never synced), when its last load finished, its rows."""
+
     table: str
     cursor: Any = None
     last_load: Optional[Any] = None

@@ -143,6 +143,9 @@ def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
 def make_pipeline(
     profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str], suffix: str = ""
 ) -> dlt.Pipeline:
+    """The dlt pipeline of one table run: named by `pipeline_name` (+ `suffix` for a backfill lane), its
+    state in `pipelines_dir` (None: dlt's default) and in the destination, with learnsync's dlt settings scoped to
+    it by name (never global). Never raises for a destination that is down: dlt connects only when it loads."""
     name = pipeline_name(profile, spec.name, target, dataset) + suffix
     # every dlt setting learnsync makes is scoped to this pipeline by its name (dlt looks up `<pipeline>.<section>`
     # first), never global: a user's own pipelines in the same process keep their configuration.
@@ -181,6 +184,9 @@ class Mode(str, Enum):
     INCREMENTAL = "incremental"  # from the stored cursor minus the lookback; moves the cursor
     BACKFILL = "backfill"  # exactly [start, end): merges/replaces that range; never moves the cursor
     FULL_REFRESH = "full_refresh"  # everything, swapped in whole; the cursor restarts from what was read
+
+    def __str__(self) -> str:  # in task run names and messages: "incremental", not "Mode.INCREMENTAL"
+        return self.value
 
 
 def sync_table(

@@ -6,7 +6,7 @@ The row-for-row acceptance tests run on BigQuery through the `dest` fixture (tes
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import dlt
 import pytest
@@ -14,22 +14,21 @@ import pytest
 from learnsync.destinations import resolve
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DAY_COLUMN, snake_case
-from tests.conftest import Dest
-from tests.helpers import assert_table_equal, create, insert, run_sync
-from tests.test_sync import _event, _tracking
+from tests.support.warehouses import Dest
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.rows import T0, event, tracking
 
 pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
 from google.oauth2.credentials import Credentials  # noqa: E402
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 @pytest.mark.parametrize("dest", ["bigquery"], indirect=True)
 def test_event_tables_are_partitioned_by_day_and_entities_clustered_by_key(share, dest):
     create(share, "COURSES_TRACKINGS")
     create(share, "FACT_LEARN_EVENTS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(hours=i)) for i in range(6)])
-    insert(share, "FACT_LEARN_EVENTS", [_event(i, T0 - timedelta(hours=9 * i)) for i in range(6)])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(hours=i)) for i in range(6)])
+    insert(share, "FACT_LEARN_EVENTS", [event(i, T0 - timedelta(hours=9 * i)) for i in range(6)])
     run_sync(share, dest, tables=["COURSES_TRACKINGS"])
     run_sync(share, dest, profile="datacamp", tables=["FACT_LEARN_EVENTS"])
     assert_table_equal(share, dest, "COURSES_TRACKINGS")

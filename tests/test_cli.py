@@ -8,13 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_table_equal, create, insert
+from tests.support.helpers import assert_table_equal, create, insert
+from tests.support.cli import CANARY, assert_user_error, learnsync
 
-CANARY = "canary-Pa55word-7f3a"
 
 
 def _closed_port() -> int:
@@ -25,24 +24,6 @@ def _closed_port() -> int:
 
 # every URI points at a closed loopback port: nothing here may try a real account
 LOOP = f"host=127.0.0.1&port={_closed_port()}&protocol=http&login_timeout=5"
-
-
-def learnsync(*args: str, cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "learnsync.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )
-
-
-def _assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 2, out
-    assert "Traceback" not in out, out
-    assert CANARY not in out
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, out
-    for needle in needles:
-        assert needle.lower() in lines[0].lower(), lines[0]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +50,7 @@ def _assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None
          "bigquery-option"],
 )
 def test_bad_input_is_one_clear_line(args, needles, tmp_path):
-    _assert_user_error(learnsync("sync", *args, cwd=tmp_path), *needles)
+    assert_user_error(learnsync("sync", *args, cwd=tmp_path), *needles)
 
 
 def test_unreachable_host_fails_fast_without_leaking(tmp_path):
@@ -77,7 +58,7 @@ def test_unreachable_host_fails_fast_without_leaking(tmp_path):
     started = time.monotonic()
     proc = learnsync("sync", "--source-uri", uri, cwd=tmp_path, timeout=60)
     assert time.monotonic() - started < 30
-    _assert_user_error(proc, "could not reach")
+    assert_user_error(proc, "could not reach")
 
 
 def test_sync_tables_status_through_the_cli(share, tmp_path):
@@ -98,13 +79,13 @@ def test_sync_tables_status_through_the_cli(share, tmp_path):
     assert "SKILLS" in proc.stdout and "rows         4" in proc.stdout
 
     unknown = learnsync("sync", "--tables", "SKILLS,NOPE", cwd=tmp_path, env=env)
-    _assert_user_error(unknown, "NOPE", "SKILLS")
+    assert_user_error(unknown, "NOPE", "SKILLS")
 
     status = learnsync("status", cwd=tmp_path, env=env)
     assert status.returncode == 0, status.stderr
     assert "rows 4" in status.stdout and "2026-01-02" in status.stdout
 
-    from tests.conftest import Dest
+    from tests.support.warehouses import Dest
 
     dest = Dest("duckdb", f"duckdb:///{db}", "learning", db)
     assert_table_equal(share, dest, "SKILLS")
@@ -134,7 +115,7 @@ def test_reconcile_through_the_cli(share, tmp_path):
     assert "SKILLS" in done.stdout and "updated      1" in done.stdout and "deleted      1" in done.stdout
     assert learnsync("reconcile", "--dry-run", cwd=tmp_path, env=env).returncode == 0
 
-    from tests.conftest import Dest
+    from tests.support.warehouses import Dest
 
     assert_table_equal(share, Dest("duckdb", f"duckdb:///{db}", "learning", db), "SKILLS")
 
@@ -218,7 +199,7 @@ def test_backfill_and_full_refresh_run_the_flows_locally_without_leaking(share, 
     proc2 = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env, timeout=300)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
 
-    from tests.conftest import Dest
+    from tests.support.warehouses import Dest
 
     assert_table_equal(share, Dest("duckdb", f"duckdb:///{db}", "learning", db), "COURSES_TRACKINGS")
     # the password reached neither the output nor anything Prefect or dlt stored
@@ -272,7 +253,7 @@ def test_a_dataset_without_learnsync_tables_is_refused_and_a_new_one_announced(s
     assert again.returncode == 0 and "holds no learnsync tables" not in again.stdout, again.stdout + again.stderr
     for command in (["status"], ["reconcile", "--dry-run"], ["reconcile", "--dry-run", "--json"], ["reconcile"]):
         proc = learnsync(*command, "--dataset", "lerning", cwd=tmp_path, env=env)
-        _assert_user_error(proc, "'lerning'", "holds no learnsync tables", "datasets that do: learning")
+        assert_user_error(proc, "'lerning'", "holds no learnsync tables", "datasets that do: learning")
         assert not proc.stdout.strip(), proc.stdout  # nothing that looks like a report
     import duckdb
 
@@ -292,6 +273,6 @@ def test_a_destination_that_is_down_is_one_line_and_exit_2(share, tmp_path):
     started = time.monotonic()
     for command in ("sync", "status", "reconcile"):
         proc = learnsync(command, cwd=tmp_path, env=env)
-        _assert_user_error(proc, "cannot reach the postgres destination", "connection refused")
+        assert_user_error(proc, "cannot reach the postgres destination", "connection refused")
         assert not any(t in proc.stdout for t in ("SKILLS", "COURSES", "USERS")), proc.stdout
     assert time.monotonic() - started < 60

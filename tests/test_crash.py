@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.crashkit import TABLE, assert_exact, kill_nine, landed, move_on, seed, start_sync
+from tests.support.crashkit import TABLE, assert_exact, kill_nine, landed, move_on, seed, start_sync
 
 
 @pytest.mark.subprocess_sync

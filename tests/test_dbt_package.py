@@ -23,9 +23,9 @@ import yaml
 from learnsync import emulator
 from learnsync.dbt_project import PACKAGE_DIR, run_dbt
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
-from tests.conftest import PG_URI, Dest, Share, _drop_pg_schema
-from tests.helpers import run_reconcile, run_sync
-from tests.test_cli import learnsync
+from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema
+from tests.support.helpers import run_reconcile, run_sync
+from tests.support.cli import learnsync
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -184,7 +184,7 @@ def test_package_builds_and_marts_match_the_share(kind: str, shares: Shares, tmp
     finally:
         if kind == "postgres":
             for schema in ("l360", "dc", "dbt"):
-                _drop_pg_schema(f"{prefix}_{schema}")
+                drop_pg_schema(f"{prefix}_{schema}")
 
 
 def _check_build(built: Built) -> None:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from learnsync.pipelines.descriptions import OBJECT_KEY
-from tests.helpers import DOCS, create, insert, run_sync
-from tests.test_cli import learnsync
+from tests.support.helpers import DOCS, create, insert, run_sync
+from tests.support.cli import learnsync
 
 def _recent() -> datetime:
     """An hour ago in UTC wall-clock time: fresh for dbt's freshness check."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.helpers import run_sync
+from tests.support.helpers import run_sync
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1)
 TABLE = "ITEMS"
 
 def _fq(share: Any, table: str = TABLE) -> str:

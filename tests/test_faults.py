@@ -9,15 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 
 import pytest
 
 from learnsync import emulator
-from tests.conftest import Share, new_share
-from tests.crashkit import TABLE, assert_exact, landed, seed, start_sync
+from tests.support.warehouses import Share, new_share
+from tests.support.crashkit import TABLE, assert_exact, landed, seed, start_sync
+from tests.support.rows import DAY_START
 
-T0_SKILLS = datetime(2026, 1, 1)
 
 
 def _wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
@@ -92,7 +91,7 @@ def _terminate_loading_session(dataset: str, table: str, stop: threading.Event, 
     session (only ours: the dataset name is unique). The lock makes the cut land mid-load however fast loads are."""
     import psycopg2
 
-    from tests.conftest import PG_URI
+    from tests.support.warehouses import PG_URI
 
     holder, con = psycopg2.connect(PG_URI), psycopg2.connect(PG_URI)
     con.autocommit = True
@@ -118,7 +117,7 @@ def test_postgres_session_terminated_mid_load_is_retried_or_fails_clearly_then_e
     the run fails in one clear line. Either way the destination ends exact, after a rerun in the second case."""
     import uuid
 
-    from tests.conftest import PG_URI, Dest, _drop_pg_schema
+    from tests.support.warehouses import PG_URI, Dest, drop_pg_schema
 
     dest = Dest("postgres", PG_URI, f"t_{uuid.uuid4().hex[:10]}", tmp_path)
     try:
@@ -145,11 +144,11 @@ def test_postgres_session_terminated_mid_load_is_retried_or_fails_clearly_then_e
             assert rerun.returncode == 0, out + err
         assert_exact(share, dest)
     finally:
-        _drop_pg_schema(dest.dataset)
+        drop_pg_schema(dest.dataset)
 
 
 def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
-    from tests.conftest import Dest
+    from tests.support.warehouses import Dest
 
     path = tmp_path / "held.duckdb"
     dest = Dest("duckdb", f"duckdb:///{path}", "learning_held", path)
@@ -216,14 +215,14 @@ def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(sh
     runs are certainly waiting at once; then both finish and both tables are exact."""
     from learnsync.destinations import resolve
     from learnsync.pipelines.sync import table_lock
-    from tests.conftest import Dest
-    from tests.helpers import assert_table_equal, create, insert
+    from tests.support.warehouses import Dest
+    from tests.support.helpers import assert_table_equal, create, insert
 
     path = tmp_path / "shared.duckdb"
     dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
     seed(share, 200)
     create(share, "SKILLS")
-    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0_SKILLS, "NAME": f"skill {i}"} for i in range(50)])
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": DAY_START, "NAME": f"skill {i}"} for i in range(50)])
     dirs = [tmp_path / "a", tmp_path / "b"]
     for d in dirs:
         d.mkdir()

@@ -13,10 +13,10 @@ import pytest
 
 from learnsync import emulator
 from learnsync.emulator.wire import WireConfig
-from tests.conftest import CHUNK_ROWS, new_share
-from tests.helpers import assert_table_equal, create, dest_rows, insert, run_sync
+from tests.support.warehouses import CHUNK_ROWS, new_share
+from tests.support.helpers import assert_table_equal, create, dest_rows, insert, run_sync
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 UTC = timezone.utc
 
 

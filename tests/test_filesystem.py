@@ -6,7 +6,7 @@ an updated row, a deleted row and a shrunk array are all exact after the next ru
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,11 +17,10 @@ from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import Mode, plan, sync_table
-from tests.conftest import Dest
-from tests.helpers import assert_table_equal, create, insert, run_sync
-from tests.test_sync import _event, _tracking
+from tests.support.warehouses import Dest
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.rows import T0, event, tracking
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 TABLES = ("COURSES_TRACKINGS", "COURSES", "USERS")
 
 
@@ -38,8 +37,8 @@ def test_file_destination_equals_the_source_after_every_run(share, file_dest):
     create(share, "COURSES_TRACKINGS")
     create(share, "COURSES")
     create(share, "USERS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(hours=i % 3)) for i in range(30)])
-    insert(share, "COURSES_TRACKINGS", [_tracking(99, None, SCORE=float("nan"))])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(hours=i % 3)) for i in range(30)])
+    insert(share, "COURSES_TRACKINGS", [tracking(99, None, SCORE=float("nan"))])
     insert(share, "COURSES", [
         {"ID": f"c{i}", "CREATED_AT": T0, "MODIFIED_AT": T0, "NAME": f"Course {i}", "SKILLS": [f"s{j}" for j in range(i)]}
         for i in range(5)
@@ -62,7 +61,7 @@ def test_file_destination_equals_the_source_after_every_run(share, file_dest):
               (T0 + timedelta(hours=1),))
     share.sql('UPDATE "COURSES" SET "SKILLS" = NULL, "MODIFIED_AT" = %s WHERE "ID" = \'c3\'', (T0 + timedelta(hours=1),))
     share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" = \'ct00001\'')
-    insert(share, "COURSES_TRACKINGS", [_tracking(100 + i, T0 + timedelta(minutes=i)) for i in range(5)])
+    insert(share, "COURSES_TRACKINGS", [tracking(100 + i, T0 + timedelta(minutes=i)) for i in range(5)])
     run_sync(share, file_dest)
     for t in TABLES:
         assert_table_equal(share, file_dest, t)
@@ -79,12 +78,12 @@ def test_file_destination_equals_the_source_after_every_run(share, file_dest):
 
 def test_file_destination_event_tables(share, file_dest):
     create(share, "FACT_LEARN_EVENTS")
-    events = [_event(i, T0 - timedelta(hours=7 * i)) for i in range(40)]
+    events = [event(i, T0 - timedelta(hours=7 * i)) for i in range(40)]
     events.append(events[3])  # two identical events stay two rows
     insert(share, "FACT_LEARN_EVENTS", events)
     run_sync(share, file_dest, profile="datacamp", window_rows=8)
     assert_table_equal(share, file_dest, "FACT_LEARN_EVENTS")
-    insert(share, "FACT_LEARN_EVENTS", [_event(100 + i, T0 - timedelta(days=20, hours=i)) for i in range(3)])
+    insert(share, "FACT_LEARN_EVENTS", [event(100 + i, T0 - timedelta(days=20, hours=i)) for i in range(3)])
     run_sync(share, file_dest, profile="datacamp")
     assert_table_equal(share, file_dest, "FACT_LEARN_EVENTS")
     assert file_dest.query('SELECT count(*) FROM "{ds}"."fact_learn_events"') == [(44,)]

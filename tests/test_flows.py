@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,9 +12,9 @@ os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module
 
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 
-from tests.helpers import assert_table_equal, create, insert  # noqa: E402
+from tests.support.helpers import assert_table_equal, create, insert  # noqa: E402
+from tests.support.rows import T0, trackings
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,14 +33,6 @@ def _password(monkeypatch):
     monkeypatch.setenv("SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD", "snow")
 
 
-def _trackings(share, n, start, prefix="ct"):
-    insert(share, "COURSES_TRACKINGS", [
-        {"ID": f"{prefix}{i:04d}", "CREATED_AT": start + timedelta(hours=i), "PROGRESS": i,
-         "ACCESS_DATES": [f"2025-12-0{1 + i % 9} 10:00:00"] * (i % 3)}
-        for i in range(n)
-    ])
-
-
 def test_sync_flow_fans_out_and_reports(share, dest):
     from prefect.artifacts import Artifact
 
@@ -48,7 +40,7 @@ def test_sync_flow_fans_out_and_reports(share, dest):
 
     create(share, "COURSES_TRACKINGS")
     create(share, "SKILLS")
-    _trackings(share, 20, T0)
+    trackings(share, 20, T0)
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
     state = sync_flow(**_params(share, dest), return_state=True)
     assert state.is_completed(), state.message
@@ -62,11 +54,11 @@ def test_one_failing_table_fails_the_run_but_not_the_others(share, tmp_path):
     import duckdb
 
     from learnsync.flows.sync import sync_flow
-    from tests.conftest import Dest
+    from tests.support.warehouses import Dest
 
     create(share, "COURSES_TRACKINGS")
     create(share, "SKILLS")
-    _trackings(share, 5, T0)
+    trackings(share, 5, T0)
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
     path = tmp_path / "w.duckdb"
     dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
@@ -83,12 +75,12 @@ def test_backfill_rereads_a_range_and_never_moves_the_cursor(share, dest):
     from learnsync.flows.sync import backfill_flow, sync_flow
 
     create(share, "COURSES_TRACKINGS")
-    _trackings(share, 48, T0)
+    trackings(share, 48, T0)
     assert sync_flow(**_params(share, dest), return_state=True).is_completed()
     # in place changes inside the range (the cursor does not move), and a row later than everything
     share.sql('UPDATE "COURSES_TRACKINGS" SET "PROGRESS" = 100, "ACCESS_DATES" = PARSE_JSON(\'[]\')'
               ' WHERE "ID" IN (\'ct0005\', \'ct0030\')')
-    _trackings(share, 1, T0 + timedelta(days=10), prefix="late")
+    trackings(share, 1, T0 + timedelta(days=10), prefix="late")
     params = dict(tables=["COURSES_TRACKINGS"], start=T0, end=T0 + timedelta(days=2), window_hours=12, parallel=2,
                   **_params(share, dest))
     for _ in range(2):  # the same backfill twice changes nothing more
@@ -117,7 +109,7 @@ def test_full_refresh_flow_replaces_the_table(share, dest):
     from learnsync.flows.sync import full_refresh_flow, sync_flow
 
     create(share, "COURSES_TRACKINGS")
-    _trackings(share, 30, T0)
+    trackings(share, 30, T0)
     assert sync_flow(**_params(share, dest), return_state=True).is_completed()
     share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" = \'ct0003\'')  # a hard delete a cursor cannot see
     assert full_refresh_flow(tables=["COURSES_TRACKINGS"], **_params(share, dest), return_state=True).is_completed()
@@ -135,7 +127,7 @@ def test_passwords_are_refused_as_parameters(share, dest):
 def test_a_second_run_of_the_same_table_waits_for_the_lock(share, dest):
     from learnsync.destinations import resolve
     from learnsync.pipelines.sync import table_lock
-    from tests.helpers import run_sync
+    from tests.support.helpers import run_sync
 
     create(share, "SKILLS")
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0}])
@@ -166,11 +158,11 @@ def test_fan_out_on_a_two_process_dask_cluster(share):
     from prefect_dask import DaskTaskRunner
 
     from learnsync.flows.sync import sync_flow
-    from tests.conftest import PG_URI, Dest, _drop_pg_schema
+    from tests.support.warehouses import PG_URI, Dest, drop_pg_schema
 
     for table in ("COURSES_TRACKINGS", "SKILLS", "USERS"):
         create(share, table)
-    _trackings(share, 25, T0)
+    trackings(share, 25, T0)
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"skill {i}"} for i in range(3)])
     insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "MANAGERS": ["u2", "u3"]}])
     dest = Dest("postgres", PG_URI, f"t_dask_{os.getpid()}", None)
@@ -181,7 +173,7 @@ def test_fan_out_on_a_two_process_dask_cluster(share):
         for table in ("COURSES_TRACKINGS", "SKILLS", "USERS"):
             assert_table_equal(share, dest, table)
     finally:
-        _drop_pg_schema(dest.dataset)
+        drop_pg_schema(dest.dataset)
 
 
 @pytest.mark.parametrize("login, retried", [(1, "list-tables"), (2, "incremental COURSES_TRACKINGS")])
@@ -193,11 +185,11 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from learnsync.flows.sync import sync_flow
-    from tests.conftest import Dest
-    from tests.flaky_proxy import FlakyProxy
+    from tests.support.warehouses import Dest
+    from tests.support.flaky_proxy import FlakyProxy
 
     create(share, "COURSES_TRACKINGS")
-    _trackings(share, 30, T0)
+    trackings(share, 30, T0)
     path = tmp_path / "w.duckdb"
     dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
     proxy = FlakyProxy(share.server.port)
@@ -295,11 +287,11 @@ def test_a_cancelled_sync_stops_its_tasks_at_a_window_boundary(share, dest):
     from prefect.states import Cancelling
 
     from learnsync.flows.sync import sync_flow
-    from tests.crashkit import landed
+    from tests.support.crashkit import landed
 
     create(share, "COURSES_TRACKINGS")
     create(share, "SKILLS")
-    _trackings(share, 400, T0)
+    trackings(share, 400, T0)
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
     params = dict(**_params(share, dest), tables=["COURSES_TRACKINGS", "SKILLS"], window_rows=40)
     outcome: dict = {}
@@ -370,7 +362,7 @@ def test_a_destination_restarting_heals_within_the_retries(share, dest):
     """The destination resets the next two connections (a server restarting): the reach is retried and the run
     completes, exact."""
     from learnsync.flows.sync import sync_flow
-    from tests.flaky_proxy import FlakyProxy
+    from tests.support.flaky_proxy import FlakyProxy
 
     if dest.kind != "postgres":
         pytest.skip("a proxy sits in front of a server destination")

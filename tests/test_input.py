@@ -3,26 +3,20 @@ as decimal, dataset names that need quoting."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import duckdb
 import pytest
 
-from tests.conftest import Dest
-from tests.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.warehouses import Dest
+from tests.support.helpers import assert_table_equal, insert, run_sync
+from tests.support.rows import T0, skills
 
-T0 = datetime(2026, 1, 1)
 BIG = Decimal(2**64 + 7)
 
 
-def _skills(share, n: int = 3) -> None:
-    create(share, "SKILLS")
-    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"skill {i}"} for i in range(n)])
-
-
 def test_duckdb_file_named_like_the_dataset(share, tmp_path):
-    _skills(share)
+    skills(share)
     path = tmp_path / "x" / "learning.duckdb"
     path.parent.mkdir()
     dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
@@ -72,7 +66,7 @@ def test_decimal_columns_refuses_a_column_that_is_not_number_p_0(share, dest, mo
 
 @pytest.mark.parametrize("dataset", ["select", "user", "Learning_2026"])
 def test_dataset_names_that_need_quoting(share, dest, dataset):
-    _skills(share)
+    skills(share)
     # dlt's naming convention folds the dataset to lower case; readers see it under that name
     quoted = Dest(dest.kind, dest.uri, dataset.lower(), dest.path, dest.client)
     try:
@@ -80,6 +74,6 @@ def test_dataset_names_that_need_quoting(share, dest, dataset):
         assert_table_equal(share, quoted, "SKILLS")
     finally:
         if dest.kind == "postgres":
-            from tests.conftest import _drop_pg_schema
+            from tests.support.warehouses import drop_pg_schema
 
-            _drop_pg_schema(dataset.lower())
+            drop_pg_schema(dataset.lower())

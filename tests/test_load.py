@@ -16,7 +16,7 @@ from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 
 from learnsync import emulator  # noqa: E402
 from learnsync.pipelines.catalog import snake_case  # noqa: E402
-from tests.conftest import PG_URI, Dest, Share, _drop_pg_schema  # noqa: E402
+from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema  # noqa: E402
 
 BUDGET = 5
 
@@ -96,7 +96,7 @@ def test_both_profiles_at_once_within_a_connection_budget(server, monkeypatch):
         sampler.stop.set()
         conn.close()
         for ds in datasets.values():
-            _drop_pg_schema(ds)
+            drop_pg_schema(ds)
 
 
 def _tables(share: Share) -> set[str]:

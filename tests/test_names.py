@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.helpers import dest_rows, run_reconcile, run_sync
+from tests.support.helpers import dest_rows, run_reconcile, run_sync
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 def _fq(share: Any, table: str) -> str:

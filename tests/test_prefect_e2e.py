@@ -25,8 +25,8 @@ import pytest
 
 from learnsync.flows.deployments import deployment_name
 from learnsync import emulator
-from tests.conftest import PG_URI, Share
-from tests.helpers import assert_table_equal, insert, source_rows
+from tests.support.warehouses import PG_URI, Share
+from tests.support.helpers import assert_table_equal, insert, source_rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 

@@ -10,17 +10,9 @@ import pytest
 from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, stored_cursor
-from tests.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
+from tests.support.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
+from tests.support.rows import T0, tracking
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
-
-
-def _tracking(i: int, created: datetime, **extra: Any) -> dict:
-    row = {"ID": f"ct{i:05d}", "CREATED_AT": created, "COURSE": f"c{i % 7}", "USER": f"u{i % 13}",
-           "SCORE": float(i) / 3, "PROGRESS": i % 101, "RESULT": "started",
-           "ACCESS_DATES": [f"2025-12-{(i % 28) + 1:02d} 10:00:00"] * (i % 4)}
-    row.update(extra)
-    return row
 
 
 def _group(i: int, users: list[str]) -> dict:
@@ -38,7 +30,7 @@ def _cursor(share: Any, dest: Any, table: str) -> Any:
 def test_reconcile_entity_tables(share, dest):
     create(share, "COURSES_TRACKINGS")
     create(share, "GROUPS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(minutes=i)) for i in range(40)])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(minutes=i)) for i in range(40)])
     insert(share, "GROUPS", [_group(i, [f"u{j}" for j in range(i + 2)]) for i in range(6)])
     run_sync(share, dest)
     cursor = _cursor(share, dest, "COURSES_TRACKINGS")
@@ -52,7 +44,7 @@ def test_reconcile_entity_tables(share, dest):
     share.sql('UPDATE "GROUPS" SET "ADMINS" = NULL WHERE "ID" = \'g2\'')
     share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" IN (\'ct00005\', \'ct00006\')')
     share.sql('DELETE FROM "GROUPS" WHERE "ID" = \'g5\'')
-    insert(share, "COURSES_TRACKINGS", [_tracking(500, T0 - timedelta(days=400))])
+    insert(share, "COURSES_TRACKINGS", [tracking(500, T0 - timedelta(days=400))])
     insert(share, "COURSES_TRACKINGS", [{"ID": "ct00501", "CREATED_AT": None, "PROGRESS": 1}])
 
     dry = run_reconcile(share, dest, dry_run=True)
@@ -74,7 +66,7 @@ def test_reconcile_entity_tables(share, dest):
     for r in again.values():
         assert (r.updated, r.inserted, r.deleted, r.rows_fetched, r.drift) == (0, 0, 0, 0, False), r
     # and the next incremental sync still works on top
-    insert(share, "COURSES_TRACKINGS", [_tracking(600, T0 + timedelta(hours=1))])
+    insert(share, "COURSES_TRACKINGS", [tracking(600, T0 + timedelta(hours=1))])
     run_sync(share, dest)
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 

@@ -1,11 +1,11 @@
 """Security: Snowflake logins beyond passwords, no secret in any output, personal-data column policies.
 
-Logins go to an emulator whose login handler checks credentials like Snowflake (tests/auth_server.py), so a
+Logins go to an emulator whose login handler checks credentials like Snowflake (tests/support/auth_server.py), so a
 test passes only if the connector really sent the right password, key-pair JWT or token."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from learnsync import emulator
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
-from tests.auth_server import Accounts
-from tests.conftest import Dest
-from tests.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.auth_server import Accounts
+from tests.support.warehouses import Dest
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.rows import T0, skills
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 CREDS = "SOURCES__LEARNSYNC__CREDENTIALS__"
 
 
@@ -59,7 +59,7 @@ def _uri(guarded: tuple[Any, Accounts], share: Any, authenticator: str | None, u
 
 
 class _Via:
-    """A share seen through the guarded emulator: what tests.helpers.run_sync needs (`uri`, `conn`, ...)."""
+    """A share seen through the guarded emulator: what tests.support.helpers.run_sync needs (`uri`, `conn`, ...)."""
 
     def __init__(self, share: Any, uri: str) -> None:
         self.share, self.uri = share, uri
@@ -71,15 +71,9 @@ def _duckdb(tmp_path: Path) -> Dest:
     return Dest("duckdb", f"duckdb:///{path}", "learning", path)
 
 
-def _skills(share: Any, n: int = 3) -> None:
-    create(share, "SKILLS")
-    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 + timedelta(hours=i), "NAME": f"skill {i}"}
-                             for i in range(n)])
-
-
 @pytest.mark.parametrize("method", ["password", "key_file_encrypted", "key_secret", "pat", "oauth"])
 def test_each_login_method_syncs_and_sends_its_credential(method, guarded, accounts, share, tmp_path, monkeypatch):
-    _skills(share)
+    skills(share, step=timedelta(hours=1))
     authenticator = {"password": None, "key_file_encrypted": None, "key_secret": "snowflake_jwt",
                      "pat": "programmatic_access_token", "oauth": "oauth"}[method]
     if method == "password":
@@ -125,10 +119,10 @@ def test_refused_credentials_are_one_clear_line(guarded, accounts, share, tmp_pa
     monkeypatch.setenv(CREDS + "PRIVATE_KEY_PATH", str(key_file))
     monkeypatch.setenv(CREDS + "PRIVATE_KEY_PASSPHRASE", "wrong-phrase")
     assert "check private_key_passphrase" in _login_error(jwt_uri)
-    from tests.test_cli import _assert_user_error, learnsync  # the same through the command line: one line, exit 2
+    from tests.support.cli import assert_user_error, learnsync  # the same through the command line: one line, exit 2
 
     proc = learnsync("tables", "--source-uri", jwt_uri, cwd=tmp_path)
-    _assert_user_error(proc, "private_key_passphrase")
+    assert_user_error(proc, "private_key_passphrase")
     assert "wrong-phrase" not in proc.stdout + proc.stderr
     monkeypatch.delenv(CREDS + "PRIVATE_KEY_PASSPHRASE")
     assert "is encrypted: set private_key_passphrase" in _login_error(jwt_uri)
@@ -162,7 +156,7 @@ def test_flows_log_in_with_a_prefect_snowflake_credentials_block(method, guarded
 
     from learnsync.flows.sync import sync_flow
 
-    _skills(share)
+    skills(share, step=timedelta(hours=1))
     monkeypatch.chdir(tmp_path)
     if method == "password":
         accounts.password = "block-pw-1"
@@ -211,7 +205,7 @@ def _sha(value: str | None) -> str | None:
 
 def test_column_policies_hash_and_exclude(share, dest, monkeypatch):
     from learnsync.pipelines.catalog import snake_case
-    from tests.helpers import DOCS, JSON_TYPES, _sorted, comparable, dest_rows, source_rows
+    from tests.support.helpers import DOCS, JSON_TYPES, _sorted, comparable, dest_rows, source_rows
 
     _people(share)
     monkeypatch.setenv(POLICY.format("USERS"), '{"EMAIL": "hash", "FIRST_NAME": "exclude"}')
@@ -252,7 +246,7 @@ def test_hash_policy_without_salt_loads_nothing(share, tmp_path, monkeypatch):
 
 
 def test_tables_command_shows_column_policies(share, tmp_path):
-    from tests.test_cli import learnsync
+    from tests.support.cli import learnsync
 
     _people(share)
     env = {POLICY.format("USERS"): '{"EMAIL": "hash", "FIRST_NAME": "exclude"}'}
@@ -298,8 +292,8 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
     from prefect.testing.utilities import prefect_test_harness
 
     from learnsync.flows.sync import sync_flow
-    from tests.conftest import PG_URI, _drop_pg_schema
-    from tests.test_cli import learnsync
+    from tests.support.warehouses import PG_URI, drop_pg_schema
+    from tests.support.cli import learnsync
 
     canary = {k: f"canary-{k}-{uuid.uuid4().hex[:8]}" for k in ("password", "wrong", "phrase", "token", "pg", "salt")}
     accounts.password, accounts.pat = canary["password"], canary["token"]
@@ -371,4 +365,4 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
             for name, value in canary.items():
                 assert value.encode() not in data, f"the {name} canary leaked into {path}"
     finally:
-        _drop_pg_schema(dest.dataset)
+        drop_pg_schema(dest.dataset)

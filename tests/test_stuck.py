@@ -14,9 +14,9 @@ from learnsync.destinations import resolve
 from learnsync.flows.tasks import TableFailed, is_transient
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, source_name, stored_cursor
-from tests.helpers import assert_table_equal, create, dest_rows, insert, run_sync, share_reader
+from tests.support.helpers import assert_table_equal, create, dest_rows, insert, run_sync, share_reader
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
 NEVER = datetime(9999, 12, 31)
 
 

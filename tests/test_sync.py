@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 
-from tests.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.rows import T0, event, tracking
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
-
-
-def _tracking(i: int, created: datetime | None, dates: list | None = None, **extra: object) -> dict:
-    row = {
-        "ID": f"ct{i:05d}", "CREATED_AT": created, "COURSE": f"c{i % 7}", "USER": f"u{i % 13}",
-        "SCORE": float(i) / 3, "PROGRESS": i % 101, "TIME_SPENT": f"{i}.5", "RESULT": "success",
-        "ACCESS_DATES": dates if dates is not None else [f"2025-12-{(i % 28) + 1:02d} 10:00:00"] * (i % 4),
-        "LANG": "fr" if i % 2 else "en, \"quoted\"\nnewline ☃",
-    }
-    row.update(extra)
-    return row
 
 
 def test_incremental_entity_tables(share, dest):
@@ -28,8 +17,8 @@ def test_incremental_entity_tables(share, dest):
     create(share, "COURSES")
     create(share, "USERS")
     # a bulk import: many rows tie on one CREATED_AT; one row has no cursor at all
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(hours=i % 3)) for i in range(30)])
-    insert(share, "COURSES_TRACKINGS", [_tracking(99, None, SCORE=float("nan"))])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(hours=i % 3)) for i in range(30)])
+    insert(share, "COURSES_TRACKINGS", [tracking(99, None, SCORE=float("nan"))])
     insert(share, "COURSES", [
         {"ID": f"c{i}", "CREATED_AT": T0 - timedelta(days=3), "MODIFIED_AT": T0 - timedelta(days=1),
          "NAME": f"Course {i}", "SKILLS": [f"s{j}" for j in range(i)], "CO_AUTHORS": [], "COURSE_DURATION": 10 * i,
@@ -47,9 +36,9 @@ def test_incremental_entity_tables(share, dest):
         assert_table_equal(share, dest, t)
 
     # new rows, rows tied with the stored cursor, rows arriving late inside the lookback window
-    insert(share, "COURSES_TRACKINGS", [_tracking(100 + i, T0) for i in range(5)])
-    insert(share, "COURSES_TRACKINGS", [_tracking(200 + i, T0 - timedelta(hours=20)) for i in range(3)])
-    insert(share, "COURSES_TRACKINGS", [_tracking(300 + i, T0 + timedelta(minutes=i)) for i in range(4)])
+    insert(share, "COURSES_TRACKINGS", [tracking(100 + i, T0) for i in range(5)])
+    insert(share, "COURSES_TRACKINGS", [tracking(200 + i, T0 - timedelta(hours=20)) for i in range(3)])
+    insert(share, "COURSES_TRACKINGS", [tracking(300 + i, T0 + timedelta(minutes=i)) for i in range(4)])
     # updates through MODIFIED_AT that shrink and empty arrays
     share.sql('UPDATE "COURSES" SET "SKILLS" = PARSE_JSON(\'["s0"]\'), "MODIFIED_AT" = %s WHERE "ID" = \'c4\'', (T0,))
     share.sql('UPDATE "COURSES" SET "SKILLS" = PARSE_JSON(\'[]\'), "MODIFIED_AT" = %s WHERE "ID" = \'c3\'', (T0,))
@@ -82,19 +71,19 @@ def test_every_column_exists_even_when_empty_or_null(share, dest):
 
 def test_windows_commit_one_at_a_time(share, dest):
     create(share, "COURSES_TRACKINGS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 - timedelta(minutes=i)) for i in range(60)])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(minutes=i)) for i in range(60)])
     results = run_sync(share, dest, window_rows=10)
     assert results[0].windows > 2
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(500 + i, T0 + timedelta(minutes=i)) for i in range(15)])
+    insert(share, "COURSES_TRACKINGS", [tracking(500 + i, T0 + timedelta(minutes=i)) for i in range(15)])
     run_sync(share, dest, window_rows=10)
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 
 
 def test_duplicate_keys_keep_newest(share, dest, caplog):
     create(share, "COURSES_TRACKINGS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(1, T0 - timedelta(hours=1), PROGRESS=10)])
-    insert(share, "COURSES_TRACKINGS", [_tracking(1, T0, PROGRESS=90, ACCESS_DATES=["a"])])
+    insert(share, "COURSES_TRACKINGS", [tracking(1, T0 - timedelta(hours=1), PROGRESS=10)])
+    insert(share, "COURSES_TRACKINGS", [tracking(1, T0, PROGRESS=90, ACCESS_DATES=["a"])])
     with caplog.at_level(logging.WARNING, logger="learnsync"):
         run_sync(share, dest)
     assert dest.query('SELECT progress FROM "{ds}"."courses_trackings"') == [(90,)]
@@ -102,21 +91,16 @@ def test_duplicate_keys_keep_newest(share, dest, caplog):
     assert any("share a key" in r.message and "COURSES_TRACKINGS" in r.message for r in caplog.records)
 
 
-def _event(i: int, at: datetime, name: str = "course_started") -> dict:
-    return {"GROUP_ID": 1, "USER_ID": i % 9, "DATE_ID": int(at.strftime("%Y%m%d")), "CONTENT_ID": i,
-            "EVENT_NAME": name, "OCCURRED_AT": at, "XP_EARNED": i * 10, "ASSESSMENT_PERCENTILE": 0.5}
-
-
 def test_event_tables_replace_recent_days(share, dest):
     create(share, "FACT_LEARN_EVENTS")
-    events = [_event(i, T0 - timedelta(hours=7 * i)) for i in range(40)]
+    events = [event(i, T0 - timedelta(hours=7 * i)) for i in range(40)]
     events.append(events[3])  # two identical events stay two rows
     insert(share, "FACT_LEARN_EVENTS", events)
     run_sync(share, dest, profile="datacamp")
     assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
     # late events inside the 3-day lookback, new events, and a re-run
-    insert(share, "FACT_LEARN_EVENTS", [_event(100 + i, T0 - timedelta(days=2, hours=i)) for i in range(3)])
-    insert(share, "FACT_LEARN_EVENTS", [_event(200 + i, T0 + timedelta(hours=i)) for i in range(3)])
+    insert(share, "FACT_LEARN_EVENTS", [event(100 + i, T0 - timedelta(days=2, hours=i)) for i in range(3)])
+    insert(share, "FACT_LEARN_EVENTS", [event(200 + i, T0 + timedelta(hours=i)) for i in range(3)])
     run_sync(share, dest, profile="datacamp")
     assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
     run_sync(share, dest, profile="datacamp")
@@ -127,7 +111,7 @@ def test_event_tables_replace_recent_days(share, dest):
 
 def test_event_windows_never_split_a_day(share, dest):
     create(share, "FACT_LEARN_EVENTS")
-    insert(share, "FACT_LEARN_EVENTS", [_event(i, T0 - timedelta(hours=5 * i)) for i in range(60)])
+    insert(share, "FACT_LEARN_EVENTS", [event(i, T0 - timedelta(hours=5 * i)) for i in range(60)])
     results = run_sync(share, dest, profile="datacamp", window_rows=8)
     assert results[0].windows > 2
     assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
@@ -135,7 +119,7 @@ def test_event_windows_never_split_a_day(share, dest):
 
 def test_non_utc_process_and_server_timezone(share, dest, monkeypatch):
     create(share, "COURSES_TRACKINGS")
-    insert(share, "COURSES_TRACKINGS", [_tracking(i, T0 + timedelta(minutes=i)) for i in range(5)])
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 + timedelta(minutes=i)) for i in range(5)])
     monkeypatch.setenv("TZ", "America/New_York")
     monkeypatch.setenv("PGTZ", "Asia/Tokyo")  # the destination session's zone
     time.tzset()

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1)
 
 
 def _seed(share, n: int, start: datetime = T0, prefix: str = "ct") -> None:

@@ -35,10 +35,12 @@ KEY_HINT = "x-learnsync-key"
 
 
 def child_name(spec: TableSpec, col: Column) -> str:
+    """The child table of an ARRAY/VARIANT column: `<table>__<column>` (dlt's nesting separator)."""
     return f"{spec.dest_name}__{col.dest}"
 
 
 def parent_column(spec: TableSpec) -> str:
+    """The column of a child table holding its parent's key: `parent_<key>` (`parent_<k1>_<k2>` for a compound key)."""
     return "parent_" + "_".join(spec.key_dest)
 
 

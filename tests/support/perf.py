@@ -1,4 +1,4 @@
-"""Benchmark: `python -m tests.perf [--events N] [--trackings N] [--skip-stock]`. Prints figures, asserts nothing.
+"""Benchmark: `python -m tests.support.perf [--events N] [--trackings N] [--skip-stock]`. Prints figures, asserts nothing.
 
 The emulator runs in its own process; every measured sync is its own `learnsync` process, whose wall time and
 peak RSS (from wait4) are reported. Beside them: the source limit (the raw connector's fetch_arrow_batches doing
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from learnsync import emulator
-from tests.conftest import _drop_pg_schema
+from tests.support.warehouses import drop_pg_schema
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = (
@@ -226,7 +226,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                                f" full sync (process {r2.seconds:.1f}s)")
             finally:
                 if dest_name == "postgres":
-                    _drop_pg_schema(dataset)
+                    drop_pg_schema(dataset)
 
         # memory must not grow with the table: the same table at half size
         cur = conn.cursor()

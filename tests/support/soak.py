@@ -1,4 +1,4 @@
-"""Crash soak (not a test): `python -m tests.soak --kills 50 --dest duckdb|postgres`.
+"""Crash soak (not a test): `python -m tests.support.soak --kills 50 --dest duckdb|postgres`.
 
 Kills `learnsync sync` with SIGKILL at random moments, many times; the next run is the rerun (it may be killed
 too). Every `--check-every` kills one run goes to the end and the destination is compared with the source.
@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 from learnsync import emulator
-from tests.conftest import PG_URI, Dest, _drop_pg_schema, new_share
-from tests.crashkit import assert_exact, kill_nine, landed, move_on, seed, start_sync
+from tests.support.warehouses import PG_URI, Dest, drop_pg_schema, new_share
+from tests.support.crashkit import assert_exact, kill_nine, landed, move_on, seed, start_sync
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.soak")
+    ap = argparse.ArgumentParser(prog="python -m tests.support.soak")
     ap.add_argument("--kills", type=int, default=50)
     ap.add_argument("--dest", choices=["duckdb", "postgres"], default="duckdb")
     ap.add_argument("--rows", type=int, default=600)
@@ -75,7 +75,7 @@ def main() -> int:
         finally:
             share.conn.close()
             if args.dest == "postgres":
-                _drop_pg_schema(dataset)
+                drop_pg_schema(dataset)
     print(f"soak {args.dest}: {kills} kills ({partial} mid-run), {reruns} checked reruns, {mismatches} mismatches,"
           f" {time.monotonic() - started:.0f} s")
     return 1 if mismatches else 0

@@ -1,4 +1,4 @@
-"""Benchmark: `python -m tests.wire_bench [--rows N] [--chunk-rows N ...]`. Prints figures, asserts nothing.
+"""Benchmark: `python -m tests.support.wire_bench [--rows N] [--chunk-rows N ...]`. Prints figures, asserts nothing.
 
 Rows/s of the raw connector's `fetch_arrow_batches` reading LEARNING_360.CORE.COURSES_TRACKINGS (14 columns, one
 of them an ARRAY of JSON text) from an emulator in its own process, through fakesnow's plain answers and through
@@ -50,7 +50,7 @@ def measure(label: str, wire: WireConfig | str, rows: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.wire_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.wire_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="course trackings (default 200000)")
     parser.add_argument("--chunk-rows", type=int, action="append", help="realistic wire chunk size (repeatable; "
                         "default 1000, the WireConfig default, and 100000)")

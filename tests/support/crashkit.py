@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import assert_table_equal, create, insert
+from tests.support.helpers import assert_table_equal, create, insert
+from tests.support.rows import DAY_START as T0
 
-T0 = datetime(2026, 1, 1)
 TABLE = "COURSES_TRACKINGS"
 
 

@@ -5,7 +5,7 @@ downloads extensions at start and this machine has no internet: the venv gets Du
 the emulator pins duckdb >= 2.0 but runs on 1.5.5) plus the extensions' PyPI wheels, which are FORCE INSTALLed
 into the emulator's own $HOME/.duckdb/extensions.
 
-`python -m tests.bigquery_emulator install` builds the cache (CI runs it; the fixture runs it too when missing).
+`python -m tests.support.bigquery_emulator install` builds the cache (CI runs it; the fixture runs it too when missing).
 """
 
 from __future__ import annotations
@@ -143,6 +143,6 @@ def serve(data_dir: Path, root: Optional[Path] = None, timeout: float = 60.0) ->
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
-        sys.exit("usage: python -m tests.bigquery_emulator install")
+        sys.exit("usage: python -m tests.support.bigquery_emulator install")
     started = time.monotonic()
     print(f"local-bigquery {VERSION} ready in {install()} ({time.monotonic() - started:.0f} s)")

@@ -1,0 +1,51 @@
+"""What `pip install .` puts into a user's environment: one import name, `learnsync`, and no emulator dependency
+(fakesnow, which pins duckdb and sqlglot) outside the demo extra; a user's own `flows` package imports beside it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                           str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (found,) = out.glob("learnsync-*.whl")
+    return found
+
+
+def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/", 1)[0] for n in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"learnsync"}
+    for sub in ("pipelines", "destinations", "flows", "emulator", "pipelines/snowflake", "pipelines/source"):
+        assert f"learnsync/{sub}/__init__.py" in names, sub
+
+
+def test_fakesnow_comes_only_with_the_demo_extra(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        (meta,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        requires = Parser().parsestr(zf.read(meta).decode()).get_all("Requires-Dist")
+    emulator = [r for r in requires if r.lower().startswith(("fakesnow", "sqlglot"))]
+    assert emulator and all("extra ==" in r for r in emulator), emulator
+    assert {r.split("extra ==")[1].strip().strip("'\"") for r in emulator} <= {"demo", "dev"}
+
+
+def test_a_users_own_flows_package_imports_beside_learnsync(tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "__init__.py").write_text("MINE = True\n")
+    code = ("import flows, learnsync.flows.sync as ours; assert flows.MINE;"
+            " assert ours.__name__ == 'learnsync.flows.sync'; print(flows.__file__)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == str(tmp_path / "flows" / "__init__.py")

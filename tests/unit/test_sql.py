@@ -1,0 +1,60 @@
+"""The SQL learnsync sends to Snowflake, built as pure functions: cursor ranges, the newest row per key, hashed
+columns, the fingerprint, text reads of types the connector cannot convert."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.pipelines.fingerprint import SOURCE_HASH
+from learnsync.pipelines.snowflake import sql
+
+T0 = datetime(2026, 1, 1, 12)
+
+
+def _spec(strategy: Strategy = Strategy.MERGE, **kw) -> TableSpec:
+    cols = (Column("ID", "TEXT"), Column("AT", "TIMESTAMP_NTZ"), Column("EMAIL", "TEXT"), Column("AMOUNT", "DECFLOAT"))
+    return TableSpec("T", cols, ("ID",) if strategy is Strategy.MERGE else (), "AT", strategy, timedelta(hours=24),
+                     **kw)
+
+
+def test_quoting_and_base_types() -> None:
+    assert sql.quote('we"ird') == '"we""ird"'
+    assert sql.fqn("DB", "CORE", "T") == '"DB"."CORE"."T"'
+    assert [sql.base_type(t) for t in ("VARCHAR(16777216)", "VECTOR(FLOAT, 256)", "ARRAY(NUMBER(38,0))", "INT")] == [
+        "TEXT", "VECTOR", "ARRAY", "NUMBER"]
+
+
+def test_cursor_ranges_are_half_open_and_bind_their_values() -> None:
+    where, params = sql.cursor_range(_spec(), T0, T0 + timedelta(hours=1), nulls=False)
+    assert where == '"AT" >= %(lo)s AND "AT" < %(hi)s' and params == {"lo": T0, "hi": T0 + timedelta(hours=1)}
+    # unbounded below: rows without a cursor are left out, unless asked for
+    assert sql.cursor_range(_spec(), None, T0, nulls=False)[0] == '("AT" < %(hi)s) AND "AT" IS NOT NULL'
+    assert sql.cursor_range(_spec(), None, None, nulls=True)[0] == '(TRUE) OR "AT" IS NULL'
+
+
+def test_entity_reads_keep_the_newest_row_per_key_deterministically() -> None:
+    text = sql.select(_spec(), '"DB"."CORE"."T"', "TRUE")
+    assert text.endswith(f'QUALIFY ROW_NUMBER() OVER (PARTITION BY "ID" ORDER BY "AT" DESC NULLS LAST,'
+                         f' "{SOURCE_HASH}") = 1')
+    assert f'COUNT(*) OVER (PARTITION BY "ID") AS "{sql.DUPS_COLUMN}"' in text
+
+
+def test_event_reads_keep_every_row() -> None:
+    text = sql.select(_spec(Strategy.EVENTS), '"DB"."CORE"."T"', "TRUE")
+    assert "QUALIFY" not in text and "PARTITION" not in text
+
+
+def test_hashed_columns_never_leave_snowflake_and_decfloat_reads_as_text() -> None:
+    spec = _spec(hashed=("EMAIL",))
+    assert sql.loaded(spec, "EMAIL") == 'SHA2(%(pii_salt)s || "EMAIL", 256)'
+    assert sql.loaded(spec, "AMOUNT") == 'TO_VARCHAR("AMOUNT")'  # connector 4.8 has no Arrow converter for it
+    assert sql.loaded(spec, "ID") == '"ID"'
+    assert 'SHA2(%(pii_salt)s || "EMAIL", 256) AS "EMAIL"' in sql.select(spec, "t", "TRUE")
+
+
+def test_the_source_clock_matches_the_cursor_type() -> None:
+    assert sql.now(_spec()) == "SYSDATE()"  # TIMESTAMP_NTZ holds UTC wall clock
+    event = TableSpec("E", (Column("D", "DATE"),), (), "D", Strategy.EVENTS, timedelta(hours=24))
+    assert sql.now(event) == "CURRENT_DATE()" and sql.day(event) == '"D"'
+    assert sql.day(_spec(Strategy.EVENTS)) == 'TO_DATE("AT")'
