@@ -156,16 +156,24 @@ def _dataset(name: str) -> str:
 
 
 @contextmanager
-def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS) -> Iterator[Any]:
-    from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
-    from learnsync.pipelines.snowflake.reader import ShareReader
+def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, tag: Any = None) -> Iterator[Any]:
+    from learnsync.pipelines.snowflake.reader import open_share
 
-    source = parse_source_uri(source_uri)
-    conn = connect(source)
-    try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
-    finally:
-        conn.close()
+    with open_share(source_uri, window_rows, tag=tag) as reader:
+        yield reader
+
+
+def _run_id() -> str:
+    from learnsync.pipelines.snowflake.cost import new_run_id
+
+    return new_run_id()
+
+
+def _tag(profile: Any, run_id: str, mode: Optional[str] = None) -> Any:
+    """The QUERY_TAG of a CLI run's Snowflake session (`cost.QueryTag`)."""
+    from learnsync.pipelines.snowflake.cost import QueryTag
+
+    return QueryTag(profile.value, run_id, mode)
 
 
 def _split(tables: Optional[str]) -> Optional[list[str]]:
@@ -185,9 +193,10 @@ def _target(dest_uri: Optional[str], dataset: str) -> Any:
 def run_sync(
     reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
+    should_stop: Optional[Callable[[], bool]] = None, run_id: Optional[str] = None,
 ) -> list[Any]:
-    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
+    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed):
+    rows (new / re-read), seconds, windows, Snowflake queries and their seconds, cursor before -> after."""
     from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
@@ -212,12 +221,14 @@ def run_sync(
             return
         status = "ok" if r.ok else f"FAILED: {r.error}"
         typer.echo(
-            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
+            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
+            f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
             f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
         )
 
     return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop)
+                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop,
+                run_id=run_id)
 
 
 @app.command("sync")
@@ -240,9 +251,11 @@ def sync_cmd(
     _setup_logging(verbose)
     # check everything local before the first connection
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _stop_on_signals() as should_stop, _share(source_uri, window_rows) as reader:
+    run_id = _run_id()
+    mode = "full_refresh" if full_refresh else "incremental"
+    with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode)) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
-                           should_stop=should_stop)
+                           should_stop=should_stop, run_id=run_id)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -264,7 +277,7 @@ def tables_cmd(
 
     _setup_logging()
     prof = _profile(profile)
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "tables")) as reader:
         specs = plan(reader, prof, _split(tables))
     for s in specs:
         children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
@@ -283,18 +296,77 @@ def status_cmd(
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
     tables: Optional[str] = TablesOpt,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per table on stdout (lag in seconds)."),
 ) -> None:
-    """Per table: stored cursor, last load and rows in the destination."""
-    from learnsync.pipelines.status import table_status
+    """Per table: state (ok, stale, failed), rows, newest stored cursor, lag behind now, last successful sync and
+    last error. A table is stale when its lag passes its max_lag_hours setting."""
+    import json
+
+    from learnsync.pipelines.status import duration, table_status
     from learnsync.pipelines.sync import plan, require_synced
 
     _setup_logging()
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "status")) as reader:
         specs = plan(reader, prof, _split(tables))
     require_synced(target, dataset)
     for st in table_status(specs, target, dataset, prof.value):
-        typer.echo(f"{st.table:<28} cursor {_fmt(st.cursor):<28} last load {_fmt(st.last_load):<34} rows {_fmt(st.rows)}")
+        if as_json:
+            typer.echo(json.dumps(st.as_json()))
+            continue
+        limit = f" (max {st.max_lag_hours:g}h)" if st.max_lag_hours is not None else ""
+        error = f"  last error {_when_text(st.last_error_at)}: {st.last_error}" if st.last_error else ""
+        typer.echo(
+            f"{st.table:<28} {st.state.value:<6} rows {_fmt(st.rows)}  cursor {_fmt(st.cursor)}"
+            f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}{error}"
+        )
+
+
+def _when_text(value: Any) -> str:
+    """A time as `2026-11-30 13:05 UTC`; `-` for none."""
+    from datetime import timezone
+
+    if value is None:
+        return "-"
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@app.command("history")
+@user_errors
+def history_cmd(
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    table: Optional[str] = typer.Option(None, "--table", help="Only this table (as the share names it, e.g. COURSES)."),
+    limit: int = typer.Option(20, "--limit", min=1, max=10_000, help="Newest runs to show."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per run on stdout."),
+) -> None:
+    """What each run of each table did, newest first: rows new and re-read, seconds, Snowflake queries and time,
+    cursor before and after, outcome and error. Kept in the dataset's _learnsync_runs table."""
+    import json
+
+    from learnsync.pipelines import history
+    from learnsync.pipelines.sync import require_synced
+
+    _setup_logging()
+    target = _target(dest_uri, dataset)
+    if not history.supported(target):
+        raise LearnsyncError(f"{target.display} keeps no run history (file destinations have no SQL to keep it in).")
+    require_synced(target, dataset)
+    runs = history.read(target, dataset, table, limit)
+    if not runs and not as_json:
+        typer.echo(f"No recorded runs{' of ' + table if table else ''} in dataset {dataset} yet.")
+    for r in runs:
+        if as_json:
+            typer.echo(json.dumps(r.as_json()))
+            continue
+        error = f": {r.error}" if r.error else ""
+        typer.echo(
+            f"{_when_text(r.started_at)}  {r.table_name:<28} {r.mode:<12} {r.outcome:<11} rows {r.rows}"
+            f" ({r.rows_new} new, {r.rows_reread} re-read)  {r.seconds:.1f}s  snowflake {r.queries} queries"
+            f" {r.snowflake_seconds:.1f}s  cursor {_fmt(r.cursor_before)} -> {_fmt(r.cursor_after)}{error}"
+        )
 
 
 @app.command("reconcile")
@@ -329,7 +401,7 @@ def reconcile_cmd(
             f" fingerprints)  {r.seconds:6.1f}s  {status}"
         )
 
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "reconcile")) as reader:
         specs = plan(reader, prof, _split(tables))
         require_synced(target, dataset)
         if not as_json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ import pyarrow as pa
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Column, TableSpec
 from learnsync.pipelines.snowflake import sql
+from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.settings import WINDOW_ROWS, read_pii_salt
@@ -35,6 +36,37 @@ class ShareReader:
     database: str
     schema: str
     window_rows: int = WINDOW_ROWS
+    tag: Optional[QueryTag] = None
+    """The QUERY_TAG the connection logged in with (`connect(..., tag=)`); `tagged` narrows it to one table."""
+    stats: QueryStats = field(default_factory=QueryStats)
+    """Every query this reader sent and the seconds Snowflake took to answer (see QueryStats)."""
+    _wanted: Optional[QueryTag] = field(default=None, repr=False)
+
+    @contextmanager
+    def tagged(self, table: str, mode: str) -> Iterator[None]:
+        """Tag the session's queries inside the block with one table's run. The session's QUERY_TAG is changed
+        lazily, before the next query that needs another tag (`ALTER SESSION SET QUERY_TAG`: one query that
+        needs no warehouse), so a connection that logged in with the table's tag (a Prefect task's) sends none,
+        and leaving the block sends nothing. No-op without a tag."""
+        if self.tag is None:
+            yield
+            return
+        outer = self._wanted or self.tag
+        self._wanted = outer.for_table(table, mode)
+        try:
+            yield
+        finally:
+            self._wanted = outer
+
+    def _retag(self, cur: Any) -> None:
+        """Bring the session's QUERY_TAG to the one wanted (see `tagged`)."""
+        wanted = self._wanted
+        if wanted is None or wanted == self.tag:
+            return
+        # bound by the connector (client side, pyformat), which quotes and escapes the JSON text for Snowflake
+        with self.stats.measure(cur):
+            cur.execute("ALTER SESSION SET QUERY_TAG = %(tag)s", {"tag": wanted.text()})
+        self.tag = wanted
 
     def fqn(self, table: str) -> str:
         """A table of the schema, fully qualified and quoted."""
@@ -43,7 +75,9 @@ class ShareReader:
     def _query(self, text: str, params: Optional[dict[str, Any]] = None) -> list[tuple]:
         cur = self.conn.cursor()
         try:
-            cur.execute(text, params or {})
+            self._retag(cur)
+            with self.stats.measure(cur):
+                cur.execute(text, params or {})
             return cur.fetchall()
         finally:
             cur.close()
@@ -119,7 +153,9 @@ class ShareReader:
     def _arrow(self, text: str, params: dict[str, Any], spec: TableSpec) -> Iterator[pa.Table]:
         cur = self.conn.cursor()
         try:
-            cur.execute(text, {**params, **_salt(spec)})
+            self._retag(cur)
+            with self.stats.measure(cur):
+                cur.execute(text, {**params, **_salt(spec)})
             # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
             # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
             yield from cur.fetch_arrow_batches(force_microsecond_precision=True)
@@ -128,16 +164,17 @@ class ShareReader:
 
 
 @contextmanager
-def open_share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, password: Optional[str] = None
-               ) -> Iterator[ShareReader]:
+def open_share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, password: Optional[str] = None,
+               tag: Optional[QueryTag] = None) -> Iterator[ShareReader]:
     """A reader on a connection of its own to the share a source URI names (secrets from dlt's providers, or
-    `password`); closed on exit. Raises LearnsyncError (SourceUnreachable when the source cannot be reached)."""
+    `password`), its session tagged with `tag` (see `connect`); closed on exit. Raises LearnsyncError
+    (SourceUnreachable when the source cannot be reached)."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 
     source = parse_source_uri(source_uri, password=password)
-    conn = connect(source)
+    conn = connect(source, tag)
     try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows)
+        yield ShareReader(conn, source.database, source.schema, window_rows=window_rows, tag=tag)
     finally:
         conn.close()
 

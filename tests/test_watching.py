@@ -1,0 +1,137 @@
+"""Watching it: every Snowflake query tagged and counted, freshness and last error in `status`, run history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import create, insert
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def learnsync(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "learnsync.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **env})
+
+
+def _course(i: int, **extra: Any) -> dict:
+    return {"ID": f"c{i}", "CREATED_AT": T0 - timedelta(days=30), "MODIFIED_AT": T0, "NAME": f"Course {i}",
+            "COURSE_DURATION": i, **extra}
+
+
+def _env(share: Any, db: Path) -> dict:
+    return {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
+
+
+def test_every_query_carries_the_query_tag_and_is_counted(share, tmp_path):
+    create(share, "COURSES")
+    create(share, "SKILLS")
+    insert(share, "COURSES", [_course(i) for i in range(3)])
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    wire = share.server.wire
+    first = len(wire.queries)
+    proc = learnsync("sync", cwd=tmp_path, env=_env(share, tmp_path / "w.duckdb"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    received = wire.queries[first:]
+    assert received, "the emulator received no query"
+
+    untagged = [q.sql for q in received if "QUERY_TAG" not in q.parameters]
+    assert not untagged, untagged
+    tags = [json.loads(q.parameters["QUERY_TAG"]) for q in received]
+    assert {t["tool"] for t in tags} == {"learnsync"}
+    assert {t["profile"] for t in tags} == {"360learning"}
+    assert len({t["run_id"] for t in tags}) == 1 and {t["mode"] for t in tags} <= {"incremental"}
+    from learnsync import __version__
+
+    assert {t["version"] for t in tags} == {__version__}
+    # the login carried the run's tag (SESSION_PARAMETERS of the login request): the session's first query, the
+    # discovery, has it before any ALTER SESSION
+    assert not received[0].sql.upper().startswith("ALTER SESSION") and tags[0]["table"] is None
+    # each table's reads carry that table's tag
+    for q, t in zip(received, tags):
+        if f'"{share.database}"."CORE"."COURSES"' in q.sql:
+            assert t["table"] == "COURSES", q.sql
+        if f'"{share.database}"."CORE"."SKILLS"' in q.sql:
+            assert t["table"] == "SKILLS", q.sql
+
+    # the per-table counts the run printed are the queries the server received for that table, plus the one
+    # ALTER SESSION that switched the tag to it
+    for table in ("COURSES", "SKILLS"):
+        line = next(ln for ln in proc.stdout.splitlines() if ln.strip().startswith(table))
+        printed = int(line.split("snowflake ")[1].split(" queries")[0])
+        tagged = sum(1 for q, t in zip(received, tags) if t["table"] == table and not q.sql.upper().startswith("ALTER"))
+        assert printed == tagged + 1, (line, tagged)
+        assert "None" not in line
+
+
+def _retype_smallint(db: Path) -> None:
+    """The destination column can no longer hold big values (as after an operator's ALTER): the next load that
+    meets one fails for a lasting reason."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute('ALTER TABLE "learning"."courses" ALTER COLUMN "course_duration" TYPE SMALLINT')
+    con.close()
+
+
+def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_path):
+    create(share, "COURSES")
+    create(share, "SKILLS")
+    insert(share, "COURSES", [_course(i) for i in range(3)])
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    db = tmp_path / "w.duckdb"
+    env = {**_env(share, db), "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "24"}
+    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    again = learnsync("sync", "--tables", "COURSES", cwd=tmp_path, env=env)  # nothing changed: all re-read
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "rows         3 (0 new, 3 re-read)" in again.stdout, again.stdout
+
+    _retype_smallint(db)
+    insert(share, "COURSES", [_course(9, MODIFIED_AT=T0 + timedelta(hours=1), COURSE_DURATION=1_000_000)])
+    failed = learnsync("sync", cwd=tmp_path, env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+
+    status = learnsync("status", "--json", cwd=tmp_path, env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    report = {r["table"]: r for r in map(json.loads, status.stdout.splitlines())}
+    courses, skills = report["COURSES"], report["SKILLS"]
+    assert courses["state"] == "failed"
+    assert "out of range" in courses["last_error"] and courses["last_error_at"]
+    assert courses["last_outcome"] == "failed" and courses["last_success"]
+    assert courses["rows"] == 3 and courses["cursor"].startswith("2026-01-01 12:00:00")
+    assert isinstance(courses["lag_seconds"], float)
+    now_lag = (datetime.utcnow() - T0).total_seconds()
+    assert abs(courses["lag_seconds"] - now_lag) < 600
+    # SKILLS synced fine, but its newest row is far older than its max_lag_hours: a warning state
+    assert skills["state"] == "stale" and skills["max_lag_hours"] == 24 and skills["lag_seconds"] > 24 * 3600
+    assert skills["last_error"] is None
+
+    text = learnsync("status", cwd=tmp_path, env=env)
+    assert text.returncode == 0 and "None" not in text.stdout, text.stdout
+    line = next(ln for ln in text.stdout.splitlines() if ln.startswith("COURSES"))
+    assert " failed " in line and "last error" in line and "out of range" in line, line
+    assert "stale" in next(ln for ln in text.stdout.splitlines() if ln.startswith("SKILLS"))
+    print(text.stdout)
+
+    hist = learnsync("history", "--table", "courses", "--json", cwd=tmp_path, env=env)
+    assert hist.returncode == 0, hist.stdout + hist.stderr
+    runs = [json.loads(ln) for ln in hist.stdout.splitlines()]
+    assert [r["outcome"] for r in runs] == ["failed", "ok", "ok"]
+    assert [(r["rows_new"], r["rows_reread"]) for r in runs[1:]] == [(0, 3), (3, 0)]
+    assert runs[0]["cursor_before"].startswith("2026-01-01 12:00:00") and "out of range" in runs[0]["error"]
+    assert all(r["queries"] > 0 and isinstance(r["snowflake_seconds"], float) for r in runs)
+    assert len({r["run_id"] for r in runs}) == 3
+    plain = learnsync("history", cwd=tmp_path, env=env)
+    assert plain.returncode == 0 and "None" not in plain.stdout and plain.stdout.count("SKILLS") == 2, plain.stdout
+    print(plain.stdout)
+
+    bad = learnsync("status", cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "-1"})
+    assert bad.returncode == 2 and bad.stderr.count("error:") == 1 and "max_lag_hours" in bad.stderr, bad.stderr
