@@ -611,6 +611,35 @@ def dbt_project_cmd(
     typer.echo(f"Next: pip install 'learnsync[dbt]' (BigQuery: dbt-bigquery), then: cd {folder} && dbt deps && dbt build")
 
 
+automations_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None,
+    help="Prefect automations that notify when a learnsync flow run fails or a table stops syncing.",
+)
+app.add_typer(automations_app, name="automations")
+
+
+@automations_app.command("apply")
+@user_errors
+def automations_apply_cmd(
+    notify_block: str = typer.Option(..., "--notify-block", "--webhook-block", envvar="LEARNSYNC_NOTIFY_BLOCK",
+                                     help="Name of a Prefect notification block (Slack webhook, email, custom webhook),"
+                                     " as NAME or BLOCK-TYPE/NAME."),
+    stale_hours: Optional[float] = typer.Option(
+        None, "--stale-hours", help="Hours without a successful sync of a table before it is reported (default 26,"
+        " as the file says)."),
+    file: Optional[str] = typer.Option(None, "--file", help="Automations file (default: deploy/automations.yaml)."),
+) -> None:
+    """Create (or replace) the automations of deploy/automations.yaml in the Prefect server of PREFECT_API_URL: a
+    notification when a learnsync flow run fails or crashes, and when a table has not synced for --stale-hours."""
+    from pathlib import Path
+
+    from learnsync.flows.automations import apply
+
+    _setup_logging()
+    for name, automation_id in apply(notify_block, Path(file) if file else None, stale_hours):
+        typer.echo(f"Automation {name!r} created ({automation_id}), notifying through {notify_block}")
+
+
 def main() -> None:
     app()
 

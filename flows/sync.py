@@ -44,15 +44,17 @@ def _collect(kind: str, futures: dict[str, Any]) -> State:
         if isinstance(outcome, BaseException):
             failed.append(table)
             reason = str(outcome).split(": ", 1)[-1] if isinstance(outcome, TableFailed) else str(outcome)
-            rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "seconds": None,
-                         "old_cursor": None, "new_cursor": None, "lag": None})
+            rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "rows_new": 0, "rows_reread": 0,
+                         "seconds": 0.0, "snowflake_queries": 0, "snowflake_seconds": 0.0, "old_cursor": "-",
+                         "new_cursor": "-", "lag_seconds": None})
         else:
             rows.append(outcome)
     create_table_artifact(rows, key=f"learnsync-{kind}", description=f"learnsync {kind}: one row per table")
     lines = [f"# learnsync {kind}", "", f"{len(rows) - len(failed)} of {len(rows)} tables succeeded, "
              f"{sum(r['rows'] or 0 for r in rows)} rows loaded.", ""]
-    lines += [f"- **{r['table']}**: {r['outcome']}, {r['rows']} rows, cursor {r['old_cursor']} -> {r['new_cursor']}"
-              for r in rows]
+    lines += [f"- **{r['table']}**: {r['outcome']}, {r['rows']} rows ({r['rows_new']} new, {r['rows_reread']} re-read),"
+              f" {r['snowflake_queries']} Snowflake queries ({r['snowflake_seconds']} s), cursor {r['old_cursor']} ->"
+              f" {r['new_cursor']}" for r in rows]
     create_markdown_artifact("\n".join(lines), key=f"learnsync-{kind}-summary", description=f"learnsync {kind}")
     if failed:
         # no data= on a Failed state: Prefect would try to turn it into the exception to raise

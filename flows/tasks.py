@@ -79,20 +79,37 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @contextmanager
-def open_reader(job: Job) -> Iterator[Any]:
+def open_reader(job: Job, table: Optional[str] = None, mode: Optional[str] = None) -> Iterator[Any]:
     """A reader on its own connection (tasks run in threads or processes and never share one), logged in with the
-    job's credentials block when it names one."""
+    job's credentials block when it names one. Its session's QUERY_TAG names the profile, the flow run (the run
+    id) and, when given, the table and mode (`cost.QueryTag`)."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
     from learnsync.pipelines.snowflake.reader import ShareReader
 
     source = parse_source_uri(job.source_uri)
     if job.credentials_block:
         block_login(source, job.credentials_block)
-    conn = connect(source)
+    tag = query_tag(job, table, mode)
+    conn = connect(source, tag)
     try:
-        yield ShareReader(conn, source.database, source.schema, window_rows=job.window_rows)
+        yield ShareReader(conn, source.database, source.schema, window_rows=job.window_rows, tag=tag)
     finally:
         conn.close()
+
+
+def flow_run_id() -> str:
+    """The id of the calling flow run (a fresh one outside a flow run): the run id of query tags and history."""
+    from prefect.runtime import flow_run
+
+    from learnsync.pipelines.snowflake.cost import new_run_id
+
+    return str(flow_run.id or new_run_id())
+
+
+def query_tag(job: Job, table: Optional[str] = None, mode: Optional[str] = None) -> Any:
+    from learnsync.pipelines.snowflake.cost import QueryTag
+
+    return QueryTag(job.profile, flow_run_id(), mode, table)
 
 
 def block_login(source: Any, name: str) -> None:
@@ -140,22 +157,65 @@ def flow_run_cancelled() -> bool:
     return state is not None and (state.is_cancelling() or state.is_cancelled())
 
 
+def lag_seconds(cursor: Any) -> Optional[float]:
+    """Seconds from a cursor value (a TIMESTAMP_NTZ is UTC wall-clock time; a date: its midnight UTC) to now; None
+    for a cursor that is no time (or none)."""
+    from datetime import date
+
+    if isinstance(cursor, datetime):
+        newest = cursor if cursor.tzinfo else cursor.replace(tzinfo=timezone.utc)
+    elif isinstance(cursor, date):
+        newest = datetime(cursor.year, cursor.month, cursor.day, tzinfo=timezone.utc)
+    else:
+        return None
+    return round(max(0.0, (datetime.now(timezone.utc) - newest).total_seconds()), 1)
+
+
 def summary(result: TableResult) -> dict[str, Any]:
-    """A table run as artifact row: rows, duration, cursors and the lag of the newest row behind now."""
-    lag = None
-    if isinstance(result.new_cursor, datetime):
-        newest = result.new_cursor if result.new_cursor.tzinfo else result.new_cursor.replace(tzinfo=timezone.utc)
-        lag = str(datetime.now(timezone.utc) - newest).split(".")[0]
+    """A table run as artifact row: rows (new, re-read), duration, Snowflake queries and seconds, cursors and the
+    lag of the newest row behind now in seconds (a number, for sorting and alerting)."""
     return {
         "table": result.table,
         "outcome": ("failed: " + str(result.error)) if not result.ok else "not started" if not result.started else
                    ("interrupted: " + result.stopped_line().split(": ", 1)[1]) if result.interrupted else "ok",
         "rows": result.rows,
+        "rows_new": result.rows_new,
+        "rows_reread": result.rows_reread,
         "seconds": round(result.seconds, 1),
-        "old_cursor": None if result.old_cursor is None else str(result.old_cursor),
-        "new_cursor": None if result.new_cursor is None else str(result.new_cursor),
-        "lag": lag,
+        "snowflake_queries": result.queries,
+        "snowflake_seconds": round(result.snowflake_seconds, 2),
+        "old_cursor": "-" if result.old_cursor is None else str(result.old_cursor),
+        "new_cursor": "-" if result.new_cursor is None else str(result.new_cursor),
+        "lag_seconds": lag_seconds(result.new_cursor if result.new_cursor is not None else result.old_cursor),
     }
+
+
+SYNCED, FAILED = "learnsync.table.synced", "learnsync.table.failed"
+"""The Prefect events a table run emits (resource `learnsync.table.<dataset>.<table>`)."""
+
+
+def table_resource(dataset: str, table: str) -> str:
+    """The Prefect resource id of one table of one destination dataset."""
+    return f"learnsync.table.{dataset}.{table}"
+
+
+def emit_table_event(job: Job, dataset: str, result: TableResult) -> None:
+    """Emit `learnsync.table.synced` (or `.failed`) for a table run, with rows, lag seconds, duration, Snowflake
+    queries and seconds (and the error) as payload; Prefect relates it to the flow and task run. Automations
+    act on them (deploy/automations.yaml). Never raises (Prefect logs an event it cannot send)."""
+    from prefect.events import emit_event
+
+    payload = summary(result)
+    payload.pop("outcome")
+    if not result.ok:
+        payload["error"] = result.error
+    emit_event(
+        FAILED if not result.ok else SYNCED,
+        resource={"prefect.resource.id": table_resource(dataset, result.table),
+                  "prefect.resource.name": result.table, "learnsync.dataset": dataset,
+                  "learnsync.profile": job.profile},
+        payload=payload,
+    )
 
 
 RETRIES: dict[str, Any] = dict(
@@ -225,7 +285,7 @@ def run_table(
     # without a limit of that name (no max_connections given) this does not wait
     try:
         with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
-                open_reader(job) as reader:
+                open_reader(job, table, mode) as reader:
             spec = plan(reader, Profile(job.profile), [table])[0]
             for start, end in windows:
                 result = sync_table(
@@ -233,15 +293,21 @@ def run_table(
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
-                    should_stop=flow_run_cancelled,
+                    should_stop=flow_run_cancelled, run_id=flow_run_id(),
                 )
-                logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
+                logger.info("%s %s [%s, %s): %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, start, end,
+                            result.rows, result.seconds, result.queries, result.snowflake_seconds)
                 if not result.ok:
+                    emit_table_event(job, target.dataset or job.dataset, result)
                     raise TableFailed(result)
                 if total is None:
                     total = result
                 else:
                     total.rows += result.rows
+                    total.rows_new += result.rows_new
+                    total.rows_reread += result.rows_reread
+                    total.queries += result.queries
+                    total.snowflake_seconds += result.snowflake_seconds
                     total.seconds += result.seconds
                     total.windows += result.windows
                     total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
@@ -252,6 +318,7 @@ def run_table(
         if lane is not None:  # the lane's staging holds nothing the destination needs once the lane is done
             drop_staging(target, job.dataset)
     assert total is not None
+    emit_table_event(job, target.dataset or job.dataset, total)
     return summary(total)
 
 
@@ -263,7 +330,7 @@ def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[st
     from learnsync.pipelines.reconcile import reconcile_table
     from learnsync.pipelines.sync import plan
 
-    with open_reader(job) as reader:
+    with open_reader(job, table, "reconcile") as reader:
         spec = plan(reader, Profile(job.profile), [table])[0]
         result = reconcile_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile, dry_run)
     get_run_logger().info("reconcile %s: %s", table, result)

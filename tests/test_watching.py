@@ -135,3 +135,118 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
 
     bad = learnsync("status", cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "-1"})
     assert bad.returncode == 2 and bad.stderr.count("error:") == 1 and "max_lag_hours" in bad.stderr, bad.stderr
+
+
+# --------------------------------------------------------------------------------------------------------------
+# alerts, end to end: a Prefect server (its triggers and actions services on), the automations applied with the
+# CLI, flow runs in this process, and a webhook receiver on 127.0.0.1 that gets the notifications
+
+
+class _Receiver:
+    """An HTTP server on 127.0.0.1 that records the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                received.append(json.loads(body or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for body in list(self.received):
+                if needle in json.dumps(body):
+                    return body
+            time.sleep(0.5)
+        raise AssertionError(f"no notification with {needle!r} in {timeout:.0f} s; received: {self.received}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(share, tmp_path, monkeypatch):
+    import time
+
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.test_prefect_e2e import PREFECT, Service, _clean_env, _free_port, _wait_healthy
+
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    (tmp_path / "prefect").mkdir()
+    quiet = {f"PREFECT_SERVER_SERVICES_{s}_ENABLED": "false" for s in (
+        "SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "REPOSSESSOR", "CANCELLATION_CLEANUP")}
+    env = _clean_env(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=api_url, DO_NOT_TRACK="1",
+                     PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_UI_ENABLED="false",
+                     PREFECT_SERVER_LOGGING_LEVEL="WARNING", **quiet)
+    server = Service("prefect server", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                     env, tmp_path / "prefect", tmp_path / "server.log")
+    receiver = _Receiver()
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    monkeypatch.setenv("SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD", "snow")
+    try:
+        started = time.monotonic()
+        _wait_healthy(server, api_url)
+        print(f"server up in {time.monotonic() - started:.1f} s")
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            CustomWebhookNotificationBlock(
+                name="learnsync alerts", url=receiver.url, json_data={"subject": "{{subject}}", "body": "{{body}}"},
+            ).save("learnsync-alerts")
+            # bad input first: one error line, exit 2
+            missing = learnsync("automations", "apply", "--notify-block", "nope", cwd=tmp_path, env=env)
+            assert missing.returncode == 2 and missing.stderr.count("error:") == 1, missing.stderr
+            assert "learnsync-alerts" in missing.stderr  # names the notification blocks there are
+            applied = learnsync("automations", "apply", "--notify-block", "learnsync-alerts", "--stale-hours", "0.004",
+                                cwd=tmp_path, env=env)
+            assert applied.returncode == 0, applied.stdout + applied.stderr
+            assert applied.stdout.count("created") == 2, applied.stdout
+            again = learnsync("automations", "apply", "--notify-block", "learnsync-alerts", "--stale-hours", "0.004",
+                              cwd=tmp_path, env=env)  # replaces, never duplicates
+            assert again.returncode == 0, again.stdout + again.stderr
+            from prefect.client.orchestration import get_client
+
+            with get_client(sync_client=True) as client:
+                names = sorted(a.name for a in client.read_automations())
+            assert names == ["learnsync flow run failed", "learnsync table not synced"], names
+
+            from learnsync.flows.sync import sync_flow
+
+            params = dict(source_uri=share.uri.replace("fake:snow@", "fake@"),
+                          destination=f"duckdb:///{tmp_path / 'w.duckdb'}", dataset="learning")
+            ok = sync_flow(**params, return_state=True)
+            assert ok.is_completed(), ok.message
+            synced_at = time.monotonic()
+            failed = sync_flow(**params, tables=["NOPE"], return_state=True)
+            assert failed.is_failed()
+
+            alert = receiver.wait_for("Failed", timeout=60)
+            print(f"failure notification {time.monotonic() - synced_at:.1f} s after the run:\n{json.dumps(alert, indent=2)}")
+            assert "learnsync-sync" in alert["subject"] and "NOPE" in alert["body"], alert
+            stale = receiver.wait_for("learnsync.table.learning.SKILLS", timeout=90)
+            print(f"not-synced notification {time.monotonic() - synced_at:.1f} s after the sync:\n"
+                  f"{json.dumps(stale, indent=2)}")
+            assert "has not synced" in stale["subject"], stale
+    finally:
+        receiver.close()
+        server.stop()
