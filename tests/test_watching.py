@@ -247,6 +247,16 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
             print(f"not-synced notification {time.monotonic() - synced_at:.1f} s after the sync:\n"
                   f"{json.dumps(stale, indent=2)}")
             assert "has not synced" in stale["subject"], stale
+
+            from prefect.events.filters import EventFilter, EventNameFilter
+
+            with get_client(sync_client=True) as client:
+                events = client.read_events(filter=EventFilter(event=EventNameFilter(prefix=["learnsync."])), limit=50)
+            [synced] = events.events
+            assert synced.event == "learnsync.table.synced" and synced.resource.id == "learnsync.table.learning.SKILLS"
+            assert synced.payload["rows"] == 1 and synced.payload["rows_new"] == 1
+            assert isinstance(synced.payload["lag_seconds"], float) and synced.payload["snowflake_queries"] > 0
+            assert any(r.id.startswith("prefect.flow-run.") for r in synced.related)  # Prefect relates it to the run
     finally:
         receiver.close()
         server.stop()
