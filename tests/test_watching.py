@@ -260,3 +260,47 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
     finally:
         receiver.close()
         server.stop()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# a run waiting for another run's table lock says so at once and names the holder
+
+_HOLD = """
+import sys, time
+from learnsync.destinations import resolve
+from learnsync.pipelines.sync import table_lock
+uri, dataset = sys.argv[1:3]
+with table_lock(resolve(uri, dataset), dataset, "SKILLS", 30):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_a_waiting_run_names_the_lock_holder(kind, share, tmp_path):
+    import socket
+    import uuid
+
+    from tests.conftest import PG_URI, _drop_pg_schema
+
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    dataset = f"t_{uuid.uuid4().hex[:10]}"
+    uri = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else PG_URI
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, uri, dataset], stdout=subprocess.PIPE, text=True,
+                              cwd=tmp_path, env={**os.environ})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": uri, "LEARNSYNC_DATASET": dataset}
+        proc = learnsync("sync", "--lock-timeout", "3", cwd=tmp_path, env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+        if kind == "postgres":
+            _drop_pg_schema(dataset)
+    out = proc.stdout + proc.stderr
+    waiting = [ln for ln in proc.stderr.splitlines() if "Waiting" in ln]
+    assert len(waiting) == 1, out
+    assert f"pid {holder.pid}" in waiting[0] and socket.gethostname() in waiting[0] and "since 20" in waiting[0], waiting
+    assert proc.returncode in (1, 2) and f"pid {holder.pid}" in out.replace(waiting[0], ""), out  # the error names it too
+    print(waiting[0])
