@@ -611,6 +611,31 @@ def dbt_project_cmd(
     typer.echo(f"Next: pip install 'learnsync[dbt]' (BigQuery: dbt-bigquery), then: cd {folder} && dbt deps && dbt build")
 
 
+@app.command("check")
+@user_errors
+def check_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+) -> None:
+    """Before a first sync: check, one line each, that the secrets resolve, the source login works (and which
+    method it uses), the role sees the share's tables, the warehouse runs, and the destination accepts writes (a
+    scratch table created and dropped). Exit code 0 only when every check passes (1 otherwise); no secret is
+    printed."""
+    from learnsync.check import run_checks
+
+    _setup_logging()
+    prof, target = _profile(profile), _target(dest_uri, dataset)
+    results = []
+    for check in run_checks(source_uri, prof, target, dataset):
+        typer.echo(check.line())
+        results.append(check)
+    # a check skipped because another failed comes with that failure; a skip of its own (file://) passes
+    if any(c.ok is False for c in results):
+        raise typer.Exit(1)
+
+
 automations_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
     help="Prefect automations that notify when a learnsync flow run fails or a table stops syncing.",

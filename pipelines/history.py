@@ -64,7 +64,7 @@ class RunRecord:
         return doc
 
 
-_TYPES = {
+TYPES = {
     # (text, integer, float, timestamp) per destination dialect (`Target.dialect.name`)
     "duckdb": ("VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMPTZ"),
     "postgres": ("TEXT", "BIGINT", "DOUBLE PRECISION", "TIMESTAMPTZ"),
@@ -73,7 +73,7 @@ _TYPES = {
 
 
 def _column_types() -> dict[str, int]:
-    """Column -> index into a _TYPES entry."""
+    """Column -> index into a TYPES entry."""
     kinds = {str: 0, "str": 0, int: 1, "int": 1, float: 2, "float": 2, datetime: 3, "datetime": 3}
     out = {}
     for f in fields(RunRecord):
@@ -84,7 +84,7 @@ def _column_types() -> dict[str, int]:
 
 def supported(target: Target) -> bool:
     """Whether the destination keeps run history (SQL destinations with a known dialect; not `file://`)."""
-    return target.dialect is not None and target.dialect.name in _TYPES
+    return target.dialect is not None and target.dialect.name in TYPES
 
 
 def _pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]) -> Any:
@@ -114,7 +114,7 @@ def record(target: Target, dataset: str, run: RunRecord, pipelines_dir: Optional
         return False
     try:
         with _pipeline(target, dataset, pipelines_dir).sql_client() as client:
-            table = _ensure(client, _TYPES[target.dialect.name])  # type: ignore[union-attr]
+            table = _ensure(client, TYPES[target.dialect.name])  # type: ignore[union-attr]
             names = list(_column_types())
             values = [getattr(run, n) for n in names]
             values[names.index("started_at")] = _utc(run.started_at)

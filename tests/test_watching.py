@@ -304,3 +304,37 @@ def test_a_waiting_run_names_the_lock_holder(kind, share, tmp_path):
     assert f"pid {holder.pid}" in waiting[0] and socket.gethostname() in waiting[0] and "since 20" in waiting[0], waiting
     assert proc.returncode in (1, 2) and f"pid {holder.pid}" in out.replace(waiting[0], ""), out  # the error names it too
     print(waiting[0])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# learnsync check
+
+
+def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path):
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    env = {**_env(share, tmp_path / "w.duckdb")}
+    ok = learnsync("check", cwd=tmp_path, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    lines = ok.stdout.splitlines()
+    assert [ln.split()[:2] for ln in lines] == [["ok", "secrets"], ["ok", "source"], ["ok", "share"],
+                                                ["ok", "warehouse"], ["ok", "destination"]], ok.stdout
+    assert "(snowflake)" in lines[1] and "snow@" not in ok.stdout and ":snow" not in ok.stdout
+    assert "1 table(s)" in lines[2] and "scratch table" in lines[4]
+    print(ok.stdout)
+
+    # a password the account refuses (the emulator checks it: tests/auth_server.py), a destination that is down
+    from learnsync import emulator
+    from tests.auth_server import Accounts
+    from tests.conftest import Share
+
+    accounts = Accounts(user="FAKE", password="right-Pa55")
+    with emulator.emulated_share(wrap=accounts.middleware) as srv:
+        uri = Share(srv, share.database, "CORE", None).uri.replace("fake:snow@", "fake:wrong-Pa55@")
+        bad = learnsync("check", cwd=tmp_path, env={**env, "LEARNSYNC_SOURCE_URI": uri,
+                                                    "LEARNSYNC_DEST_URI": "postgresql://postgres@127.0.0.1:1/test"})
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    marks = [ln.split()[0] for ln in bad.stdout.splitlines()]
+    assert marks == ["ok", "FAIL", "skip", "skip", "FAIL"], bad.stdout
+    assert "wrong-Pa55" not in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+    print(bad.stdout)
