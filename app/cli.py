@@ -193,10 +193,11 @@ def _target(dest_uri: Optional[str], dataset: str) -> Any:
 def run_sync(
     reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
-    should_stop: Optional[Callable[[], bool]] = None, run_id: Optional[str] = None,
+    should_stop: Optional[Callable[[], bool]] = None, run_id: Optional[str] = None, progress: bool = True,
 ) -> list[Any]:
     """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed):
-    rows (new / re-read), seconds, windows, Snowflake queries and their seconds, cursor before -> after."""
+    rows (new / re-read), seconds, windows, Snowflake queries and their seconds, cursor before -> after. With
+    `progress` on a terminal, a Rich display shows the tables in flight (`_Live`)."""
     from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
@@ -207,28 +208,79 @@ def run_sync(
         typer.echo(new_dataset_line(target, dataset))
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
-    tty = sys.stdout.isatty()
+    with _progress_display(progress and sys.stdout.isatty()) as display:
 
-    def progress(r: Any) -> None:
-        # on a terminal, one line that updates after every committed window
-        typer.echo(f"\r  {r.table:<28} window {r.windows}, {r.rows} rows so far...", nl=False)
+        def window(r: Any) -> None:
+            display.update(r)
 
-    def show(r: Any) -> None:
-        if tty:
-            typer.echo("\r\033[K", nl=False)
-        if r.ok and (r.interrupted or not r.started):
-            typer.echo(f"  {r.stopped_line()}")
-            return
-        status = "ok" if r.ok else f"FAILED: {r.error}"
-        typer.echo(
-            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
-            f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
-            f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
-        )
+        def show(r: Any) -> None:
+            if r.ok and (r.interrupted or not r.started):
+                line = f"  {r.stopped_line()}"
+            else:
+                status = "ok" if r.ok else f"FAILED: {r.error}"
+                line = (
+                    f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
+                    f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
+                    f"  cursor {_fmt(r.old_cursor)} -> {_fmt(r.new_cursor)}  {status}"
+                )
+            display.done(r, line)
 
-    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop,
-                run_id=run_id)
+        return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
+                    on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id)
+
+
+class _Plain:
+    """Progress without a display: only each table's final line (not a terminal, or --no-progress)."""
+
+    def update(self, r: Any) -> None:
+        pass
+
+    def done(self, r: Any, line: str) -> None:
+        typer.echo(line)
+
+
+class _Live:
+    """A Rich progress display, one line per table in flight: windows done of planned, rows of planned, rate, ETA
+    (from the rows Snowflake counted when the run planned its first window); each table's final line is printed
+    above it when the table ends."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress, self.tasks = progress, {}
+
+    def update(self, r: Any) -> None:
+        import time
+
+        task = self.tasks.get(r.table)
+        if task is None:
+            task = self.tasks[r.table] = self.progress.add_task(r.table, total=None, windows="", rows="", rate="",
+                                                                started=time.monotonic())
+        started = self.progress.tasks[task].fields["started"]
+        windows = f"window {r.windows} of {r.planned_windows}" if r.planned_windows else f"window {r.windows}"
+        total = max(r.planned_rows or 0, r.rows) or None
+        rows = f"{r.rows:,} of {total:,} rows" if total else f"{r.rows:,} rows"
+        self.progress.update(task, completed=r.rows, total=total, windows=windows, rows=rows,
+                             rate=f"{r.rows / max(time.monotonic() - started, 1e-3):,.0f} rows/s")
+
+    def done(self, r: Any, line: str) -> None:
+        task = self.tasks.pop(r.table, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress_display(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield _Plain()
+        return
+    # rich comes with typer (and Prefect)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("  {task.description:<28}"), BarColumn(bar_width=24), TextColumn("{task.fields[windows]}"),
+               TextColumn("{task.fields[rows]}"), TextColumn("{task.fields[rate]}"), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, refresh_per_second=4) as progress:
+        yield _Live(progress)
 
 
 @app.command("sync")
@@ -245,6 +297,9 @@ def sync_cmd(
                                     help="Rows per committed window: memory follows it."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
+                                  help="On a terminal, a live display per table (windows, rows, rate, ETA);"
+                                  " --no-progress prints only each table's final line."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
@@ -255,7 +310,7 @@ def sync_cmd(
     mode = "full_refresh" if full_refresh else "incremental"
     with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode)) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
-                           should_stop=should_stop, run_id=run_id)
+                           should_stop=should_stop, run_id=run_id, progress=progress)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)

@@ -62,6 +62,10 @@ class TableResult:
     snowflake_seconds: float = 0.0
     """Seconds spent inside the connector's `cursor.execute()` for those queries (`cost.QueryStats`)."""
     started_at: Optional[datetime] = None  # UTC
+    planned_rows: Optional[int] = None
+    """Rows the run expects to read (counted in Snowflake when it planned its first window; None: not known)."""
+    planned_windows: Optional[int] = None
+    """Windows the run expects: planned_rows over the rows per window, at least the windows done."""
 
     @property
     def ok(self) -> bool:
@@ -331,6 +335,9 @@ def _run(
         options = target.run_options  # a reload for a changed type drops the tables once, before the first window
         result.rows += _rows_normalized(pipeline, spec)
         result.windows = stream.windows
+        if stream.planned_rows is not None:
+            result.planned_rows = stream.planned_rows
+            result.planned_windows = max(stream.windows, -(-stream.planned_rows // max(1, stream.reader.window_rows)))
         if on_window:
             on_window(result)
         if stream.done:

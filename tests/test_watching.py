@@ -338,3 +338,38 @@ def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path
     assert marks == ["ok", "FAIL", "skip", "skip", "FAIL"], bad.stdout
     assert "wrong-Pa55" not in bad.stdout + bad.stderr and "Traceback" not in bad.stdout + bad.stderr
     print(bad.stdout)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# progress on a terminal
+
+
+def test_progress_display_on_a_terminal_and_plain_lines_without(share, tmp_path):
+    import pty
+    import re
+
+    create(share, "COURSES")
+    insert(share, "COURSES", [_course(i, MODIFIED_AT=T0 + timedelta(hours=i)) for i in range(12)])
+    env = {**os.environ, **_env(share, tmp_path / "w.duckdb"), "LEARNSYNC_WINDOW_ROWS": "4", "COLUMNS": "200"}
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "learnsync.cli", "sync"], cwd=tmp_path, env=env, stdin=follower,
+                            stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert proc.returncode == 0, screen
+    assert re.search(r"window \d of 3", screen) and " of 12 rows" in screen and "rows/s" in screen, screen
+    assert "rows        12 (12 new, 0 re-read)" in screen, screen
+
+    plain = learnsync("sync", "--no-progress", cwd=tmp_path, env=_env(share, tmp_path / "w.duckdb"))
+    assert plain.returncode == 0 and "rows/s" not in plain.stdout and "\r" not in plain.stdout, plain.stdout

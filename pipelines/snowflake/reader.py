@@ -121,7 +121,7 @@ class ShareReader:
             last, beyond = self._query(sql.cursor_before(spec, table, where), {**params, "limit": limit})[0]
         if lo is None and first is not None:
             lo = floor_bound(spec, first)
-        plan = WindowPlan(lo, None, limit, int(beyond or 0))
+        plan = WindowPlan(lo, None, limit, int(beyond or 0), int(total or 0))
         if lo is not None and last is not None:
             plan.hi = window_end(spec, lo, last, total, self.window_rows, lambda a, b: self.count(spec, a, b))
         return plan
@@ -196,6 +196,8 @@ class WindowStream:
         """Cursor values past this do not move the stored cursor (set by the run's first window; see plan_window)."""
         self.beyond = 0
         """Rows of the run whose cursor lies past `limit`."""
+        self.planned_rows: Optional[int] = None
+        """Rows the run expects to read, counted when its first window was planned (None without a cursor)."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
@@ -206,6 +208,8 @@ class WindowStream:
         plan = self.reader.plan_window(self.spec, lo, self.limit)
         if self.windows == 0 and self.limit is None:
             self.limit, self.beyond = plan.limit, plan.beyond
+        if self.planned_rows is None:
+            self.planned_rows = plan.total
         lo, hi = plan.lo, plan.hi
         if end is not None and (hi is None or hi >= end):
             hi = end
