@@ -190,6 +190,34 @@ def summary(result: TableResult) -> dict[str, Any]:
     }
 
 
+class WindowProgress:
+    """Called after each committed window of a table run in a flow: a log line, and for a run of more than one
+    planned window a progress artifact (percent of the rows Snowflake counted when the run planned its first
+    window), updated window by window."""
+
+    def __init__(self, table: str, mode: str) -> None:
+        import re
+
+        self.table, self.mode, self.artifact = table, mode, None
+        # artifact keys: lower-case letters, digits and dashes
+        self.key = "learnsync-progress-" + re.sub(r"[^a-z0-9]+", "-", table.lower()).strip("-")
+
+    def __call__(self, result: TableResult) -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        planned = f" of {result.planned_windows}" if result.planned_windows else ""
+        get_run_logger().info("%s %s: window %d%s committed, %d rows so far", self.mode, self.table, result.windows,
+                              planned, result.rows)
+        if not result.planned_rows or not result.planned_windows or result.planned_windows < 2:
+            return
+        percent = min(100.0, 100.0 * result.rows / result.planned_rows)
+        what = f"learnsync {self.mode} of {self.table}: {result.rows:,} of {result.planned_rows:,} rows"
+        if self.artifact is None:
+            self.artifact = create_progress_artifact(percent, key=self.key, description=what)
+        else:
+            update_progress_artifact(self.artifact, percent, description=what)
+
+
 SYNCED, FAILED = "learnsync.table.synced", "learnsync.table.failed"
 """The Prefect events a table run emits (resource `learnsync.table.<dataset>.<table>`)."""
 
@@ -282,6 +310,7 @@ def run_table(
     suffix = "" if lane is None else f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
     total: Optional[TableResult] = None
+    on_window = WindowProgress(table, mode)
     # without a limit of that name (no max_connections given) this does not wait
     try:
         with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
@@ -293,7 +322,7 @@ def run_table(
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
-                    should_stop=flow_run_cancelled, run_id=flow_run_id(),
+                    should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
                 )
                 logger.info("%s %s [%s, %s): %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, start, end,
                             result.rows, result.seconds, result.queries, result.snowflake_seconds)

@@ -191,7 +191,7 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
     from tests.test_prefect_e2e import PREFECT, Service, _clean_env, _free_port, _wait_healthy
 
     create(share, "SKILLS")
-    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 + timedelta(hours=i), "NAME": "n"} for i in range(6)])
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     (tmp_path / "prefect").mkdir()
@@ -234,7 +234,7 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
 
             params = dict(source_uri=share.uri.replace("fake:snow@", "fake@"),
                           destination=f"duckdb:///{tmp_path / 'w.duckdb'}", dataset="learning")
-            ok = sync_flow(**params, return_state=True)
+            ok = sync_flow(**params, window_rows=2, return_state=True)  # three windows: a progress artifact
             assert ok.is_completed(), ok.message
             synced_at = time.monotonic()
             failed = sync_flow(**params, tables=["NOPE"], return_state=True)
@@ -254,9 +254,13 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
                 events = client.read_events(filter=EventFilter(event=EventNameFilter(prefix=["learnsync."])), limit=50)
             [synced] = events.events
             assert synced.event == "learnsync.table.synced" and synced.resource.id == "learnsync.table.learning.SKILLS"
-            assert synced.payload["rows"] == 1 and synced.payload["rows_new"] == 1
+            assert synced.payload["rows"] == 6 and synced.payload["rows_new"] == 6
             assert isinstance(synced.payload["lag_seconds"], float) and synced.payload["snowflake_queries"] > 0
             assert any(r.id.startswith("prefect.flow-run.") for r in synced.related)  # Prefect relates it to the run
+            from prefect.artifacts import Artifact
+
+            progress = Artifact.get("learnsync-progress-skills")
+            assert progress is not None and progress.type == "progress" and float(progress.data) == 100.0, progress
     finally:
         receiver.close()
         server.stop()
