@@ -256,7 +256,7 @@ def sync_table(
                 after = reader.stats.snapshot()
                 result.queries, result.snowflake_seconds = after[0] - queries, after[1] - seconds
         if pipeline is not None:
-            _split_rows(pipeline, spec, result)
+            _split_rows(pipeline, spec, result, mode)
             if run_id is not None and lock_timeout is not None:
                 # still under the table's lock (a DuckDB file takes one writing process)
                 _record(target, dataset, result, run_id, mode, pipelines_dir)
@@ -265,15 +265,13 @@ def sync_table(
     return result
 
 
-def _split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult) -> None:
+def _split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult, mode: Mode) -> None:
     """Split `rows` into new (past the cursor stored before the run) and re-read ones, counting the rows past the
     old cursor in the destination (one COUNT query; none when nothing was loaded). A table without a cursor is
-    re-read whole; a first run (no stored cursor) reads only new rows. A failure only leaves the split at
-    0 new / all re-read."""
+    re-read whole, and so is a backfill's range (behind the cursor by definition); a first run (no stored cursor)
+    reads only new rows. A failure only leaves the split at 0 new / all re-read."""
     result.rows_new, result.rows_reread = 0, result.rows
-    if not result.rows:
-        return
-    if spec.cursor is None:
+    if not result.rows or spec.cursor is None or mode is Mode.BACKFILL:
         return
     if result.old_cursor is None:
         result.rows_new, result.rows_reread = result.rows, 0

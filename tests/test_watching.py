@@ -72,29 +72,55 @@ def test_every_query_carries_the_query_tag_and_is_counted(share, tmp_path):
         assert "None" not in line
 
 
-def _retype_smallint(db: Path) -> None:
+def _retype_smallint(uri: str, db: Path, dataset: str) -> None:
     """The destination column can no longer hold big values (as after an operator's ALTER): the next load that
     meets one fails for a lasting reason."""
-    import duckdb
+    statement = f'ALTER TABLE "{dataset}"."courses" ALTER COLUMN "course_duration" TYPE SMALLINT'
+    if uri.startswith("duckdb"):
+        import duckdb
 
-    con = duckdb.connect(str(db))
-    con.execute('ALTER TABLE "learning"."courses" ALTER COLUMN "course_duration" TYPE SMALLINT')
+        con = duckdb.connect(str(db))
+        con.execute(statement)
+        con.close()
+        return
+    import psycopg2
+
+    con = psycopg2.connect(uri)
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute(statement)
     con.close()
 
 
-def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_path):
+@pytest.fixture(params=["duckdb", "postgres"])
+def sql_dest(request, tmp_path):
+    """(URI, DuckDB file, dataset) of a DuckDB file or a fresh Postgres dataset."""
+    import uuid
+
+    from tests.conftest import PG_URI, _drop_pg_schema
+
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path / 'w.duckdb'}", tmp_path / "w.duckdb", "learning"
+        return
+    dataset = f"t_{uuid.uuid4().hex[:10]}"
+    yield PG_URI, tmp_path, dataset
+    _drop_pg_schema(dataset)
+
+
+def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_path, sql_dest):
     create(share, "COURSES")
     create(share, "SKILLS")
     insert(share, "COURSES", [_course(i) for i in range(3)])
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
-    db = tmp_path / "w.duckdb"
-    env = {**_env(share, db), "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "24"}
+    uri, db, dataset = sql_dest
+    env = {**_env(share, db), "LEARNSYNC_DEST_URI": uri, "LEARNSYNC_DATASET": dataset,
+           "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "24"}
     assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
     again = learnsync("sync", "--tables", "COURSES", cwd=tmp_path, env=env)  # nothing changed: all re-read
     assert again.returncode == 0, again.stdout + again.stderr
     assert "rows         3 (0 new, 3 re-read)" in again.stdout, again.stdout
 
-    _retype_smallint(db)
+    _retype_smallint(uri, db, dataset)
     insert(share, "COURSES", [_course(9, MODIFIED_AT=T0 + timedelta(hours=1), COURSE_DURATION=1_000_000)])
     failed = learnsync("sync", cwd=tmp_path, env=env)
     assert failed.returncode == 1, failed.stdout + failed.stderr
