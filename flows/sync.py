@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
@@ -18,7 +19,9 @@ from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from learnsync.destinations import resolve
-from learnsync.flows.tasks import Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table
+from learnsync.flows.tasks import (
+    Job, TableFailed, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
+)
 from learnsync.pipelines.sync import Mode
 from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
 
@@ -119,6 +122,7 @@ def sync_flow(
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
     if max_connections is not None:
         budget_connections(resolve(destination, dataset), max_connections)
+    job = replace(job, budgeted=max_connections is not None or has_connection_limit(resolve(destination, dataset)))
     limit = resolve(destination, dataset).max_parallel_loads
     futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.INCREMENTAL.value), limit)
     return _collect("sync", futures)
@@ -138,6 +142,7 @@ def full_refresh_flow(
     limit = resolve(destination, dataset).max_parallel_loads
     names = list_tables(job, tables)
     reach_destination(job)
+    job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
     futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
     return _collect("full-refresh", futures)
 
@@ -177,6 +182,7 @@ def backfill_flow(
     job = Job(profile, source_uri, destination, dataset, credentials_block)
     names = list_tables(job, tables)
     reach_destination(job)
+    job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     lanes = max(1, min(parallel, len(windows)))
     target = resolve(destination, dataset)

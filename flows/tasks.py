@@ -7,7 +7,7 @@ a prefect-snowflake `SnowflakeCredentials` block named by `credentials_block`, r
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional, Sequence
@@ -31,6 +31,19 @@ def connection_limit(target: Any) -> str:
     return f"learnsync-connections-{target.identity}"
 
 
+def has_connection_limit(target: Any) -> bool:
+    """Whether the destination's connection limit exists in Prefect (set by a flow given max_connections)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(connection_limit(target))
+        except ObjectNotFound:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Job:
     """What a flow syncs, without secrets (picklable, so Dask workers can take it)."""
@@ -43,6 +56,10 @@ class Job:
     """The name of a prefect-snowflake `SnowflakeCredentials` block holding the Snowflake login (password, key pair
     or token); None: the login comes from dlt secrets or the worker's environment."""
     window_rows: int = WINDOW_ROWS  # rows per committed window
+    budgeted: bool = False
+    """Table runs take slots of the destination's connection limit (`connection_limit`): the flow was given
+    max_connections, or another flow set that limit. False: no limit exists, and no task asks for one (Prefect
+    would warn in every task that it does not exist)."""
 
     def __post_init__(self) -> None:
         for name, uri in (("source_uri", self.source_uri), ("destination", self.destination)):
@@ -190,6 +207,21 @@ def summary(result: TableResult) -> dict[str, Any]:
     }
 
 
+def _dlt_hint_note(record: Any) -> bool:
+    """False for dlt's warning that arrow and dlt schema hints differ: learnsync casts every batch to the table's
+    declared schema on purpose (pipelines/source/arrow.py), so in a flow's logs it is noise (one per window)."""
+    return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+def quiet_dlt_hints() -> None:
+    """Drop `_dlt_hint_note`'s warning from dlt's logger (once per process; dlt's other warnings stay)."""
+    import logging
+
+    dlt_log = logging.getLogger("dlt")
+    if _dlt_hint_note not in dlt_log.filters:
+        dlt_log.addFilter(_dlt_hint_note)
+
+
 class WindowProgress:
     """Called after each committed window of a table run in a flow: a log line, and for a run of more than one
     planned window a progress artifact (percent of the rows Snowflake counted when the run planned its first
@@ -302,6 +334,7 @@ def run_table(
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
+    quiet_dlt_hints()
     if flow_run_cancelled():
         logger.warning("%s not started; rerun to sync it", table)
         return summary(TableResult(table, mode, started=False))
@@ -311,9 +344,10 @@ def run_table(
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
     total: Optional[TableResult] = None
     on_window = WindowProgress(table, mode)
-    # without a limit of that name (no max_connections given) this does not wait
+    budget = (concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False) if job.budgeted
+              else nullcontext())
     try:
-        with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
+        with budget, \
                 open_reader(job, table, mode) as reader:
             spec = plan(reader, Profile(job.profile), [table])[0]
             for start, end in windows:

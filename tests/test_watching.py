@@ -287,6 +287,15 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
 
             progress = Artifact.get("learnsync-progress-skills")
             assert progress is not None and progress.type == "progress" and float(progress.data) == 100.0, progress
+            # quiet logs: no warning about a concurrency limit nobody asked for, no dlt schema-hint notes
+            from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+            with get_client(sync_client=True) as client:
+                logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(
+                    any_=[ok.state_details.flow_run_id])))
+            text = "\n".join(log.message for log in logs)
+            assert "window 3 of 3 committed" in text, text
+            assert "Concurrency limits" not in text and "merging arrow schema" not in text, text
     finally:
         receiver.close()
         server.stop()
