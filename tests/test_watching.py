@@ -412,3 +412,20 @@ def test_progress_display_on_a_terminal_and_plain_lines_without(share, tmp_path)
 
     plain = learnsync("sync", "--no-progress", cwd=tmp_path, env=_env(share, tmp_path / "w.duckdb"))
     assert plain.returncode == 0 and "rows/s" not in plain.stdout and "\r" not in plain.stdout, plain.stdout
+
+
+def test_backfill_artifact_rows_group_lanes_per_table_with_the_range():
+    from learnsync.flows.sync import group_lanes
+
+    def row(table, outcome="ok", rows=0, lag=None):
+        return {"table": table, "outcome": outcome, "rows": rows, "rows_new": 0, "rows_reread": rows, "seconds": 1.0,
+                "snowflake_queries": 2, "snowflake_seconds": 0.5, "old_cursor": "-", "new_cursor": "-",
+                "lag_seconds": lag}
+
+    grouped = group_lanes([row("A lane 0", rows=3, lag=10.0), row("A lane 1", rows=4, lag=5.0),
+                           row("B lane 0", "failed: boom"), row("B lane 1", rows=1)], "[2026-01-01 00:00:00, 2026-01-03 00:00:00)")
+    assert [(r["table"], r["rows"], r["rows_reread"], r["snowflake_queries"], r["seconds"], r["outcome"],
+             r["lag_seconds"], r["range"]) for r in grouped] == [
+        ("A", 7, 7, 4, 2.0, "ok", 5.0, "[2026-01-01 00:00:00, 2026-01-03 00:00:00)"),
+        ("B", 1, 1, 4, 2.0, "failed: boom", None, "[2026-01-01 00:00:00, 2026-01-03 00:00:00)"),
+    ]
