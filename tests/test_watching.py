@@ -155,6 +155,8 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     assert runs[0]["cursor_before"].startswith("2026-01-01 12:00:00") and "out of range" in runs[0]["error"]
     assert all(r["queries"] > 0 and isinstance(r["snowflake_seconds"], float) for r in runs)
     assert len({r["run_id"] for r in runs}) == 3
+    if not uri.startswith("duckdb"):
+        return  # the rest is about the command line, not the destination
     plain = learnsync("history", cwd=tmp_path, env=env)
     assert plain.returncode == 0 and "None" not in plain.stdout and plain.stdout.count("SKILLS") == 2, plain.stdout
     print(plain.stdout)
