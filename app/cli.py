@@ -150,11 +150,24 @@ def _dataset(name: str) -> str:
 
 
 @contextmanager
-def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS) -> Iterator[Any]:
+def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, tag: Any = None) -> Iterator[Any]:
     from learnsync.pipelines.snowflake.reader import open_share
 
-    with open_share(source_uri, window_rows) as reader:
+    with open_share(source_uri, window_rows, tag=tag) as reader:
         yield reader
+
+
+def _run_id() -> str:
+    from learnsync.pipelines.snowflake.cost import new_run_id
+
+    return new_run_id()
+
+
+def _tag(profile: Any, run_id: str, mode: Optional[str] = None) -> Any:
+    """The QUERY_TAG of a CLI run's Snowflake session (`cost.QueryTag`)."""
+    from learnsync.pipelines.snowflake.cost import QueryTag
+
+    return QueryTag(profile.value, run_id, mode)
 
 
 def _split(tables: Optional[str]) -> Optional[list[str]]:
@@ -181,15 +194,20 @@ def sync_cmd(
                                     help="Rows per committed window: memory follows it."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
+                                  help="On a terminal, a live display per table (windows, rows, rate, ETA);"
+                                  " --no-progress prints only each table's final line."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
     # check everything local before the first connection
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _stop_on_signals() as should_stop, _share(source_uri, window_rows) as reader:
+    run_id = _run_id()
+    mode = "full_refresh" if full_refresh else "incremental"
+    with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode)) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
-                           should_stop=should_stop)
+                           should_stop=should_stop, run_id=run_id, progress=progress)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -211,7 +229,7 @@ def tables_cmd(
 
     _setup_logging()
     prof = _profile(profile)
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "tables")) as reader:
         specs = plan(reader, prof, _split(tables))
     for s in specs:
         children = ", ".join(child_name(s, c) for c in s.json_columns) or "-"
@@ -230,18 +248,77 @@ def status_cmd(
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
     tables: Optional[str] = TablesOpt,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per table on stdout (lag in seconds)."),
 ) -> None:
-    """Per table: stored cursor, last load and rows in the destination."""
-    from learnsync.pipelines.status import table_status
+    """Per table: state (ok, stale, failed), rows, newest stored cursor, lag behind now, last successful sync and
+    last error. A table is stale when its lag passes its max_lag_hours setting."""
+    import json
+
+    from learnsync.pipelines.status import duration, table_status
     from learnsync.pipelines.sync import plan, require_synced
 
     _setup_logging()
     prof, target = _profile(profile), _target(dest_uri, dataset)
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "status")) as reader:
         specs = plan(reader, prof, _split(tables))
     require_synced(target, dataset)
     for st in table_status(specs, target, dataset, prof.value):
-        typer.echo(f"{st.table:<28} cursor {fmt(st.cursor):<28} last load {fmt(st.last_load):<34} rows {fmt(st.rows)}")
+        if as_json:
+            typer.echo(json.dumps(st.as_json()))
+            continue
+        limit = f" (max {st.max_lag_hours:g}h)" if st.max_lag_hours is not None else ""
+        error = f"  last error {_when_text(st.last_error_at)}: {st.last_error}" if st.last_error else ""
+        typer.echo(
+            f"{st.table:<28} {st.state.value:<6} rows {fmt(st.rows)}  cursor {fmt(st.cursor)}"
+            f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}{error}"
+        )
+
+
+def _when_text(value: Any) -> str:
+    """A time as `2026-11-30 13:05 UTC`; `-` for none."""
+    from datetime import timezone
+
+    if value is None:
+        return "-"
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@app.command("history")
+@user_errors
+def history_cmd(
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+    table: Optional[str] = typer.Option(None, "--table", help="Only this table (as the share names it, e.g. COURSES)."),
+    limit: int = typer.Option(20, "--limit", min=1, max=10_000, help="Newest runs to show."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per run on stdout."),
+) -> None:
+    """What each run of each table did, newest first: rows new and re-read, seconds, Snowflake queries and time,
+    cursor before and after, outcome and error. Kept in the dataset's _learnsync_runs table."""
+    import json
+
+    from learnsync.pipelines import history
+    from learnsync.pipelines.sync import require_synced
+
+    _setup_logging()
+    target = _target(dest_uri, dataset)
+    if not history.supported(target):
+        raise LearnsyncError(f"{target.display} keeps no run history (file destinations have no SQL to keep it in).")
+    require_synced(target, dataset)
+    runs = history.read(target, dataset, table, limit)
+    if not runs and not as_json:
+        typer.echo(f"No recorded runs{' of ' + table if table else ''} in dataset {dataset} yet.")
+    for r in runs:
+        if as_json:
+            typer.echo(json.dumps(r.as_json()))
+            continue
+        error = f": {r.error}" if r.error else ""
+        typer.echo(
+            f"{_when_text(r.started_at)}  {r.table_name:<28} {r.mode:<12} {r.outcome:<11} rows {r.rows}"
+            f" ({r.rows_new} new, {r.rows_reread} re-read)  {r.seconds:.1f}s  snowflake {r.queries} queries"
+            f" {r.snowflake_seconds:.1f}s  cursor {fmt(r.cursor_before)} -> {fmt(r.cursor_after)}{error}"
+        )
 
 
 @app.command("reconcile")
@@ -276,7 +353,7 @@ def reconcile_cmd(
             f" fingerprints)  {r.seconds:6.1f}s  {status}"
         )
 
-    with _share(source_uri) as reader:
+    with _share(source_uri, tag=_tag(prof, _run_id(), "reconcile")) as reader:
         specs = plan(reader, prof, _split(tables))
         require_synced(target, dataset)
         if not as_json:
@@ -484,6 +561,60 @@ def dbt_project_cmd(
     where = ", ".join(f"{v} in dataset {datasets[v]}" for v in vendors.enabled)
     typer.echo(f"Wrote a dbt project for {where} to {folder}")
     typer.echo(f"Next: pip install 'learnsync[dbt]' (BigQuery: dbt-bigquery), then: cd {folder} && dbt deps && dbt build")
+
+
+@app.command("check")
+@user_errors
+def check_cmd(
+    profile: str = ProfileOpt,
+    source_uri: Optional[str] = SourceOpt,
+    dest_uri: Optional[str] = DestOpt,
+    dataset: str = DatasetOpt,
+) -> None:
+    """Before a first sync: check, one line each, that the secrets resolve, the source login works (and which
+    method it uses), the role sees the share's tables, the warehouse runs, and the destination accepts writes (a
+    scratch table created and dropped). Exit code 0 only when every check passes (1 otherwise); no secret is
+    printed."""
+    from learnsync.check import run_checks
+
+    _setup_logging()
+    prof, target = _profile(profile), _target(dest_uri, dataset)
+    results = []
+    for check in run_checks(source_uri, prof, target, dataset):
+        typer.echo(check.line())
+        results.append(check)
+    # a check skipped because another failed comes with that failure; a skip of its own (file://) passes
+    if any(c.ok is False for c in results):
+        raise typer.Exit(1)
+
+
+automations_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None,
+    help="Prefect automations that notify when a learnsync flow run fails or a table stops syncing.",
+)
+app.add_typer(automations_app, name="automations")
+
+
+@automations_app.command("apply")
+@user_errors
+def automations_apply_cmd(
+    notify_block: str = typer.Option(..., "--notify-block", "--webhook-block", envvar="LEARNSYNC_NOTIFY_BLOCK",
+                                     help="Name of a Prefect notification block (Slack webhook, email, custom webhook),"
+                                     " as NAME or BLOCK-TYPE/NAME."),
+    stale_hours: Optional[float] = typer.Option(
+        None, "--stale-hours", help="Hours without a successful sync of a table before it is reported (default 26,"
+        " as the file says)."),
+    file: Optional[str] = typer.Option(None, "--file", help="Automations file (default: deploy/automations.yaml)."),
+) -> None:
+    """Create (or replace) the automations of deploy/automations.yaml in the Prefect server of PREFECT_API_URL: a
+    notification when a learnsync flow run fails or crashes, and when a table has not synced for --stale-hours."""
+    from pathlib import Path
+
+    from learnsync.flows.automations import apply
+
+    _setup_logging()
+    for name, automation_id in apply(notify_block, Path(file) if file else None, stale_hours):
+        typer.echo(f"Automation {name!r} created ({automation_id}), notifying through {notify_block}")
 
 
 def main() -> None:

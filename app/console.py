@@ -1,4 +1,5 @@
-"""What the CLI and the demo print while they sync: one line per table as it finishes.
+"""What the CLI and the demo print while they sync: one line per table as it finishes, and on a terminal a
+Rich progress display of the tables in flight.
 
 Above the engine (`learnsync.pipelines.sync`), beside the CLI and the demo, which both use it.
 """
@@ -6,7 +7,8 @@ Above the engine (`learnsync.pipelines.sync`), beside the CLI and the demo, whic
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 
@@ -25,13 +27,15 @@ def fmt(value: Any) -> str:
 def run_sync(
     reader: ShareReader, prof: Profile, target: Target, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
+    should_stop: Optional[Callable[[], bool]] = None, run_id: Optional[str] = None, progress: bool = True,
 ) -> list[TableResult]:
     """Plan and sync `tables` (None: every table of the profile), printing one line per table as it finishes (a
-    stopped run: what each table committed); the results in table order. Waits up to `lock_timeout` s (None:
-    LOCK_TIMEOUT) for another run's table. Raises LearnsyncError before any table for a destination that cannot
-    be reached or a bad table name; a table's own failure is in its result, never raised.
-    """
+    stopped run: what each table committed): rows (new / re-read), seconds, windows, Snowflake queries and their
+    seconds, cursor before -> after. With `progress` on a terminal, a Rich display shows the tables in flight
+    (`_Live`). Waits up to `lock_timeout` s (None: LOCK_TIMEOUT) for another run's table. Raises LearnsyncError
+    before any table for a destination that cannot be reached or a bad table name; a table's own failure is in
+    its result, never raised. Returns the results in table order."""
+
     specs = plan(reader, prof, tables)
 
     lock_timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
@@ -40,25 +44,76 @@ def run_sync(
         typer.echo(new_dataset_line(target, dataset))
     typer.echo(f"Syncing {len(specs)} table(s) of profile {prof.value} into {target.display} dataset {dataset}")
 
-    tty = sys.stdout.isatty()
+    with _progress_display(progress and sys.stdout.isatty()) as display:
 
-    def progress(r: TableResult) -> None:
-        # on a terminal, one line that updates after every committed window
-        typer.echo(f"\r  {r.table:<28} window {r.windows}, {r.rows} rows so far...", nl=False)
+        def window(r: Any) -> None:
+            display.update(r)
 
-    def show(r: TableResult) -> None:
-        if tty:
-            typer.echo("\r\033[K", nl=False)
-        if r.ok and (r.interrupted or not r.started):
-            typer.echo(f"  {r.stopped_line()}")
-            return
-        status = "ok" if r.ok else f"FAILED: {r.error}"
-        typer.echo(
-            f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9}  {r.seconds:6.1f}s  windows {r.windows}"
-            f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
-        )
+        def show(r: Any) -> None:
+            if r.ok and (r.interrupted or not r.started):
+                line = f"  {r.stopped_line()}"
+            else:
+                status = "ok" if r.ok else f"FAILED: {r.error}"
+                line = (
+                    f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
+                    f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
+                    f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
+                )
+            display.done(r, line)
 
-    return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop)
+        return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
+                    on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id)
 
 
+class _Plain:
+    """Progress without a display: only each table's final line (not a terminal, or --no-progress)."""
+
+    def update(self, r: Any) -> None:
+        pass
+
+    def done(self, r: Any, line: str) -> None:
+        typer.echo(line)
+
+
+class _Live:
+    """A Rich progress display, one line per table in flight: windows done of planned, rows of planned, rate, ETA
+    (from the rows Snowflake counted when the run planned its first window); each table's final line is printed
+    above it when the table ends."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress, self.tasks = progress, {}
+
+    def update(self, r: Any) -> None:
+        import time
+
+        task = self.tasks.get(r.table)
+        if task is None:
+            task = self.tasks[r.table] = self.progress.add_task(r.table, total=None, windows="", rows="", rate="",
+                                                                started=time.monotonic())
+        started = self.progress.tasks[task].fields["started"]
+        windows = f"window {r.windows} of {r.planned_windows}" if r.planned_windows else f"window {r.windows}"
+        total = max(r.planned_rows or 0, r.rows) or None
+        rows = f"{r.rows:,} of {total:,} rows" if total else f"{r.rows:,} rows"
+        self.progress.update(task, completed=r.rows, total=total, windows=windows, rows=rows,
+                             rate=f"{r.rows / max(time.monotonic() - started, 1e-3):,.0f} rows/s")
+
+    def done(self, r: Any, line: str) -> None:
+        task = self.tasks.pop(r.table, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress_display(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield _Plain()
+        return
+    # rich comes with typer (and Prefect)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("  {task.description:<28}"), BarColumn(bar_width=24), TextColumn("{task.fields[windows]}"),
+               TextColumn("{task.fields[rows]}"), TextColumn("{task.fields[rate]}"), TextColumn("ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, refresh_per_second=4) as progress:
+        yield _Live(progress)

@@ -285,6 +285,8 @@ class TableSettings(BaseConfiguration):
     """Reconcile marks rows deleted from the share (`_learnsync_deleted_at`) instead of removing them."""
     decimal_columns: Optional[List[str]] = None
     """NUMBER(p,0) columns loaded as decimal(p,0): for values beyond 64 bits."""
+    max_lag_hours: Optional[float] = None
+    """Hours the newest stored cursor may lag behind now before `learnsync status` calls the table stale."""
 
 
 def table_settings(table: str) -> TableSettings:

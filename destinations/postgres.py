@@ -15,7 +15,7 @@ from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.base import Index, Key, Kind, Target, comment_on, identity, params, redact, run_in_transaction
-from learnsync.destinations.locks import Locker, busy_error, wait
+from learnsync.destinations.locks import Locker, busy_error, holder_info, wait, waiting_line
 from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.pipelines.fingerprint import Dialect
 from learnsync.settings import read_password
@@ -87,8 +87,11 @@ def advisory_lock(dsn: str) -> Locker:
         import psycopg2
 
         lock_id = int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], "big", signed=True)
+        me = holder_info()
         try:
-            conn = psycopg2.connect(dsn, connect_timeout=30)
+            # the session's application_name names this run's host and pid, so a run waiting for the lock can
+            # say who holds it (pg_stat_activity); Postgres keeps 63 bytes of it
+            conn = psycopg2.connect(dsn, connect_timeout=30, application_name=f"learnsync {me['host']} pid {me['pid']}"[:63])
         except psycopg2.OperationalError as exc:
             raise DestinationUnreachable(
                 f"Cannot reach the Postgres destination to lock {key}: {' '.join(str(exc).split())}") from None
@@ -100,12 +103,44 @@ def advisory_lock(dsn: str) -> Locker:
                     cur.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
                     return bool(cur.fetchone()[0])
 
-                wait(acquire, timeout, 0.5, lambda: busy_error(key, timeout))
+                def holder() -> Optional[dict]:
+                    return advisory_holder(cur, lock_id)
+
+                wait(acquire, timeout, 0.5, lambda: busy_error(key, timeout, _describe(holder())),
+                     lambda: waiting_line(key, _describe(holder()), timeout))
             yield
         finally:
             conn.close()  # ending the session releases the lock
 
     return locked
+
+
+def advisory_holder(cur: Any, lock_id: int) -> Optional[dict]:
+    """Who holds the advisory lock `lock_id` (a bigint: Postgres shows its high and low 32 bits as classid and
+    objid, objsubid 1): the holding session's application_name (learnsync's names host and pid), its backend pid
+    and client address, and since when its session exists (backend_start: a lock session is opened to lock). None
+    when nobody holds it any more (or the role may not read pg_stat_activity of others)."""
+    unsigned = lock_id & 0xFFFFFFFFFFFFFFFF
+    cur.execute(
+        "SELECT a.application_name, a.pid, a.client_addr, to_char(a.backend_start AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD HH24:MI:SS') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+        (unsigned >> 32, unsigned & 0xFFFFFFFF),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    name, pid, addr, since = row
+    return {"application_name": name, "backend_pid": pid, "client_addr": addr, "since": f"{since} UTC" if since else None}
+
+
+def _describe(info: Optional[dict]) -> str:
+    """A Postgres lock holder as `learnsync host H pid P (backend pid B from A), since S`."""
+    if not info:
+        return "a holder that just let go"
+    who = info.get("application_name") or "a session without application_name"
+    where = f"backend pid {info['backend_pid']}" + (f" from {info['client_addr']}" if info.get("client_addr") else "")
+    return f"{who} ({where}), since {info.get('since') or 'an unknown time'}"
 
 
 def _comments(client: Any) -> dict[Key, str]:

@@ -8,6 +8,7 @@ names the failed tables. Each run publishes a table artifact and a markdown summ
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
@@ -18,7 +19,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import (
-    Job, TableFailed, list_tables, reach_destination, reconcile_table_task, run_table, with_retries,
+    Job, TableFailed, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
+    with_retries,
 )
 from learnsync.pipelines.sync import Mode
 from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
@@ -47,23 +49,51 @@ class SettingsTaskRunner(ThreadPoolTaskRunner):
         return task_runner(FlowSettings())
 
 
-def _collect(kind: str, futures: dict[str, Any]) -> State:
-    """Wait for every table, publish the artifacts, and end Failed naming the failed tables."""
+def group_lanes(rows: list[dict[str, Any]], span: str) -> list[dict[str, Any]]:
+    """A backfill's artifact rows (one per table and lane) as one row per table: counts and seconds summed, the
+    outcome the first failure's (else ok), cursors of the table's runs (a backfill never moves them), the smallest
+    lag, and `range`, the backfilled [start, end)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        table = row["table"].split(" lane ")[0]
+        into = tables.get(table)
+        if into is None:
+            tables[table] = {**row, "table": table, "range": span}
+            continue
+        for key in ("rows", "rows_new", "rows_reread", "snowflake_queries"):
+            into[key] = (into.get(key) or 0) + (row.get(key) or 0)
+        for key in ("seconds", "snowflake_seconds"):
+            into[key] = round((into.get(key) or 0.0) + (row.get(key) or 0.0), 2)
+        if str(into["outcome"]) == "ok" and str(row["outcome"]) != "ok":
+            into["outcome"] = row["outcome"]
+        lags = [v for v in (into.get("lag_seconds"), row.get("lag_seconds")) if v is not None]
+        into["lag_seconds"] = min(lags) if lags else None
+    return list(tables.values())
+
+
+def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None) -> State:
+    """Wait for every table, publish the artifacts, and end Failed naming the failed tables. With `span` (a
+    backfill's range), the lanes of a table are one row of the artifacts (`group_lanes`)."""
     rows, failed = [], []
     for table, future in futures.items():
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
-            failed.append(table)
+            failed.append(table.split(" lane ")[0])
             reason = str(outcome).split(": ", 1)[-1] if isinstance(outcome, TableFailed) else str(outcome)
-            rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "seconds": None,
-                         "old_cursor": None, "new_cursor": None, "lag": None})
+            rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "rows_new": 0, "rows_reread": 0,
+                         "seconds": 0.0, "snowflake_queries": 0, "snowflake_seconds": 0.0, "old_cursor": "-",
+                         "new_cursor": "-", "lag_seconds": None})
         else:
-            rows.append(outcome)
+            rows.append({**outcome, "table": table} if span else outcome)
+    if span:
+        rows, failed = group_lanes(rows, span), sorted(set(failed))
     create_table_artifact(rows, key=f"learnsync-{kind}", description=f"learnsync {kind}: one row per table")
     lines = [f"# learnsync {kind}", "", f"{len(rows) - len(failed)} of {len(rows)} tables succeeded, "
              f"{sum(r['rows'] or 0 for r in rows)} rows loaded.", ""]
-    lines += [f"- **{r['table']}**: {r['outcome']}, {r['rows']} rows, cursor {r['old_cursor']} -> {r['new_cursor']}"
-              for r in rows]
+    lines += [f"- **{r['table']}**: {r['outcome']}{', range ' + r['range'] if r.get('range') else ''},"
+              f" {r['rows']} rows ({r['rows_new']} new, {r['rows_reread']} re-read),"
+              f" {r['snowflake_queries']} Snowflake queries ({r['snowflake_seconds']} s), cursor {r['old_cursor']} ->"
+              f" {r['new_cursor']}" for r in rows]
     create_markdown_artifact("\n".join(lines), key=f"learnsync-{kind}-summary", description=f"learnsync {kind}")
     if failed:
         # no data= on a Failed state: Prefect would try to turn it into the exception to raise
@@ -121,13 +151,14 @@ def sync_flow(
 
     `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
-    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows, max_connections)
+    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows)
     settings = FlowSettings()
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
     get_run_logger().info("Syncing %d table(s): %s", len(names), ", ".join(names))
     if max_connections is not None:
         budget_connections(resolve(destination, dataset), max_connections)
+    job = replace(job, budgeted=max_connections is not None or has_connection_limit(resolve(destination, dataset)))
     limit = resolve(destination, dataset).max_parallel_loads
     run = with_retries(run_table, settings)
     futures = fan_out(names, lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
@@ -149,6 +180,7 @@ def full_refresh_flow(
     limit = resolve(destination, dataset).max_parallel_loads
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
+    job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
     run = with_retries(run_table, settings)
     futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH), limit)
     return _collect("full-refresh", futures)
@@ -190,6 +222,7 @@ def backfill_flow(
     settings = FlowSettings()
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
+    job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
     run = with_retries(run_table, settings)
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     lanes = max(1, min(parallel, len(windows)))
@@ -204,7 +237,7 @@ def backfill_flow(
                                    work[key][1]),
             target.max_parallel_loads,
         )
-        return _collect("backfill", futures)
+        return _collect("backfill", futures, span=f"[{start.isoformat(sep=' ')}, {end.isoformat(sep=' ')})")
 
 
 @flow(name="learnsync-reconcile", task_runner=SettingsTaskRunner())

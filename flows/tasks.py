@@ -7,7 +7,7 @@ a prefect-snowflake `SnowflakeCredentials` block named by `credentials_block`, r
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional, Sequence
@@ -32,6 +32,19 @@ def connection_limit(target: Any) -> str:
     return f"learnsync-connections-{target.identity}"
 
 
+def has_connection_limit(target: Any) -> bool:
+    """Whether the destination's connection limit exists in Prefect (set by a flow given max_connections)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(connection_limit(target))
+        except ObjectNotFound:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Job:
     """What a flow syncs, without secrets (picklable, so Dask workers can take it)."""
@@ -45,9 +58,10 @@ class Job:
     """The name of a prefect-snowflake `SnowflakeCredentials` block holding the Snowflake login (password, key pair
     or token); None: the login comes from dlt secrets or the worker's environment."""
     window_rows: int = WINDOW_ROWS  # rows per committed window
-    max_connections: Optional[int] = None
-    """A connection budget for the destination (`budget_connections`): each table's dlt pipeline then loads with
-    one worker, so a table run holds at most CONNECTIONS_PER_TABLE connections."""
+    budgeted: bool = False
+    """Table runs take slots of the destination's connection limit (`connection_limit`): the flow was given
+    max_connections, or another flow set that limit. False: no limit exists, and no task asks for one (Prefect
+    would warn in every task that it does not exist)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "profile", vendor_profile(self.profile))  # a LearnsyncError naming the choices
@@ -85,16 +99,33 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @contextmanager
-def open_reader(job: Job) -> Iterator[Any]:
-    """`open_share` with the job's source, logged in with the job's credentials block when it names one."""
+def open_reader(job: Job, table: Optional[str] = None, mode: Optional[str] = None) -> Iterator[Any]:
+    """`open_share` with the job's source, logged in with the job's credentials block when it names one. Its
+    session's QUERY_TAG names the profile, the flow run (the run id) and, when given, the table and mode
+    (`cost.QueryTag`)."""
     from learnsync.pipelines.snowflake.connection import parse_source_uri
     from learnsync.pipelines.snowflake.reader import open_share
 
     source = parse_source_uri(job.source_uri)
     if job.credentials_block:
         block_login(source, job.credentials_block)
-    with open_share(source, job.window_rows) as reader:
+    with open_share(source, job.window_rows, tag=query_tag(job, table, mode)) as reader:
         yield reader
+
+
+def flow_run_id() -> str:
+    """The id of the calling flow run (a fresh one outside a flow run): the run id of query tags and history."""
+    from prefect.runtime import flow_run
+
+    from learnsync.pipelines.snowflake.cost import new_run_id
+
+    return str(flow_run.id or new_run_id())
+
+
+def query_tag(job: Job, table: Optional[str] = None, mode: Optional[str] = None) -> Any:
+    from learnsync.pipelines.snowflake.cost import QueryTag
+
+    return QueryTag(job.profile.value, flow_run_id(), None if mode is None else str(mode), table)
 
 
 def block_login(source: Any, name: str) -> None:
@@ -142,21 +173,36 @@ def flow_run_cancelled() -> bool:
     return state is not None and (state.is_cancelling() or state.is_cancelled())
 
 
+def lag_seconds(cursor: Any) -> Optional[float]:
+    """Seconds from a cursor value (a TIMESTAMP_NTZ is UTC wall-clock time; a date: its midnight UTC) to now; None
+    for a cursor that is no time (or none)."""
+    from datetime import date
+
+    if isinstance(cursor, datetime):
+        newest = cursor if cursor.tzinfo else cursor.replace(tzinfo=timezone.utc)
+    elif isinstance(cursor, date):
+        newest = datetime(cursor.year, cursor.month, cursor.day, tzinfo=timezone.utc)
+    else:
+        return None
+    return round(max(0.0, (datetime.now(timezone.utc) - newest).total_seconds()), 1)
+
+
 def summary(result: TableResult) -> dict[str, Any]:
-    """A table run as artifact row: rows, duration, cursors and the lag of the newest row behind now."""
-    lag = None
-    if isinstance(result.new_cursor, datetime):
-        newest = result.new_cursor if result.new_cursor.tzinfo else result.new_cursor.replace(tzinfo=timezone.utc)
-        lag = str(datetime.now(timezone.utc) - newest).split(".")[0]
+    """A table run as artifact row: rows (new, re-read), duration, Snowflake queries and seconds, cursors and the
+    lag of the newest row behind now in seconds (a number, for sorting and alerting)."""
     return {
         "table": result.table,
         "outcome": ("failed: " + str(result.error)) if not result.ok else "not started" if not result.started else
                    ("interrupted: " + result.stopped_line().split(": ", 1)[1]) if result.interrupted else "ok",
         "rows": result.rows,
+        "rows_new": result.rows_new,
+        "rows_reread": result.rows_reread,
         "seconds": round(result.seconds, 1),
-        "old_cursor": None if result.old_cursor is None else str(result.old_cursor),
-        "new_cursor": None if result.new_cursor is None else str(result.new_cursor),
-        "lag": lag,
+        "snowflake_queries": result.queries,
+        "snowflake_seconds": round(result.snowflake_seconds, 2),
+        "old_cursor": "-" if result.old_cursor is None else str(result.old_cursor),
+        "new_cursor": "-" if result.new_cursor is None else str(result.new_cursor),
+        "lag_seconds": lag_seconds(result.new_cursor if result.new_cursor is not None else result.old_cursor),
     }
 
 
@@ -170,6 +216,77 @@ def with_retries(task_: Task, settings: Optional[FlowSettings] = None) -> Task:
         retries=settings.retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_backoff),
         retry_condition_fn=retry_if_transient,
+    )
+
+
+def _dlt_hint_note(record: Any) -> bool:
+    """False for dlt's warning that arrow and dlt schema hints differ: learnsync casts every batch to the table's
+    declared schema on purpose (pipelines/source/arrow.py), so in a flow's logs it is noise (one per window)."""
+    return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+def quiet_dlt_hints() -> None:
+    """Drop `_dlt_hint_note`'s warning from dlt's logger (once per process; dlt's other warnings stay)."""
+    import logging
+
+    dlt_log = logging.getLogger("dlt")
+    if _dlt_hint_note not in dlt_log.filters:
+        dlt_log.addFilter(_dlt_hint_note)
+
+
+class WindowProgress:
+    """Called after each committed window of a table run in a flow: a log line, and for a run of more than one
+    planned window a progress artifact (percent of the rows Snowflake counted when the run planned its first
+    window), updated window by window."""
+
+    def __init__(self, table: str, mode: str) -> None:
+        import re
+
+        self.table, self.mode, self.artifact = table, mode, None
+        # artifact keys: lower-case letters, digits and dashes
+        self.key = "learnsync-progress-" + re.sub(r"[^a-z0-9]+", "-", table.lower()).strip("-")
+
+    def __call__(self, result: TableResult) -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        planned = f" of {result.planned_windows}" if result.planned_windows else ""
+        get_run_logger().info("%s %s: window %d%s committed, %d rows so far", self.mode, self.table, result.windows,
+                              planned, result.rows)
+        if not result.planned_rows or not result.planned_windows or result.planned_windows < 2:
+            return
+        percent = min(100.0, 100.0 * result.rows / result.planned_rows)
+        what = f"learnsync {self.mode} of {self.table}: {result.rows:,} of {result.planned_rows:,} rows"
+        if self.artifact is None:
+            self.artifact = create_progress_artifact(percent, key=self.key, description=what)
+        else:
+            update_progress_artifact(self.artifact, percent, description=what)
+
+
+SYNCED, FAILED = "learnsync.table.synced", "learnsync.table.failed"
+"""The Prefect events a table run emits (resource `learnsync.table.<dataset>.<table>`)."""
+
+
+def table_resource(dataset: str, table: str) -> str:
+    """The Prefect resource id of one table of one destination dataset."""
+    return f"learnsync.table.{dataset}.{table}"
+
+
+def emit_table_event(job: Job, dataset: str, result: TableResult) -> None:
+    """Emit `learnsync.table.synced` (or `.failed`) for a table run, with rows, lag seconds, duration, Snowflake
+    queries and seconds (and the error) as payload; Prefect relates it to the flow and task run. Automations
+    act on them (deploy/automations.yaml). Never raises (Prefect logs an event it cannot send)."""
+    from prefect.events import emit_event
+
+    payload = summary(result)
+    payload.pop("outcome")
+    if not result.ok:
+        payload["error"] = result.error
+    emit_event(
+        FAILED if not result.ok else SYNCED,
+        resource={"prefect.resource.id": table_resource(dataset, result.table),
+                  "prefect.resource.name": result.table, "learnsync.dataset": dataset,
+                  "learnsync.profile": job.profile.value},
+        payload=payload,
     )
 
 
@@ -216,6 +333,7 @@ def run_table(
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
+    quiet_dlt_hints()
     if flow_run_cancelled():
         logger.warning("%s not started; rerun to sync it", table)
         return summary(TableResult(table, mode, started=False))
@@ -223,13 +341,15 @@ def run_table(
     # so dropping it when the lane is done never touches another backfill's lane
     suffix = "" if lane is None else f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
     target = resolve(job.destination, job.dataset, staging_suffix=suffix)
-    if job.max_connections is not None:
+    if job.budgeted:  # a table run holds CONNECTIONS_PER_TABLE with one dlt load worker
         target = dataclasses.replace(target, load_workers=1)
     total: Optional[TableResult] = None
-    # without a limit of that name (no max_connections given) this does not wait
+    on_window = WindowProgress(table, mode)
+    budget = (concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False) if job.budgeted
+              else nullcontext())
     try:
-        with concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False), \
-                open_reader(job) as reader:
+        with budget, \
+                open_reader(job, table, mode) as reader:
             spec = plan(reader, job.profile, [table])[0]
             for start, end in windows:
                 result = sync_table(
@@ -237,15 +357,21 @@ def run_table(
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
-                    should_stop=flow_run_cancelled,
+                    should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
                 )
-                logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
+                logger.info("%s %s [%s, %s): %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, start, end,
+                            result.rows, result.seconds, result.queries, result.snowflake_seconds)
                 if not result.ok:
+                    emit_table_event(job, target.dataset or job.dataset, result)
                     raise TableFailed(result)
                 if total is None:
                     total = result
                 else:
                     total.rows += result.rows
+                    total.rows_new += result.rows_new
+                    total.rows_reread += result.rows_reread
+                    total.queries += result.queries
+                    total.snowflake_seconds += result.snowflake_seconds
                     total.seconds += result.seconds
                     total.windows += result.windows
                     total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
@@ -256,6 +382,7 @@ def run_table(
         if lane is not None:  # the lane's staging holds nothing the destination needs once the lane is done
             drop_staging(target, job.dataset)
     assert total is not None
+    emit_table_event(job, target.dataset or job.dataset, total)
     return summary(total)
 
 
@@ -266,7 +393,7 @@ def reconcile_table_task(job: Job, table: str, dry_run: bool = False) -> dict[st
     from learnsync.pipelines.reconcile import reconcile_table
     from learnsync.pipelines.sync import plan
 
-    with open_reader(job) as reader:
+    with open_reader(job, table, "reconcile") as reader:
         spec = plan(reader, job.profile, [table])[0]
         result = reconcile_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile.value, dry_run)
     get_run_logger().info("reconcile %s: %s", table, result)

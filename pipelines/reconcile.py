@@ -185,7 +185,7 @@ def reconcile_table(
         if method == "skipped" or not target.merges:
             result.method, result.note = "skipped", "every sync reloads it whole"
             return result
-        with table_lock(target, dataset, spec.name, lock_timeout):
+        with reader.tagged(spec.name, "reconcile"), table_lock(target, dataset, spec.name, lock_timeout):
             _Table(reader, spec, target, dataset, profile, pipelines_dir, dry_run, result).run()
     except LearnsyncError as exc:
         result.error = str(exc)

@@ -1,30 +1,74 @@
-"""What the destination holds per table: stored cursor, last load, row count."""
+"""What the destination holds per table and how fresh it is: rows, stored cursor, lag behind now, state, last
+successful sync and last error (from the run history, `history.RUNS_TABLE`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any, Callable, Optional, Sequence
 
 from learnsync.destinations import Target
+from learnsync.pipelines import history
 from learnsync.pipelines.catalog import TableSpec
 from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
+from learnsync.settings import table_settings
+
+
+class State(str, Enum):
+    """A table's state in `learnsync status`."""
+
+    OK = "ok"
+    STALE = "stale"  # lag past the table's max_lag_hours
+    FAILED = "failed"  # its latest recorded run failed
+    NEVER = "never synced"
 
 
 @dataclass
 class TableStatus:
-    """One table in the destination: stored cursor (None: never synced), when its last load finished, its rows."""
+    """One table in `learnsync status`. Times are UTC; `lag_seconds` is seconds from the newest cursor stored in
+    the destination (for a table without a cursor: from its last successful sync) to now."""
 
     table: str
-    cursor: Any = None
-    last_load: Optional[Any] = None
+    state: State = State.NEVER
     rows: Optional[int] = None
+    cursor: Any = None
+    lag_seconds: Optional[float] = None
+    max_lag_hours: Optional[float] = None
+    last_load: Optional[datetime] = None
+    """When dlt last committed a load of the table (`_dlt_loads`)."""
+    last_success: Optional[datetime] = None
+    """When the latest successful recorded run ended."""
+    last_error: Optional[str] = None
+    last_error_at: Optional[datetime] = None
+    last_outcome: Optional[str] = None
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready: numbers as numbers (lag in seconds), times as ISO 8601 UTC text, null where nothing is known."""
+        def iso(value: Optional[datetime]) -> Optional[str]:
+            return _utc(value).isoformat() if value is not None else None
+
+        return {
+            "table": self.table, "state": self.state.value, "rows": self.rows,
+            "cursor": history.cursor_text(self.cursor),
+            "lag_seconds": round(self.lag_seconds, 1) if self.lag_seconds is not None else None,
+            "max_lag_hours": self.max_lag_hours, "last_load": iso(self.last_load),
+            "last_success": iso(self.last_success), "last_outcome": self.last_outcome,
+            "last_error": self.last_error, "last_error_at": iso(self.last_error_at),
+        }
 
 
-def table_status(specs: Sequence[TableSpec], target: Target, dataset: str, profile: str) -> list[TableStatus]:
-    """Read each table's pipeline state from the destination and count its rows there."""
+def table_status(
+    specs: Sequence[TableSpec], target: Target, dataset: str, profile: str,
+    now: Optional[Callable[[], datetime]] = None,
+) -> list[TableStatus]:
+    """Read each table's pipeline state from the destination, count its rows there, and read the run history;
+    a table's `max_lag_hours` setting (`[sources.learnsync.tables.<TABLE>]`) makes a lag past it `stale`."""
+    runs = latest_runs(target, dataset)
+    at = (now or (lambda: datetime.now(timezone.utc)))()
     out = []
     for spec in specs:
-        st = TableStatus(spec.name)
+        st = TableStatus(spec.name, max_lag_hours=_max_lag(spec.name))
         pipeline = make_pipeline(profile, spec, target, dataset, None)
         try:
             pipeline.sync_destination()
@@ -40,5 +84,71 @@ def table_status(specs: Sequence[TableSpec], target: Target, dataset: str, profi
                 st.last_load = rows[0][0] if rows else None
         except Exception:  # noqa: BLE001 - a table never synced has no state, table or loads yet
             pass
+        ok, failed = runs.get((spec.name, "ok")), runs.get((spec.name, "failed"))
+        newest = max((r for r in runs_of(runs, spec.name)), key=lambda r: r.started_at, default=None)
+        st.last_outcome = newest.outcome if newest else None
+        st.last_success = ok.ended_at if ok else None
+        if failed is not None:
+            st.last_error, st.last_error_at = failed.error, failed.ended_at
+        newest_data = _instant(st.cursor) if st.cursor is not None else (st.last_success or st.last_load)
+        if newest_data is not None:
+            st.lag_seconds = max(0.0, (at - newest_data).total_seconds())
+        if st.rows is None and newest is None:
+            st.state = State.NEVER
+        elif newest is not None and newest.outcome == "failed":
+            st.state = State.FAILED
+        elif st.max_lag_hours is not None and st.lag_seconds is not None and st.lag_seconds > st.max_lag_hours * 3600:
+            st.state = State.STALE
+        else:
+            st.state = State.OK
         out.append(st)
     return out
+
+
+def _max_lag(table: str) -> Optional[float]:
+    """The table's max_lag_hours setting; zero or less is a LearnsyncError."""
+    from learnsync.errors import LearnsyncError
+
+    value = table_settings(table).max_lag_hours
+    if value is not None and value <= 0:
+        raise LearnsyncError(f"max_lag_hours of table {table} must be a positive number of hours, not {value}.")
+    return value
+
+
+def latest_runs(target: Target, dataset: str) -> dict[tuple[str, str], history.RunRecord]:
+    """{(table, outcome): its newest recorded run}, {} without history."""
+    try:
+        return history.latest(target, dataset)
+    except Exception:  # noqa: BLE001 - no history yet, or a destination without one: status still reports the rest
+        return {}
+
+
+def runs_of(runs: dict[tuple[str, str], history.RunRecord], table: str) -> list[history.RunRecord]:
+    return [r for (t, _), r in runs.items() if t == table]
+
+
+def duration(seconds: Optional[float]) -> str:
+    """Seconds as a short text: `45s`, `12m`, `5h 3m`, `339d 4h`; `-` for None."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _instant(value: Any) -> Optional[datetime]:
+    """A cursor value as a UTC instant: a TIMESTAMP_NTZ is UTC wall-clock time, a date its midnight UTC."""
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

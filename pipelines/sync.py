@@ -6,8 +6,9 @@ import functools
 import logging
 import re
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Callable, ContextManager, Optional, Sequence
 
@@ -52,6 +53,19 @@ class TableResult:
     indexes: int = 0  # primary keys and join indexes added in the destination
     interrupted: bool = False  # asked to stop: the windows committed so far stay, the rest waits for a rerun
     started: bool = True  # False: asked to stop before this table began
+    rows_new: int = 0
+    """Of `rows`, those past the cursor stored before the run (new or changed since the previous run)."""
+    rows_reread: int = 0
+    """Of `rows`, those read again: in the lookback, at or behind the stored cursor (all of a cursorless table)."""
+    queries: int = 0
+    """Queries sent to Snowflake for this table (the session's QUERY_TAG names the table; `cost.QueryStats`)."""
+    snowflake_seconds: float = 0.0
+    """Seconds spent inside the connector's `cursor.execute()` for those queries (`cost.QueryStats`)."""
+    started_at: Optional[datetime] = None  # UTC
+    planned_rows: Optional[int] = None
+    """Rows the run expects to read (counted in Snowflake when it planned its first window; None: not known)."""
+    planned_windows: Optional[int] = None
+    """Windows the run expects: planned_rows over the rows per window, at least the windows done."""
 
     @property
     def ok(self) -> bool:
@@ -203,41 +217,101 @@ def sync_table(
     lock_timeout: Optional[float] = LOCK_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
+    run_id: Optional[str] = None,
 ) -> TableResult:
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
     The table is locked for the run unless `lock_timeout` is None (the caller holds the lock). When
-    `should_stop()` turns True the run stops after the window in flight committed (`interrupted`)."""
+    `should_stop()` turns True the run stops after the window in flight committed (`interrupted`).
+
+    Every Snowflake query of the run is tagged with the table and mode (`ShareReader.tagged`) and counted in
+    `queries` / `snowflake_seconds`. With `run_id` (and the table's own lock), the run is appended to the
+    dataset's run history (`history.RUNS_TABLE`) before the lock is released, failed runs too (best effort; a
+    run that never got the lock is not recorded)."""
     if not target.merges and mode is Mode.INCREMENTAL:
         mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
-    result = TableResult(spec.name, spec.strategy.value)
+    result = TableResult(spec.name, spec.strategy.value, started_at=datetime.now(timezone.utc))
     started = time.monotonic()
     stream = WindowStream(reader, spec)
+    queries, seconds = reader.stats.snapshot()
+    pipeline: Optional[dlt.Pipeline] = None
+    locked = ExitStack()
     try:
-        if not target.merges and mode is Mode.BACKFILL:
-            raise LearnsyncError(f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
-        with table_lock(target, dataset, spec.name, lock_timeout):
-            pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-            _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop)
-            if lock_timeout is not None:
-                # a backfill's lanes share one table without its lock: commenting the same objects at once
-                # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
-                result.comments = write_comments(pipeline, target, spec.name)
-                result.indexes = write_indexes(pipeline, target, spec)
-    except PipelineStepFailed as exc:
-        log.debug("step failed", exc_info=True)
-        root = _root(exc)
-        if isinstance(root, KeyboardInterrupt):
-            # dlt wraps it like any failure; it is the operator stopping the whole run, not this table failing
-            raise KeyboardInterrupt from exc
-        result.error, result.exception = target.explain(root) or source_lost(root) or _failed(exc, root), root
-    except LearnsyncError as exc:
-        result.error, result.exception = str(exc), exc
+        with reader.tagged(spec.name, mode.value):
+            try:
+                if not target.merges and mode is Mode.BACKFILL:
+                    raise LearnsyncError(
+                        f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
+                locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
+                pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
+                _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop)
+                if lock_timeout is not None:
+                    # a backfill's lanes share one table without its lock: commenting the same objects at once
+                    # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
+                    result.comments = write_comments(pipeline, target, spec.name)
+                    result.indexes = write_indexes(pipeline, target, spec)
+            except PipelineStepFailed as exc:
+                log.debug("step failed", exc_info=True)
+                root = _root(exc)
+                if isinstance(root, KeyboardInterrupt):
+                    # dlt wraps it like any failure; it is the operator stopping the whole run, not this table
+                    raise KeyboardInterrupt from exc
+                result.error, result.exception = target.explain(root) or source_lost(root) or _failed(exc, root), root
+            except LearnsyncError as exc:
+                result.error, result.exception = str(exc), exc
+            finally:
+                stream.close()
+                result.windows = stream.windows
+                result.seconds = time.monotonic() - started
+                after = reader.stats.snapshot()
+                result.queries, result.snowflake_seconds = after[0] - queries, after[1] - seconds
+        if pipeline is not None:
+            _split_rows(pipeline, spec, result, mode)
+            if run_id is not None and lock_timeout is not None:
+                # still under the table's lock (a DuckDB file takes one writing process)
+                _record(target, dataset, result, run_id, mode, pipelines_dir)
     finally:
-        stream.close()
-        result.windows = stream.windows
-        result.seconds = time.monotonic() - started
+        locked.close()
     return result
+
+
+def _split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult, mode: Mode) -> None:
+    """Split `rows` into new (past the cursor stored before the run) and re-read ones, counting the rows past the
+    old cursor in the destination (one COUNT query; none when nothing was loaded). A table without a cursor is
+    re-read whole, and so is a backfill's range (behind the cursor by definition); a first run (no stored cursor)
+    reads only new rows. A failure only leaves the split at 0 new / all re-read."""
+    result.rows_new, result.rows_reread = 0, result.rows
+    if not result.rows or spec.cursor is None or mode is Mode.BACKFILL:
+        return
+    if result.old_cursor is None:
+        result.rows_new, result.rows_reread = result.rows, 0
+        return
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(destination_name(pipeline, spec.dest_name))
+            column = client.escape_column_name(destination_name(pipeline, spec.dest(spec.cursor)))
+            past = int(client.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {column} > %s",
+                                          result.old_cursor)[0][0])
+    except Exception as exc:  # noqa: BLE001 - a report only: the rows and cursor are committed
+        log.debug("Table %s: could not count new rows: %s", spec.name, exc)
+        return
+    result.rows_new = min(past, result.rows)
+    result.rows_reread = result.rows - result.rows_new
+
+
+def _record(target: Target, dataset: str, result: TableResult, run_id: str, mode: Mode,
+            pipelines_dir: Optional[str]) -> None:
+    from learnsync.pipelines import history
+
+    outcome = "failed" if not result.ok else "interrupted" if result.interrupted else "ok"
+    history.record(target, dataset, history.RunRecord(
+        table_name=result.table, run_id=run_id, mode=mode.value,
+        started_at=result.started_at or datetime.now(timezone.utc), seconds=result.seconds, rows=result.rows,
+        rows_new=result.rows_new, rows_reread=result.rows_reread,
+        cursor_before=history.cursor_text(result.old_cursor), cursor_after=history.cursor_text(result.new_cursor if result.new_cursor is not None else result.old_cursor),
+        outcome=outcome, error=history.one_line(result.error), queries=result.queries,
+        snowflake_seconds=result.snowflake_seconds,
+    ), pipelines_dir)
 
 
 def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float]) -> ContextManager[None]:
@@ -269,6 +343,9 @@ def _run(
         options = target.run_options  # a reload for a changed type drops the tables once, before the first window
         result.rows += _rows_normalized(pipeline, spec)
         result.windows = stream.windows
+        if stream.planned_rows is not None:
+            result.planned_rows = stream.planned_rows
+            result.planned_windows = max(stream.windows, -(-stream.planned_rows // max(1, stream.reader.window_rows)))
         if on_window:
             on_window(result)
         if stream.done:
@@ -506,6 +583,7 @@ def sync(
     lock_timeout: Optional[float] = LOCK_TIMEOUT,
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
+    run_id: Optional[str] = None,
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others. When `should_stop()` turns
     True, the table in flight stops after its current window and the tables after it are not started
@@ -523,7 +601,7 @@ def sync(
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
         res = sync_table(
             reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
-            on_window=on_window, should_stop=should_stop,
+            on_window=on_window, should_stop=should_stop, run_id=run_id,
         )
         results.append(res)
         if on_result:

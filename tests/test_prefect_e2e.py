@@ -8,15 +8,10 @@ Deselect with `-m "not e2e"`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -27,11 +22,11 @@ from learnsync.flows.deployments import deployment_name
 from learnsync import emulator
 from tests.support.warehouses import PG_URI, Share
 from tests.support.helpers import assert_table_equal, insert, source_rows
+from tests.support.prefect_server import PREFECT, Service, clean_env, free_port, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFECT = str(Path(sys.executable).with_name("prefect"))  # the CLI of this environment
 HOST = "127.0.0.1"
 DATABASE = "LEARNING_360"
 COMPARED = ["COURSES_TRACKINGS", "USERS"]  # compared row for row (and their child tables)
@@ -39,60 +34,6 @@ COMPARED = ["COURSES_TRACKINGS", "USERS"]  # compared row for row (and their chi
 BACKFILL_START, BACKFILL_END = datetime(2025, 12, 1), datetime(2025, 12, 3)
 RUN_TIMEOUT = 120.0
 FLOWS = ("learnsync-sync", "learnsync-backfill", "learnsync-full-refresh", "learnsync-reconcile")
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Service:
-    """A long-running CLI process in its own process group, its output in a file."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.name, self.log = name, log
-        self._out = open(log, "wb")
-        self.proc = subprocess.Popen(
-            args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its children (uvicorn, flow run processes) go down with it
-        )
-
-    def tail(self, chars: int = 6000) -> str:
-        return f"--- {self.name} output ({self.log}) ---\n" + self.log.read_text(errors="replace")[-chars:]
-
-    def check_alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited with code {self.proc.returncode}\n{self.tail()}")
-
-    def stop(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        finally:
-            self._out.close()
-
-
-def _wait_healthy(server: Service, api_url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        server.check_alive()
-        try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"The Prefect server did not answer {api_url}/health in {timeout:.0f} s\n{server.tail()}")
-        time.sleep(0.25)
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120.0) -> str:
@@ -103,14 +44,6 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120.0
     out = done.stdout + done.stderr
     assert done.returncode == 0, f"prefect {' '.join(args)} exited with {done.returncode}:\n{out[-6000:]}"
     return out
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    """This environment without any Prefect, learnsync or dlt setting of the caller's, plus `extra`."""
-    prefixes = ("PREFECT_", "LEARNSYNC_", "SOURCES__", "DESTINATION__", "DLT_", "RUNTIME__")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update(extra)
-    return env
 
 
 def _drop_pg_dataset(dataset: str) -> None:
@@ -167,7 +100,7 @@ def test_deployments_sync_and_backfill_through_a_worker(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.setenv("DO_NOT_TRACK", "1")  # this process talks to the server too, through the client
-    port = _free_port()
+    port = free_port()
     api_url = f"http://{HOST}:{port}/api"
     dataset = dest.dataset  # unique per test
     # the password is not in the URI: the worker's environment has it
@@ -176,7 +109,7 @@ def test_deployments_sync_and_backfill_through_a_worker(
     for d in ("prefect", "worker", "dlt", "dlt-project"):
         (tmp_path / d).mkdir()
 
-    env = _clean_env(
+    env = clean_env(
         PREFECT_HOME=str(tmp_path / "prefect"),  # SQLite database, profiles and logs in here
         PREFECT_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -205,7 +138,7 @@ def test_deployments_sync_and_backfill_through_a_worker(
         share = Share(share_server, DATABASE, "CORE", share_server.connect())
         counts = emulator.create_360learning(share.conn, database=DATABASE, schema="CORE", scale=1)
         assert counts["COURSES_TRACKINGS"] > 0 and counts["USERS"] > 0
-        _wait_healthy(server, api_url)
+        wait_healthy(server, api_url)
         print(f"share filled and server up in {time.monotonic() - t0:.1f} s")
 
         # what an operator types, from the repository root; the deployments' defaults come from LEARNSYNC_*

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from learnsync.errors import LearnsyncError, SourceUnreachable
+from learnsync.pipelines.snowflake.cost import QueryTag
 from learnsync.settings import Authenticator, ShareCredentials, share_credentials
 
 
@@ -17,10 +18,12 @@ def parse_source_uri(uri: Optional[str], password: Optional[str] = None) -> Shar
     return share_credentials(uri, password)
 
 
-def connect(source: ShareCredentials) -> Any:
-    """Open a snowflake-connector connection. A missing secret, a key that cannot be loaded, refused credentials
-    or a missing warehouse is a LearnsyncError; a source that cannot be reached is SourceUnreachable (a flow
-    retries it). The message names what to check and never holds a secret."""
+def connect(source: ShareCredentials, tag: Optional[QueryTag] = None) -> Any:
+    """Open a snowflake-connector connection. With `tag`, the session logs in with it as its `QUERY_TAG` (sent in
+    the login request's SESSION_PARAMETERS, with the pinned settings.SESSION_PARAMETERS), so every query of the
+    session carries it. A missing secret, a key that cannot be loaded, refused credentials or a missing warehouse
+    is a LearnsyncError; a source that cannot be reached is SourceUnreachable (a flow retries it). The message
+    names what to check and never holds a secret."""
     import snowflake.connector
     from snowflake.connector import errors as sf_errors
 
@@ -28,6 +31,8 @@ def connect(source: ShareCredentials) -> Any:
     if missing:
         raise LearnsyncError(missing)
     kwargs = source.to_connector_params()
+    if tag is not None:
+        kwargs["session_parameters"]["QUERY_TAG"] = tag.text()
     try:
         return snowflake.connector.connect(**kwargs)
     except sf_errors.Error as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ import pyarrow as pa
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Column, TableSpec
 from learnsync.pipelines.snowflake import sql
+from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.settings import WINDOW_ROWS, ShareCredentials, read_pii_salt
@@ -35,6 +36,37 @@ class ShareReader:
     database: str
     schema: str
     window_rows: int = WINDOW_ROWS
+    tag: Optional[QueryTag] = None
+    """The QUERY_TAG the connection logged in with (`connect(..., tag=)`); `tagged` narrows it to one table."""
+    stats: QueryStats = field(default_factory=QueryStats)
+    """Every query this reader sent and the seconds Snowflake took to answer (see QueryStats)."""
+    _wanted: Optional[QueryTag] = field(default=None, repr=False)
+
+    @contextmanager
+    def tagged(self, table: str, mode: str) -> Iterator[None]:
+        """Tag the session's queries inside the block with one table's run. The session's QUERY_TAG is changed
+        lazily, before the next query that needs another tag (`ALTER SESSION SET QUERY_TAG`: one query that
+        needs no warehouse), so a connection that logged in with the table's tag (a Prefect task's) sends none,
+        and leaving the block sends nothing. No-op without a tag."""
+        if self.tag is None:
+            yield
+            return
+        outer = self._wanted or self.tag
+        self._wanted = outer.for_table(table, mode)
+        try:
+            yield
+        finally:
+            self._wanted = outer
+
+    def _retag(self, cur: Any) -> None:
+        """Bring the session's QUERY_TAG to the one wanted (see `tagged`)."""
+        wanted = self._wanted
+        if wanted is None or wanted == self.tag:
+            return
+        # bound by the connector (client side, pyformat), which quotes and escapes the JSON text for Snowflake
+        with self.stats.measure(cur):
+            cur.execute("ALTER SESSION SET QUERY_TAG = %(tag)s", {"tag": wanted.text()})
+        self.tag = wanted
 
     def fqn(self, table: str) -> str:
         """A table of the schema, fully qualified and quoted."""
@@ -43,7 +75,9 @@ class ShareReader:
     def _query(self, text: str, params: Optional[dict[str, Any]] = None) -> list[tuple]:
         cur = self.conn.cursor()
         try:
-            cur.execute(text, params or {})
+            self._retag(cur)
+            with self.stats.measure(cur):
+                cur.execute(text, params or {})
             return cur.fetchall()
         finally:
             cur.close()
@@ -87,7 +121,7 @@ class ShareReader:
             last, beyond = self._query(sql.cursor_before(spec, table, where), {**params, "limit": limit})[0]
         if lo is None and first is not None:
             lo = floor_bound(spec, first)
-        plan = WindowPlan(lo, None, limit, int(beyond or 0))
+        plan = WindowPlan(lo, None, limit, int(beyond or 0), int(total or 0))
         if lo is not None and last is not None:
             plan.hi = window_end(spec, lo, last, total, self.window_rows, lambda a, b: self.count(spec, a, b))
         return plan
@@ -119,7 +153,9 @@ class ShareReader:
     def _arrow(self, text: str, params: dict[str, Any], spec: TableSpec) -> Iterator[pa.Table]:
         cur = self.conn.cursor()
         try:
-            cur.execute(text, {**params, **_salt(spec)})
+            self._retag(cur)
+            with self.stats.measure(cur):
+                cur.execute(text, {**params, **_salt(spec)})
             # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
             # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
             yield from cur.fetch_arrow_batches(force_microsecond_precision=True)
@@ -128,18 +164,19 @@ class ShareReader:
 
 
 @contextmanager
-def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WINDOW_ROWS) -> Iterator[ShareReader]:
+def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WINDOW_ROWS,
+               tag: Optional[QueryTag] = None) -> Iterator[ShareReader]:
     """A reader on a connection of its own to the share: `source` is a source URI (None: LEARNSYNC_SOURCE_URI /
     dlt config; secrets from dlt's providers) or credentials already built (`settings.ShareCredentials`, e.g.
-    logged in from a Prefect block). `window_rows` (>= 1) rows per window. Closed on exit. Raises LearnsyncError
-    (SourceUnreachable when the source cannot be reached). The one way learnsync opens a reader: tasks run in
-    threads or processes and never share a connection."""
+    logged in from a Prefect block); its session tagged with `tag` (see `connect`). `window_rows` (>= 1) rows per
+    window. Closed on exit. Raises LearnsyncError (SourceUnreachable when the source cannot be reached). The one
+    way learnsync opens a reader: tasks run in threads or processes and never share a connection."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 
     credentials = source if isinstance(source, ShareCredentials) else parse_source_uri(source)
-    conn = connect(credentials)
+    conn = connect(credentials, tag)
     try:
-        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows)
+        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows, tag=tag)
     finally:
         conn.close()
 
@@ -161,6 +198,8 @@ class WindowStream:
         """Cursor values past this do not move the stored cursor (set by the run's first window; see plan_window)."""
         self.beyond = 0
         """Rows of the run whose cursor lies past `limit`."""
+        self.planned_rows: Optional[int] = None
+        """Rows the run expects to read, counted when its first window was planned (None without a cursor)."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
@@ -171,6 +210,8 @@ class WindowStream:
         plan = self.reader.plan_window(self.spec, lo, self.limit)
         if self.windows == 0 and self.limit is None:
             self.limit, self.beyond = plan.limit, plan.beyond
+        if self.planned_rows is None:
+            self.planned_rows = plan.total
         lo, hi = plan.lo, plan.hi
         if end is not None and (hi is None or hi >= end):
             hi = end

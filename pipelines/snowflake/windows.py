@@ -32,6 +32,8 @@ class WindowPlan:
     hi: Optional[Bound]
     limit: Optional[Bound] = None
     beyond: int = 0
+    total: int = 0
+    """Rows from `lo` on (the count the plan was made from): what is left of the run when it was planned."""
 
 
 def plus_tolerance(spec: TableSpec, now: Bound) -> Bound:
