@@ -185,9 +185,10 @@ def _target(dest_uri: Optional[str], dataset: str) -> Any:
 def run_sync(
     reader: Any, prof: Any, target: Any, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
+    should_stop: Optional[Callable[[], bool]] = None, reset_history: bool = False,
 ) -> list[Any]:
-    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed)."""
+    """Plan and sync, printing one line per table as it finishes (a stopped run: what each table committed).
+    `reset_history` (with `full_refresh`) drops the versions of tables kept with history."""
     from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
@@ -217,7 +218,8 @@ def run_sync(
         )
 
     return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop)
+                on_window=progress if tty else None, lock_timeout=lock_timeout, should_stop=should_stop,
+                reset_history=reset_history)
 
 
 @app.command("sync")
@@ -229,7 +231,11 @@ def sync_cmd(
     dataset: str = DatasetOpt,
     tables: Optional[str] = TablesOpt,
     full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
-                                      help="Reload the tables from scratch; each is swapped in whole."),
+                                      help="Reload the tables from scratch; each is swapped in whole (tables kept"
+                                           " with history: the reload becomes versions, history stays)."),
+    reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
+                                       help="With --full-refresh: drop the versions of tables kept with history;"
+                                            " their history starts again."),
     window_rows: int = typer.Option(WINDOW_ROWS, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
@@ -239,10 +245,12 @@ def sync_cmd(
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
     # check everything local before the first connection
+    if reset_history and not full_refresh:
+        raise LearnsyncError("--reset-history drops history only with --full-refresh: pass both.")
     prof, target = _profile(profile), _target(dest_uri, dataset)
     with _stop_on_signals() as should_stop, _share(source_uri, window_rows) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
-                           should_stop=should_stop)
+                           should_stop=should_stop, reset_history=reset_history)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -422,13 +430,15 @@ def full_refresh_cmd(
     source_uri: Optional[str] = SourceOpt,
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
+    reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
+                                       help="Drop the versions of tables kept with history; their history starts again."),
 ) -> None:
     """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
     from learnsync.flows.sync import full_refresh_flow
 
-    _finish(full_refresh_flow(tables=_split(tables), return_state=True, **params))
+    _finish(full_refresh_flow(tables=_split(tables), reset_history=reset_history, return_state=True, **params))
 
 
 @app.command("serve")

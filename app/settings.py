@@ -271,6 +271,8 @@ class TableSettings(BaseConfiguration):
     """Reconcile marks rows deleted from the share (`_learnsync_deleted_at`) instead of removing them."""
     decimal_columns: Optional[List[str]] = None
     """NUMBER(p,0) columns loaded as decimal(p,0): for values beyond 64 bits."""
+    history: bool = False
+    """Keep every version of a row (`valid_from`, `valid_to`; dlt's `scd2` merge): keyed merge tables only."""
 
 
 def table_settings(table: str) -> TableSettings:

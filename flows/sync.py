@@ -130,13 +130,16 @@ def full_refresh_flow(
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     credentials_block: Optional[str] = None,
+    reset_history: bool = False,
 ) -> State:
-    """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
+    """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded.
+    Tables kept with history keep their versions (the reload becomes versions) unless `reset_history`."""
     job = Job(profile, source_uri, destination, dataset, credentials_block)
     limit = resolve(destination, dataset).max_parallel_loads
     names = list_tables(job, tables)
     reach_destination(job)
-    futures = fan_out(names, lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value), limit)
+    futures = fan_out(
+        names, lambda t: run_table.submit(job, t, Mode.FULL_REFRESH.value, reset_history=reset_history), limit)
     return _collect("full-refresh", futures)
 
 

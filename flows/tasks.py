@@ -203,8 +203,10 @@ def run_table(
     mode: str = Mode.INCREMENTAL.value,
     windows: Sequence[tuple[Any, Any]] = ((None, None),),
     lane: Optional[int] = None,
+    reset_history: bool = False,
 ) -> dict[str, Any]:
-    """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
+    """Run one table; a backfill lane runs its windows one after another on its own staging dataset.
+    `reset_history` (a full refresh only) drops the versions of a table kept with history (`sync_table`)."""
     import hashlib
 
     from learnsync.destinations import resolve
@@ -233,7 +235,7 @@ def run_table(
                     pipeline_suffix="" if lane is None else f"__bf{lane}",
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
-                    should_stop=flow_run_cancelled,
+                    should_stop=flow_run_cancelled, reset_history=reset_history,
                 )
                 logger.info("%s %s [%s, %s): %s rows in %.1f s", mode, table, start, end, result.rows, result.seconds)
                 if not result.ok:
