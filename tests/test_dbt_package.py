@@ -345,7 +345,13 @@ def _completion_trend(built: Built, shares: Shares) -> None:
                SUM(done_n) OVER (ORDER BY week) / NULLIF(SUM(created_n) OVER (ORDER BY week), 0)
         FROM weekly""")
     assert len(expected) > 10
-    assert_rows_match(built.mart("learning360__completion_trend"), expected, "completion trend")
+    assert_rows_match(built.mart("learning360__completion_trend", TREND_COLUMNS), expected, "completion trend")
+    # without history the rate as recorded is not known
+    assert built.mart("learning360__completion_trend", "count(completion_rate_recorded)") == [(0,)]
+
+
+TREND_COLUMNS = ("week_start, attempts_created, attempts_completed, attempts_created_to_date,"
+                 " attempts_completed_to_date, completion_rate_to_date")
 
 
 # --------------------------------------------------------------------------------------------------------------
