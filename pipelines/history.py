@@ -6,11 +6,14 @@ it inserts and `valid_to` on the version it retires, both with the load package'
 `dlt/destinations/sql_jobs.py` `gen_scd2_sql`). `valid_to IS NULL` marks the current version.
 
 Which current versions a load may retire is its *destination scope* (dlt 1.31 `destination_scope`, which
-replaces `merge_key`): an incremental window or a reconcile holds only some keys, so only the keys it holds can
-get a new version (a key absent from a window is not deleted); a full refresh reads the whole share, so every
-current version whose fingerprint it did not read is closed (hard deletes included). The scope is written on
-every run, never left to the stored schema: dlt keeps a table hint from an earlier run when a later run omits
-it, and a full refresh's "retire everything absent" must never outlive that run.
+replaces `merge_key`): dlt's scd2 retires every current row absent from a load unless it is scoped (incremental
+scd2: dlt-hub/dlt#1789, #1818). An incremental window or a reconcile holds only some keys, so only the keys it
+holds can get a new version (a key absent from a window is not deleted); a full refresh reads the whole share, so
+every current version whose fingerprint it did not read is closed (hard deletes included). The scope is written
+on every run, never left to the stored schema: dlt keeps a merge hint from an earlier run when a later run omits
+it (dlt-hub/dlt#2440), and a full refresh's "retire everything absent" must never outlive that run. A composite
+key is scoped column by column: dlt's compound `merge_key` compares the keys' concatenated text, so ("a", "bc")
+would retire ("ab", "c") (dlt-hub/dlt#4244).
 
 Child tables (learnsync's own unnested ARRAY/VARIANT tables, not dlt nested tables: `max_table_nesting=0`) are
 not versioned by dlt; each child row carries its parent version's fingerprint (`_learnsync_parent_hash`) and a

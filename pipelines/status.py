@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from learnsync.destinations import Target
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.pipelines.catalog import VALID_TO, TableSpec
 from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
 
 
@@ -19,7 +19,8 @@ class TableStatus:
 
 
 def table_status(specs: Sequence[TableSpec], target: Target, dataset: str, profile: str) -> list[TableStatus]:
-    """Read each table's pipeline state from the destination and count its rows there."""
+    """Read each table's pipeline state from the destination and count its rows there (a table kept with
+    history: its current versions)."""
     out = []
     for spec in specs:
         st = TableStatus(spec.name)
@@ -29,7 +30,8 @@ def table_status(specs: Sequence[TableSpec], target: Target, dataset: str, profi
             st.cursor = stored_cursor(pipeline, spec)
             with pipeline.sql_client() as client:
                 table = client.make_qualified_table_name(spec.dest_name)
-                st.rows = int(client.execute_sql(f"SELECT COUNT(*) FROM {table}")[0][0])
+                current = f" WHERE {client.escape_column_name(VALID_TO)} IS NULL" if spec.history else ""
+                st.rows = int(client.execute_sql(f"SELECT COUNT(*) FROM {table}{current}")[0][0])
                 loads = client.make_qualified_table_name("_dlt_loads")
                 rows = client.execute_sql(
                     f"SELECT MAX(inserted_at) FROM {loads} WHERE schema_name = %s AND status = 0",
