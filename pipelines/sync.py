@@ -213,6 +213,9 @@ def sync_table(
     try:
         if not target.merges and mode is Mode.BACKFILL:
             raise LearnsyncError(f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
+        if not target.merges and spec.history:
+            raise LearnsyncError(f"{target.display} cannot merge rows, so it cannot keep the history of table"
+                                 f" {spec.name}: turn history off for it, or sync into a database.")
         with table_lock(target, dataset, spec.name, lock_timeout):
             pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
             _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop, reset_history)
