@@ -280,6 +280,7 @@ def tables_cmd(
         typer.echo(
             f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {_fmt(s.cursor):<14} "
             f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
+            + ("  history (valid_from, valid_to)" if s.history else "")
         )
 
 
