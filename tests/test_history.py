@@ -238,3 +238,18 @@ def test_dbt_staging_reads_current_versions_and_the_trend_reads_history(share, d
     assert elements == [("ct1", datetime(2026, 1, 2, 10))]  # the element of the current version only
     trend = dest.query(f'SELECT week_start, completion_rate_recorded FROM "{DEFAULT_SCHEMA}".learning360__completion_trend')
     assert [rate for _, rate in trend] == [1.0]  # this week: ct1 completed, ct2 deleted
+
+
+def test_history_settings_that_do_not_fit_are_refused():
+    """history needs a keyed merge table, and replaces soft_delete; the validity names are kept free for it."""
+    from learnsync.errors import LearnsyncError
+    from learnsync.pipelines.catalog import Column, resolve_table
+    from learnsync.settings import TableSettings
+
+    columns = [Column("ID", "TEXT"), Column("CREATED_AT", "TIMESTAMP_NTZ"), Column("VALID_TO", "TEXT")]
+    spec = resolve_table(Profile.AUTO, "THINGS", columns, TableSettings(history=True))
+    assert spec.history and spec.dest("VALID_TO") == "valid_to_2"  # the share's own VALID_TO keeps its data apart
+    with pytest.raises(LearnsyncError, match="soft_delete"):
+        resolve_table(Profile.AUTO, "THINGS", columns, TableSettings(history=True, soft_delete=True))
+    with pytest.raises(LearnsyncError, match="strategy 'merge'"):
+        resolve_table(Profile.AUTO, "EVENTS", [Column("OCCURRED_AT", "TIMESTAMP_NTZ")], TableSettings(history=True))
