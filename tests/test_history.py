@@ -12,6 +12,7 @@ import pytest
 from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.sync import plan, sync
+from tests.conftest import _drop_pg_schema
 from tests.crashkit import kill_nine, seed, start_sync
 from tests.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
 
@@ -204,12 +205,12 @@ def test_a_crash_in_a_versioned_load_leaves_no_half_version(share, dest, tmp_pat
     assert_table_equal(share, Current(dest), TABLE)
 
 
-@pytest.mark.parametrize("dest", ["duckdb"], indirect=True)
+@pytest.mark.parametrize("dest", ["duckdb", "postgres"], indirect=True)
 def test_dbt_staging_reads_current_versions_and_the_trend_reads_history(share, dest, history, tmp_path):
     """The dbt package on a history table: staging holds the current versions (and their elements) only; the
     completion trend's rate as recorded counts the versions current at each week's end."""
     pytest.importorskip("dbt.cli", reason="the dbt extra is not installed")
-    from learnsync.dbt_project import DEFAULT_SCHEMA, ProjectSpec, Vendors, run_dbt, write_project
+    from learnsync.dbt_project import ProjectSpec, Vendors, run_dbt, write_project
 
     now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     create(share, TABLE)
@@ -218,26 +219,31 @@ def test_dbt_staging_reads_current_versions_and_the_trend_reads_history(share, d
     insert(share, TABLE, [_tracking(1, now, 10, ["2026-01-01 10:00:00"]), {**_tracking(2, now, 100, []), "COMPLETED_AT": now}])
     run_sync(share, dest)
     q = f'"{share.database}"."CORE"."{TABLE}"'
-    share.sql(f"UPDATE {q} SET \"PROGRESS\" = 100, \"COMPLETED_AT\" = %s, \"ACCESS_DATES\" = PARSE_JSON('[\"2026-01-02 10:00:00\"]')"
-              " WHERE \"ID\" = 'ct1'", (now,))
+    share.sql(f"UPDATE {q} SET \"PROGRESS\" = 100, \"COMPLETED_AT\" = %s,"
+              " \"ACCESS_DATES\" = PARSE_JSON('[\"2026-01-02 10:00:00\"]') WHERE \"ID\" = 'ct1'", (now,))
     share.sql(f"DELETE FROM {q} WHERE \"ID\" = 'ct2'")
     run_sync(share, dest)
     run_reconcile(share, dest)
     assert dest.query('SELECT count(*) FROM "{ds}"."courses_trackings"') == [(3,)]
 
-    project = tmp_path / "dbt"
-    write_project(project, ProjectSpec(Vendors.LEARNING_360, {"360learning": dest.dataset}, dest.uri))
-    # cautious: only the tests of the models built (the relationships to models of other tables are left out)
-    for args in (("deps",), ("build", "--indirect-selection", "cautious", "--select",
-                             "+learning360__completion_trend stg_360learning__course_tracking_access_dates")):
-        proc = run_dbt(project, *args)
-        assert proc.returncode == 0, proc.stdout[-3000:]
-    staged = dest.query(f'SELECT course_tracking_id, progress FROM "{DEFAULT_SCHEMA}".stg_360learning__courses_trackings')
-    assert staged == [("ct1", 100)]
-    elements = dest.query(f'SELECT course_tracking_id, accessed_at FROM "{DEFAULT_SCHEMA}".stg_360learning__course_tracking_access_dates')
-    assert elements == [("ct1", datetime(2026, 1, 2, 10))]  # the element of the current version only
-    trend = dest.query(f'SELECT week_start, completion_rate_recorded FROM "{DEFAULT_SCHEMA}".learning360__completion_trend')
-    assert [rate for _, rate in trend] == [1.0]  # this week: ct1 completed, ct2 deleted
+    project, schema = tmp_path / "dbt", f"{dest.dataset}_dbt"  # models beside the dataset, dropped with it below
+    write_project(project, ProjectSpec(Vendors.LEARNING_360, {"360learning": dest.dataset}, dest.uri, schema))
+    try:
+        # cautious: only the tests of the models built (the relationships to models of other tables are left out)
+        for args in (("deps",), ("build", "--indirect-selection", "cautious", "--select",
+                                 "+learning360__completion_trend stg_360learning__course_tracking_access_dates")):
+            proc = run_dbt(project, *args)
+            assert proc.returncode == 0, proc.stdout[-3000:]
+        staged = dest.query(f'SELECT course_tracking_id, progress FROM "{schema}".stg_360learning__courses_trackings')
+        assert staged == [("ct1", 100)]
+        elements = dest.query(
+            f'SELECT course_tracking_id, accessed_at FROM "{schema}".stg_360learning__course_tracking_access_dates')
+        assert elements == [("ct1", datetime(2026, 1, 2, 10))]  # the element of the current version only
+        trend = dest.query(f'SELECT week_start, completion_rate_recorded FROM "{schema}".learning360__completion_trend')
+        assert [rate for _, rate in trend] == [1.0]  # this week: ct1 completed, ct2 deleted
+    finally:
+        if dest.kind == "postgres":
+            _drop_pg_schema(schema)
 
 
 def test_history_settings_that_do_not_fit_are_refused():
