@@ -259,3 +259,12 @@ def test_history_settings_that_do_not_fit_are_refused():
         resolve_table(Profile.AUTO, "THINGS", columns, TableSettings(history=True, soft_delete=True))
     with pytest.raises(LearnsyncError, match="strategy 'merge'"):
         resolve_table(Profile.AUTO, "EVENTS", [Column("OCCURRED_AT", "TIMESTAMP_NTZ")], TableSettings(history=True))
+
+
+def test_reset_history_needs_full_refresh(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "learnsync.cli", "sync", "--reset-history"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--reset-history drops history only with --full-refresh" in proc.stderr, proc.stderr
