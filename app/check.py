@@ -106,13 +106,13 @@ def _destination_check(target: Any, dataset: str) -> Check:
     when the check created it)."""
     import dlt
 
-    from learnsync.pipelines import history
-    from learnsync.pipelines.sync import pipeline_name
+    from learnsync.pipelines import runs as run_history
+    from learnsync.destinations.base import pipeline_name
 
-    if not history.supported(target):
+    if not run_history.supported(target):
         return Check("destination", None, f"{target.display}: not checked (no SQL; a sync writes files there)")
     name = f"_learnsync_check_{uuid.uuid4().hex[:8]}"
-    integer = history.TYPES[target.dialect.name][1]
+    integer = run_history.TYPES[target.dialect.name][1]
     try:
         with target.lock(f"the catalog of dataset {dataset} in {target.display}", 60), \
                 dlt.pipeline(pipeline_name=pipeline_name("any", "check", target, dataset),

@@ -189,7 +189,11 @@ def sync_cmd(
     dataset: str = DatasetOpt,
     tables: Optional[str] = TablesOpt,
     full_refresh: bool = typer.Option(False, "--full-refresh", envvar="LEARNSYNC_FULL_REFRESH",
-                                      help="Reload the tables from scratch; each is swapped in whole."),
+                                      help="Reload the tables from scratch; each is swapped in whole (tables kept"
+                                           " with history: the reload becomes versions, history stays)."),
+    reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
+                                       help="With --full-refresh: drop the versions of tables kept with history;"
+                                            " their history starts again."),
     window_rows: int = typer.Option(WINDOW_ROWS, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
@@ -202,12 +206,15 @@ def sync_cmd(
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
     # check everything local before the first connection
+    if reset_history and not full_refresh:
+        raise LearnsyncError("--reset-history drops history only with --full-refresh: pass both.")
     prof, target = _profile(profile), _target(dest_uri, dataset)
     run_id = _run_id()
     mode = "full_refresh" if full_refresh else "incremental"
     with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode)) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
-                           should_stop=should_stop, run_id=run_id, progress=progress)
+                           should_stop=should_stop, run_id=run_id, progress=progress,
+                           reset_history=reset_history)
     failed = [r.table for r in results if not r.ok]
     if failed:
         typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
@@ -237,6 +244,7 @@ def tables_cmd(
         typer.echo(
             f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {fmt(s.cursor):<14} "
             f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
+            + ("  history (valid_from, valid_to)" if s.history else "")
         )
 
 
@@ -298,15 +306,15 @@ def history_cmd(
     cursor before and after, outcome and error. Kept in the dataset's _learnsync_runs table."""
     import json
 
-    from learnsync.pipelines import history
+    from learnsync.pipelines import runs as run_history
     from learnsync.pipelines.sync import require_synced
 
     _setup_logging()
     target = _target(dest_uri, dataset)
-    if not history.supported(target):
+    if not run_history.supported(target):
         raise LearnsyncError(f"{target.display} keeps no run history (file destinations have no SQL to keep it in).")
     require_synced(target, dataset)
-    runs = history.read(target, dataset, table, limit)
+    runs = run_history.read(target, dataset, table, limit)
     if not runs and not as_json:
         typer.echo(f"No recorded runs{' of ' + table if table else ''} in dataset {dataset} yet.")
     for r in runs:
@@ -446,13 +454,15 @@ def full_refresh_cmd(
     source_uri: Optional[str] = SourceOpt,
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
+    reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
+                                       help="Drop the versions of tables kept with history; their history starts again."),
 ) -> None:
     """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
     from learnsync.flows.sync import full_refresh_flow
 
-    _finish(full_refresh_flow(tables=_split(tables), return_state=True, **params))
+    _finish(full_refresh_flow(tables=_split(tables), reset_history=reset_history, return_state=True, **params))
 
 
 @app.command("serve")

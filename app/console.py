@@ -28,13 +28,15 @@ def run_sync(
     reader: ShareReader, prof: Profile, target: Target, dataset: str, tables: Optional[list[str]],
     full_refresh: bool, pipelines_dir: Optional[str] = None, lock_timeout: Optional[float] = None,
     should_stop: Optional[Callable[[], bool]] = None, run_id: Optional[str] = None, progress: bool = True,
+    reset_history: bool = False,
 ) -> list[TableResult]:
     """Plan and sync `tables` (None: every table of the profile), printing one line per table as it finishes (a
     stopped run: what each table committed): rows (new / re-read), seconds, windows, Snowflake queries and their
     seconds, cursor before -> after. With `progress` on a terminal, a Rich display shows the tables in flight
     (`_Live`). Waits up to `lock_timeout` s (None: LOCK_TIMEOUT) for another run's table. Raises LearnsyncError
     before any table for a destination that cannot be reached or a bad table name; a table's own failure is in
-    its result, never raised. Returns the results in table order."""
+    its result, never raised. Returns the results in table order. `reset_history` (with `full_refresh`) drops
+    the versions of tables kept with history."""
 
     specs = plan(reader, prof, tables)
 
@@ -62,7 +64,8 @@ def run_sync(
             display.done(r, line)
 
         return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                    on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id)
+                    on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
+                    reset_history=reset_history)
 
 
 class _Plain:

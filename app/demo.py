@@ -65,11 +65,57 @@ def run_demo(
                 ok = ok and all(r.ok for r in results)
         for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
             shutil.rmtree(folder, ignore_errors=True)
+        if ok and dest_uri.startswith("duckdb:"):
+            show_mart(_duckdb_path(dest_uri), echo)
         echo("")
         echo(f"Done. Try:  {try_command(dest_uri)}")
         if serve is not None:
             _serve(server, dest_uri, echo, serve)
     return ok
+
+
+MART_COLUMNS = ("course_name", "attempts", "learners", "completed_attempts", "completion_rate", "success_rate")
+"""The columns of the course completion funnel the demo prints (the mart has more)."""
+
+
+def show_mart(duckdb_path: Path, echo: Callable[[str], None] = print) -> bool:
+    """The demo's last step: build the dbt package on the demo's DuckDB file (`learnsync.dbt_project.
+    build_demo_mart`) and print the top of the course completion funnel; True when it was printed. Without dbt
+    (the `dbt` extra) it prints one line saying how to install it; a failed build prints dbt's one-line reason
+    (the synced data is there either way)."""
+    import importlib.util
+
+    from learnsync.errors import LearnsyncError
+
+    echo("")
+    if importlib.util.find_spec("dbt") is None or importlib.util.find_spec("dbt.cli") is None:
+        echo("The dbt package builds marts over these tables: pip install 'learnsync[dbt]', then run learnsync demo again.")
+        return False
+    from learnsync.dbt_project import DEFAULT_SCHEMA, build_demo_mart
+
+    echo("Building the dbt package on it (learnsync/dbt: staging models and marts)...")
+    try:
+        rows = build_demo_mart(duckdb_path, only_mart=True)
+    except LearnsyncError as exc:
+        echo(f"The dbt build did not finish: {exc}")
+        return False
+    echo(f"{DEFAULT_SCHEMA}.learning360__course_completion_funnel, top {len(rows)} courses by attempts:")
+    columns = [c for c in MART_COLUMNS if rows and c in rows[0]]
+    cells = [[_cell(r[c]) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    for line in [columns] + cells:
+        echo(("  " + "  ".join(v.ljust(w) for v, w in zip(line, widths))).rstrip())
+    return True
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+def _duckdb_path(dest_uri: str) -> Path:
+    return Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
 
 
 def try_command(dest_uri: str) -> str:

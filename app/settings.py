@@ -287,6 +287,8 @@ class TableSettings(BaseConfiguration):
     """NUMBER(p,0) columns loaded as decimal(p,0): for values beyond 64 bits."""
     max_lag_hours: Optional[float] = None
     """Hours the newest stored cursor may lag behind now before `learnsync status` calls the table stale."""
+    history: bool = False
+    """Keep every version of a row (`valid_from`, `valid_to`; dlt's `scd2` merge): keyed merge tables only."""
 
 
 def table_settings(table: str) -> TableSettings:

@@ -190,3 +190,11 @@ def flag(options: dict[str, str], name: str) -> bool:
     if value not in ("true", "false"):
         raise LearnsyncError(f"The destination option {name} must be true or false, not {options[name]!r}.")
     return value == "true"
+
+
+def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str:
+    """The dlt pipeline name of one table synced into a destination dataset: `learnsync_<profile>_<table>_<target
+    identity>_<dataset>`, lower-case, [a-z0-9_] only. Deterministic, so a fresh machine finds the same state in
+    the destination; one per table (`profile` "any" for pipelines that only read the dataset)."""
+    raw = f"learnsync_{profile}_{table}_{target.identity}_{dataset}".lower()
+    return re.sub(r"[^a-z0-9_]+", "_", raw)

@@ -173,8 +173,10 @@ def full_refresh_flow(
     destination: str = DEFAULT_DESTINATION,
     dataset: str = "learning",
     credentials_block: Optional[str] = None,
+    reset_history: bool = False,
 ) -> State:
-    """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded."""
+    """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded.
+    Tables kept with history keep their versions (the reload becomes versions) unless `reset_history`."""
     job = Job(profile, source_uri, destination, dataset, credentials_block)
     settings = FlowSettings()
     limit = resolve(destination, dataset).max_parallel_loads
@@ -182,7 +184,7 @@ def full_refresh_flow(
     with_retries(reach_destination, settings)(job)
     job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
     run = with_retries(run_table, settings)
-    futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH), limit)
+    futures = fan_out(names, lambda t: run.submit(job, t, Mode.FULL_REFRESH, reset_history=reset_history), limit)
     return _collect("full-refresh", futures)
 
 

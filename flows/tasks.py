@@ -324,8 +324,10 @@ def run_table(
     mode: Mode = Mode.INCREMENTAL,
     windows: Sequence[tuple[Any, Any]] = ((None, None),),
     lane: Optional[int] = None,
+    reset_history: bool = False,
 ) -> dict[str, Any]:
-    """Run one table; a backfill lane runs its windows one after another on its own staging dataset."""
+    """Run one table; a backfill lane runs its windows one after another on its own staging dataset.
+    `reset_history` (a full refresh only) drops the versions of a table kept with history (`sync_table`)."""
     import hashlib
 
     from learnsync.destinations import resolve
@@ -358,6 +360,7 @@ def run_table(
                     # a backfill's lanes share the table lock their flow holds
                     lock_timeout=None if lane is not None else LOCK_TIMEOUT,
                     should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
+                    reset_history=reset_history,
                 )
                 logger.info("%s %s [%s, %s): %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, start, end,
                             result.rows, result.seconds, result.queries, result.snowflake_seconds)

@@ -31,8 +31,12 @@ DAY_COLUMN = "_LEARNSYNC_DAY"
 """Column added to event tables: the UTC day of the cursor; each run replaces whole days by it."""
 DELETED_AT = "_learnsync_deleted_at"
 """Column of tables set to `soft_delete`: when reconcile found the row gone from the share."""
+VALID_FROM, VALID_TO = "valid_from", "valid_to"
+"""Validity columns of a table kept with `history = true`: when the version became current, and when it stopped
+being current (NULL: it is current). UTC timestamps of the load that saw the change (dlt's scd2 boundary)."""
 RESERVED = frozenset({"_learnsync_hash", "_learnsync_day", DELETED_AT, "_dlt_id", "_dlt_load_id"})
 """Destination columns learnsync or dlt add to a parent table: never given to a source column."""
+HISTORY_RESERVED = RESERVED | {VALID_FROM, VALID_TO}
 
 
 class Profile(str, Enum):
@@ -111,6 +115,8 @@ class TableSpec:
     excluded: tuple[str, ...] = field(default=())
     hashed: tuple[str, ...] = field(default=())
     soft_delete: bool = False
+    history: bool = False
+    """Every version of a row is kept (`valid_from`/`valid_to`), see `pipelines.history`."""
     dest_name: str = ""
     """Destination table name: `COURSES_TRACKINGS` -> `courses_trackings` (`plan` keeps it unique)."""
 
@@ -278,6 +284,16 @@ def resolve_table(
             raise LearnsyncError(f"Table {name}: strategy 'merge' needs a primary_key in its config.")
         if strategy is not Strategy.REPLACE and cursor is None:
             raise LearnsyncError(f"Table {name}: strategy {strategy.value!r} needs a cursor in its config.")
+    if override.history and strategy is not Strategy.MERGE:
+        raise LearnsyncError(
+            f"Table {name}: history = true needs a keyed table synced with strategy 'merge' (it is {strategy.value!r});"
+            " set primary_key (and a cursor) in its config, or turn history off."
+        )
+    if override.history and override.soft_delete:
+        raise LearnsyncError(
+            f"Table {name}: history = true already keeps rows the share deleted (their last version is closed);"
+            " remove soft_delete from its config."
+        )
     if strategy is Strategy.EVENTS:
         lookback = timedelta(days=3)
     if override.lookback_hours is not None:
@@ -288,7 +304,7 @@ def resolve_table(
     decimals = set(_decimal_columns(name, by_name, override.decimal_columns or ()))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
     # every column gets a destination name of its own, in the share's column order (pipelines.naming)
-    dests = unique_names([c.name for c in kept], taken=RESERVED)
+    dests = unique_names([c.name for c in kept], taken=HISTORY_RESERVED if override.history else RESERVED)
     kept = [replace(c, dest=dests[c.name]) for c in kept]
     return TableSpec(
         name=name,
@@ -301,6 +317,7 @@ def resolve_table(
         excluded=excluded,
         hashed=hashed,
         soft_delete=override.soft_delete and bool(key),
+        history=override.history,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Mapping
 
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.pipelines.catalog import VALID_FROM, VALID_TO, TableSpec
 from learnsync.pipelines.source.types import table_hints
 
 log = logging.getLogger("learnsync.drift")
@@ -26,7 +26,8 @@ def column_drift(
     int8 as bigint of precision 8, a TINYINT) counts as changed too."""
     hints = {name(n): h for n, h in table_hints(spec).items()}
     changed = [name for name, hint in hints.items() if name in stored and not _holds(stored[name], hint)]
-    gone = [name for name in stored if name not in hints and not name.startswith(("_dlt", "_learnsync"))]
+    own = {name(VALID_FROM), name(VALID_TO)} if spec.history else set()  # history's validity columns
+    gone = [n for n in stored if n not in hints and n not in own and not n.startswith(("_dlt", "_learnsync"))]
     return changed, gone
 
 

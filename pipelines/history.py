@@ -1,211 +1,75 @@
-"""Run history: one row per table run in `_learnsync_runs` in the destination dataset, written when the run ends
-(also when it failed, best effort), read by `learnsync status` and `learnsync history`.
+"""History mode (`history = true` per table): every version of a row is kept, through dlt's `scd2` merge strategy.
 
-Kept in the destination, beside the data and dlt's own state, so any machine sees the same history.
+A parent row version is identified by its fingerprint `_learnsync_hash` (Snowflake's MD5 over every loaded
+column, key included), given to dlt as scd2's `row_version_column_name`; dlt stamps `valid_from` on the version
+it inserts and `valid_to` on the version it retires, both with the load package's creation time (UTC,
+`dlt/destinations/sql_jobs.py` `gen_scd2_sql`). `valid_to IS NULL` marks the current version.
+
+Which current versions a load may retire is its *destination scope* (dlt 1.31 `destination_scope`, which
+replaces `merge_key`): dlt's scd2 retires every current row absent from a load unless it is scoped (incremental
+scd2: dlt-hub/dlt#1789, #1818). An incremental window or a reconcile holds only some keys, so only the keys it
+holds can get a new version (a key absent from a window is not deleted); a full refresh reads the whole share, so
+every current version whose fingerprint it did not read is closed (hard deletes included). The scope is written
+on every run, never left to the stored schema: dlt keeps a merge hint from an earlier run when a later run omits
+it (dlt-hub/dlt#2440), and a full refresh's "retire everything absent" must never outlive that run. A composite
+key is scoped column by column: dlt's compound `merge_key` compares the keys' concatenated text, so ("a", "bc")
+would retire ("ab", "c") (dlt-hub/dlt#4244).
+
+Child tables (learnsync's own unnested ARRAY/VARIANT tables, not dlt nested tables: `max_table_nesting=0`) are
+not versioned by dlt; each child row carries its parent version's fingerprint (`_learnsync_parent_hash`) and a
+version's child rows are merged by it, so the children of every version stay, and the children of a current
+parent are `child._learnsync_parent_hash = parent._learnsync_hash`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Literal, Mapping, Optional
 
-from learnsync.destinations import Target
+from learnsync.pipelines.catalog import VALID_FROM, VALID_TO, TableSpec
+from learnsync.pipelines.fingerprint import ROW_HASH
+from learnsync.pipelines.source.children import PARENT_VERSION
 
-log = logging.getLogger("learnsync.history")
+__all__ = ["PARENT_VERSION", "VALIDITY", "Scope", "destination_scope", "scd2_disposition", "stored_history"]
 
-RUNS_TABLE = "_learnsync_runs"
-"""The run-history table in each dataset (dlt leaves tables starting with `_` to their owner)."""
-ERROR_CHARS = 500
-"""An error is kept as one line of at most this many characters."""
+VALIDITY = (VALID_FROM, VALID_TO)
 
-Outcome = str
-"""ok | failed | interrupted."""
+Scope = Literal["keys", "all"]
+"""What a versioned load may retire: the current versions of the keys it read ("keys": incremental windows,
+backfills, reconcile) or every current version it did not read ("all": a full refresh of the whole share)."""
 
 
-@dataclass
-class RunRecord:
-    """What one run of one table did: a row of `_learnsync_runs`. Times are UTC; seconds are wall-clock."""
+def scd2_disposition(spec: TableSpec, escape: Callable[[str], str], scope: Scope) -> dict[str, Any]:
+    """dlt's write disposition of a history table's parent: scd2 with learnsync's validity column names and row
+    fingerprint, and the destination scope of `scope` written with the destination's identifier quoting
+    (`escape`, e.g. `pipeline.destination.capabilities().escape_identifier`).
 
-    table_name: str
-    run_id: str
-    mode: str
-    started_at: datetime
-    seconds: float
-    rows: int
-    """Parent rows read and loaded (new, changed and re-read together)."""
-    rows_new: int
-    """Rows past the cursor stored before the run: new or changed since the previous run."""
-    rows_reread: int
-    """Rows read again in the lookback (at or behind the stored cursor) or, without a cursor, the whole table."""
-    cursor_before: Optional[str]
-    cursor_after: Optional[str]
-    outcome: Outcome
-    error: Optional[str]
-    queries: int
-    snowflake_seconds: float
-
-    @property
-    def ended_at(self) -> datetime:
-        from datetime import timedelta
-
-        return self.started_at + timedelta(seconds=self.seconds)
-
-    def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: times as ISO 8601 UTC text, numbers as numbers (null only for a missing cursor or
-        error)."""
-        doc = asdict(self)
-        doc["table"] = doc.pop("table_name")
-        doc["started_at"] = _utc(self.started_at).isoformat()
-        doc["ended_at"] = _utc(self.ended_at).isoformat()
-        doc["seconds"] = round(self.seconds, 3)
-        doc["snowflake_seconds"] = round(self.snowflake_seconds, 3)
-        return doc
+    Source: dlt merge-loading docs ("scd2 strategy") and `dlt/common/schema/typing.py` `TScd2StrategyDict`."""
+    return {
+        "disposition": "merge",
+        "strategy": "scd2",
+        "validity_column_names": list(VALIDITY),
+        "row_version_column_name": ROW_HASH,
+        "destination_scope": destination_scope(spec, escape, scope),
+    }
 
 
-TYPES = {
-    # (text, integer, float, timestamp) per destination dialect (`Target.dialect.name`)
-    "duckdb": ("VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMPTZ"),
-    "postgres": ("TEXT", "BIGINT", "DOUBLE PRECISION", "TIMESTAMPTZ"),
-    "bigquery": ("STRING", "INT64", "FLOAT64", "TIMESTAMP"),
-}
+def destination_scope(spec: TableSpec, escape: Callable[[str], str], scope: Scope) -> str:
+    """The SQL condition (dlt placeholders `{table}`, `{staging_table}`) selecting the current versions a load may
+    retire. Raises ValueError for a table without a key (history needs one; the catalog refuses it before)."""
+    if scope == "all":
+        return "1 = 1"
+    keys = [escape(k).replace("{", "{{").replace("}", "}}") for k in spec.key_dest]
+    if not keys:
+        raise ValueError(f"table {spec.name} has no key")
+    if len(keys) == 1:
+        return f"{keys[0]} IN (SELECT {keys[0]} FROM {{staging_table}})"
+    on = " AND ".join(f"s.{k} = {{table}}.{k}" for k in keys)
+    return f"EXISTS (SELECT 1 FROM {{staging_table}} s WHERE {on})"
 
 
-def _column_types() -> dict[str, int]:
-    """Column -> index into a TYPES entry."""
-    kinds = {str: 0, "str": 0, int: 1, "int": 1, float: 2, "float": 2, datetime: 3, "datetime": 3}
-    out = {}
-    for f in fields(RunRecord):
-        base = str(f.type).replace("Optional[", "").rstrip("]")
-        out[f.name] = kinds.get(base, 0)
-    return out
-
-
-def supported(target: Target) -> bool:
-    """Whether the destination keeps run history (SQL destinations with a known dialect; not `file://`)."""
-    return target.dialect is not None and target.dialect.name in TYPES
-
-
-def _pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]) -> Any:
-    import dlt
-
-    from learnsync.pipelines.sync import pipeline_name
-
-    return dlt.pipeline(pipeline_name=pipeline_name("any", "history", target, dataset),
-                        destination=target.destination, dataset_name=target.dataset or dataset,
-                        pipelines_dir=pipelines_dir)
-
-
-def _ensure(client: Any, types: tuple[str, ...]) -> str:
-    table = client.make_qualified_table_name(RUNS_TABLE)
-    cols = ", ".join(f"{client.escape_column_name(name)} {types[kind]}" for name, kind in _column_types().items())
-    if not client.has_dataset():
-        client.create_dataset()
-    client.execute_sql(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
-    return table
-
-
-def record(target: Target, dataset: str, run: RunRecord, pipelines_dir: Optional[str] = None) -> bool:
-    """Append `run` to the dataset's `_learnsync_runs` (created when missing). Best effort: a failure only warns
-    (the data and cursor are committed either way); returns whether the row was written. The caller holds the
-    table's lock (a DuckDB file takes one writing process)."""
-    if not supported(target):
-        return False
-    try:
-        with _pipeline(target, dataset, pipelines_dir).sql_client() as client:
-            table = _ensure(client, TYPES[target.dialect.name])  # type: ignore[union-attr]
-            names = list(_column_types())
-            values = [getattr(run, n) for n in names]
-            values[names.index("started_at")] = _utc(run.started_at)
-            placeholders = ", ".join(["%s"] * len(names))
-            client.execute_sql(
-                f"INSERT INTO {table} ({', '.join(client.escape_column_name(n) for n in names)})"
-                f" VALUES ({placeholders})", *values)
-        return True
-    except Exception as exc:  # noqa: BLE001 - history is a report: it never fails a run
-        log.warning("Table %s: its run was not recorded in %s: %s", run.table_name, RUNS_TABLE,
-                    " ".join(str(exc).split())[:300])
-        return False
-
-
-def read(target: Target, dataset: str, table: Optional[str] = None, limit: int = 50,
-         pipelines_dir: Optional[str] = None) -> list[RunRecord]:
-    """The newest `limit` runs (of `table`, a share table name such as COURSES in any case, when given), newest first; [] when
-    no run was recorded yet or the destination keeps no history."""
-    if not supported(target):
-        return []
-    names = list(_column_types())
-    with _pipeline(target, dataset, pipelines_dir).sql_client() as client:
-        qualified = client.make_qualified_table_name(RUNS_TABLE)
-        # share names are matched case-insensitively, as everywhere else
-        where, args = ("WHERE UPPER(table_name) = UPPER(%s)", [table]) if table else ("", [])
-        try:
-            rows = client.execute_sql(
-                f"SELECT {', '.join(client.escape_column_name(n) for n in names)} FROM {qualified} {where}"
-                f" ORDER BY started_at DESC LIMIT {int(limit)}", *args)
-        except Exception as exc:  # noqa: BLE001 - no history table yet (drivers raise their own "undefined table")
-            if _undefined(exc):
-                return []
-            raise
-    return [_record(dict(zip(names, row))) for row in rows or []]
-
-
-def latest(target: Target, dataset: str, pipelines_dir: Optional[str] = None
-           ) -> dict[tuple[str, str], RunRecord]:
-    """{(table, outcome): the newest run of that table with that outcome}, in one query; {} when no run was
-    recorded yet or the destination keeps no history."""
-    if not supported(target):
-        return {}
-    names = list(_column_types())
-    cols = ", ".join(names)
-    with _pipeline(target, dataset, pipelines_dir).sql_client() as client:
-        qualified = client.make_qualified_table_name(RUNS_TABLE)
-        try:
-            rows = client.execute_sql(
-                f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY table_name, outcome"
-                f" ORDER BY started_at DESC) AS rn FROM {qualified}) AS newest WHERE rn = 1")
-        except Exception as exc:  # noqa: BLE001 - as in read
-            if _undefined(exc):
-                return {}
-            raise
-    records = [_record(dict(zip(names, row))) for row in rows or []]
-    return {(r.table_name, r.outcome): r for r in records}
-
-
-def _undefined(exc: BaseException) -> bool:
-    from dlt.common.destination.exceptions import DestinationUndefinedEntity
-
-    return isinstance(exc, DestinationUndefinedEntity) or "does not exist" in str(exc).lower()
-
-
-def _record(doc: dict[str, Any]) -> RunRecord:
-    doc["started_at"] = _utc(doc["started_at"])
-    for n in ("rows", "rows_new", "rows_reread", "queries"):
-        doc[n] = int(doc[n] or 0)
-    for n in ("seconds", "snowflake_seconds"):
-        doc[n] = float(doc[n] or 0.0)
-    return RunRecord(**doc)
-
-
-def one_line(text: Optional[str]) -> Optional[str]:
-    """An error as one line of at most ERROR_CHARS characters."""
-    if not text:
+def stored_history(columns: Mapping[str, Any]) -> Optional[bool]:
+    """Whether a parent table's stored dlt columns hold versions: True (validity columns), False (a plain table),
+    None (the table was never loaded)."""
+    if not columns:
         return None
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= ERROR_CHARS else flat[: ERROR_CHARS - 3] + "..."
-
-
-def cursor_text(value: Any) -> Optional[str]:
-    """A cursor value as text (ISO 8601 for dates and times), None when there is none."""
-    if value is None:
-        return None
-    if isinstance(value, (datetime, date)):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return str(value)
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    return VALID_TO in columns

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import DELETED_AT, Strategy, TableSpec
+from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
 from learnsync.settings import LOCK_TIMEOUT
@@ -32,7 +32,7 @@ from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
-    Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock,
+    Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock, versioned_disposition,
 )
 from learnsync.pipelines.source.types import DAY
 
@@ -244,7 +244,7 @@ class _Table:
         """Rows, and rows with a fingerprint (none: loaded before fingerprints existed, cannot be compared)."""
         total, hashed = client.execute_sql(
             f"SELECT COUNT(*), COUNT({client.escape_column_name(ROW_HASH)})"
-            f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))}"
+            f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))}{self._current(client, ' WHERE ')}"
         )[0]
         return int(total), int(hashed)
 
@@ -263,6 +263,10 @@ class _Table:
             raise LearnsyncError(done.error or f"{mode.value} failed")
         return done.rows
 
+    def _current(self, client: Any, joiner: str) -> str:
+        """The condition that keeps the current versions of a history table (`joiner` before it); '' otherwise."""
+        return f"{joiner}{client.escape_column_name(self._name(VALID_TO))} IS NULL" if self.spec.history else ""
+
     def _name(self, name: str) -> str:
         """The name dlt gave `name` in the destination (shortened past the destination's limit)."""
         return destination_name(self.pipeline, name)
@@ -277,7 +281,7 @@ class _Table:
 
     def _diff_keys(self, client: Any, soft: bool, rows: int) -> tuple[list[str], list[str], list[str]]:
         table = client.make_qualified_table_name(self._name(self.spec.dest_name))
-        live = f" AND {client.escape_column_name(DELETED_AT)} IS NULL" if soft else ""
+        live = f" AND {client.escape_column_name(DELETED_AT)} IS NULL" if soft else self._current(client, " AND ")
 
         def select(columns: str, where: str, exact: bool) -> str:
             return f"SELECT {columns} FROM {table} WHERE {where}{live}"  # keys are unique in the destination
@@ -299,14 +303,19 @@ class _Table:
             self.result.rows_fetched = sum(b.num_rows for b in batches)
             # the table's own source without a cursor: a merge by key that replaces child rows as a sync does,
             # and leaves the stored cursor where it is
-            source = share_table.with_args(name=source_name(self.spec))(self.spec, _Fetched(batches), None, False)
+            # a history table: changed rows become new versions (their current versions are closed), and only
+            # the keys read are in the load's scope
+            versioned = versioned_disposition(self.pipeline, self.spec, Mode.INCREMENTAL) if self.spec.history else None
+            source = share_table.with_args(name=source_name(self.spec))(
+                self.spec, _Fetched(batches), None, False, None, versioned)
             self.target.adapt(source, self.spec)
             self.pipeline.run(source, **self.target.run_options)
         if extra:
             self._delete(extra)
 
     def _delete(self, keys: list[str]) -> None:
-        """Remove keys the share no longer has, with their child rows; or mark them, for soft_delete tables."""
+        """Remove keys the share no longer has, with their child rows; mark them, for soft_delete tables; close
+        their current version (`valid_to`), for history tables."""
         spec = self.spec
         with self.pipeline.destination_client() as job:
             client = job.sql_client
@@ -319,6 +328,12 @@ class _Table:
             for i in range(0, len(keys), CHUNK):
                 chunk = keys[i : i + CHUNK]
                 marks = ", ".join("%s" for _ in chunk)
+                if spec.history:
+                    # the current version is closed; it and its child rows stay, as history
+                    to = client.escape_column_name(self._name(VALID_TO))
+                    client.execute_sql(f"UPDATE {parent} SET {to} = %s WHERE {key_text} IN ({marks}) AND {to} IS NULL",
+                                       datetime.now(timezone.utc), *chunk)
+                    continue
                 if spec.soft_delete:
                     at = client.escape_column_name(DELETED_AT)
                     client.execute_sql(f"UPDATE {parent} SET {at} = %s WHERE {key_text} IN ({marks}) AND {at} IS NULL",

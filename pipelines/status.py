@@ -1,5 +1,5 @@
 """What the destination holds per table and how fresh it is: rows, stored cursor, lag behind now, state, last
-successful sync and last error (from the run history, `history.RUNS_TABLE`)."""
+successful sync and last error (from the run history, `run_history.RUNS_TABLE`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from enum import Enum
 from typing import Any, Callable, Optional, Sequence
 
 from learnsync.destinations import Target
-from learnsync.pipelines import history
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.pipelines import runs as run_history
+from learnsync.pipelines.catalog import VALID_TO, TableSpec
 from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
 from learnsync.settings import table_settings
 
@@ -50,7 +50,7 @@ class TableStatus:
 
         return {
             "table": self.table, "state": self.state.value, "rows": self.rows,
-            "cursor": history.cursor_text(self.cursor),
+            "cursor": run_history.cursor_text(self.cursor),
             "lag_seconds": round(self.lag_seconds, 1) if self.lag_seconds is not None else None,
             "max_lag_hours": self.max_lag_hours, "last_load": iso(self.last_load),
             "last_success": iso(self.last_success), "last_outcome": self.last_outcome,
@@ -62,7 +62,8 @@ def table_status(
     specs: Sequence[TableSpec], target: Target, dataset: str, profile: str,
     now: Optional[Callable[[], datetime]] = None,
 ) -> list[TableStatus]:
-    """Read each table's pipeline state from the destination, count its rows there, and read the run history;
+    """Read each table's pipeline state from the destination, count its rows there (a table kept with history:
+    its current versions), and read the run history;
     a table's `max_lag_hours` setting (`[sources.learnsync.tables.<TABLE>]`) makes a lag past it `stale`."""
     runs = latest_runs(target, dataset)
     at = (now or (lambda: datetime.now(timezone.utc)))()
@@ -75,7 +76,8 @@ def table_status(
             st.cursor = stored_cursor(pipeline, spec)
             with pipeline.sql_client() as client:
                 table = client.make_qualified_table_name(spec.dest_name)
-                st.rows = int(client.execute_sql(f"SELECT COUNT(*) FROM {table}")[0][0])
+                current = f" WHERE {client.escape_column_name(VALID_TO)} IS NULL" if spec.history else ""
+                st.rows = int(client.execute_sql(f"SELECT COUNT(*) FROM {table}{current}")[0][0])
                 loads = client.make_qualified_table_name("_dlt_loads")
                 rows = client.execute_sql(
                     f"SELECT MAX(inserted_at) FROM {loads} WHERE schema_name = %s AND status = 0",
@@ -115,15 +117,15 @@ def _max_lag(table: str) -> Optional[float]:
     return value
 
 
-def latest_runs(target: Target, dataset: str) -> dict[tuple[str, str], history.RunRecord]:
+def latest_runs(target: Target, dataset: str) -> dict[tuple[str, str], run_history.RunRecord]:
     """{(table, outcome): its newest recorded run}, {} without history."""
     try:
-        return history.latest(target, dataset)
+        return run_history.latest(target, dataset)
     except Exception:  # noqa: BLE001 - no history yet, or a destination without one: status still reports the rest
         return {}
 
 
-def runs_of(runs: dict[tuple[str, str], history.RunRecord], table: str) -> list[history.RunRecord]:
+def runs_of(runs: dict[tuple[str, str], run_history.RunRecord], table: str) -> list[run_history.RunRecord]:
     return [r for (t, _), r in runs.items() if t == table]
 
 

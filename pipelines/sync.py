@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
@@ -20,11 +19,12 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from learnsync.destinations import Target, is_staging
-from learnsync.destinations.base import Index
+from learnsync.destinations.base import Index, pipeline_name
 from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.pipelines.catalog import Profile, Strategy, TableSpec, expected_tables, resolve_table, select_tables
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
+from learnsync.pipelines.history import PARENT_VERSION, scd2_disposition, stored_history
 from learnsync.pipelines.naming import unique_names
 from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
@@ -83,12 +83,6 @@ class TableResult:
 StopCheck = Callable[[], bool]
 """Asked after every committed window and before every table: True stops the run there. The window in flight is
 always finished and committed first (a run stops between windows, never inside one)."""
-
-
-def pipeline_name(profile: str, table: str, target: Target, dataset: str) -> str:
-    """Deterministic, so a fresh machine finds the same state in the destination; one per table."""
-    raw = f"learnsync_{profile}_{table}_{target.identity}_{dataset}".lower()
-    return re.sub(r"[^a-z0-9_]+", "_", raw)
 
 
 def plan(
@@ -218,6 +212,7 @@ def sync_table(
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
     run_id: Optional[str] = None,
+    reset_history: bool = False,
 ) -> TableResult:
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
@@ -226,8 +221,13 @@ def sync_table(
 
     Every Snowflake query of the run is tagged with the table and mode (`ShareReader.tagged`) and counted in
     `queries` / `snowflake_seconds`. With `run_id` (and the table's own lock), the run is appended to the
-    dataset's run history (`history.RUNS_TABLE`) before the lock is released, failed runs too (best effort; a
-    run that never got the lock is not recorded)."""
+    dataset's run history (`run_history.RUNS_TABLE`) before the lock is released, failed runs too (best effort; a
+    run that never got the lock is not recorded).
+
+    A table kept with history (`spec.history`) is never replaced: a full refresh merges the whole share as
+    versions and closes the current versions of rows the share no longer has (`pipelines.history`); only
+    `reset_history` (with `Mode.FULL_REFRESH`) drops its versions and starts its history again. Turning history
+    off for a table that holds versions needs `reset_history`, else the run fails with a LearnsyncError saying so."""
     if not target.merges and mode is Mode.INCREMENTAL:
         mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
     result = TableResult(spec.name, spec.strategy.value, started_at=datetime.now(timezone.utc))
@@ -242,9 +242,13 @@ def sync_table(
                 if not target.merges and mode is Mode.BACKFILL:
                     raise LearnsyncError(
                         f"{target.display} cannot merge rows, so a range cannot be backfilled: run a sync.")
+                if not target.merges and spec.history:
+                    raise LearnsyncError(f"{target.display} cannot merge rows, so it cannot keep the history of"
+                                         f" table {spec.name}: turn history off for it, or sync into a database.")
                 locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-                _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop)
+                _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
+                     reset_history)
                 if lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
@@ -301,15 +305,15 @@ def _split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult, mo
 
 def _record(target: Target, dataset: str, result: TableResult, run_id: str, mode: Mode,
             pipelines_dir: Optional[str]) -> None:
-    from learnsync.pipelines import history
+    from learnsync.pipelines import runs as run_history
 
     outcome = "failed" if not result.ok else "interrupted" if result.interrupted else "ok"
-    history.record(target, dataset, history.RunRecord(
+    run_history.record(target, dataset, run_history.RunRecord(
         table_name=result.table, run_id=run_id, mode=mode.value,
         started_at=result.started_at or datetime.now(timezone.utc), seconds=result.seconds, rows=result.rows,
         rows_new=result.rows_new, rows_reread=result.rows_reread,
-        cursor_before=history.cursor_text(result.old_cursor), cursor_after=history.cursor_text(result.new_cursor if result.new_cursor is not None else result.old_cursor),
-        outcome=outcome, error=history.one_line(result.error), queries=result.queries,
+        cursor_before=run_history.cursor_text(result.old_cursor), cursor_after=run_history.cursor_text(result.new_cursor if result.new_cursor is not None else result.old_cursor),
+        outcome=outcome, error=run_history.one_line(result.error), queries=result.queries,
         snowflake_seconds=result.snowflake_seconds,
     ), pipelines_dir)
 
@@ -325,6 +329,7 @@ def _run(
     pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
     target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
     should_stop: Optional[StopCheck] = None,
+    reset_history: bool = False,
 ) -> None:
     if mode is Mode.FULL_REFRESH:
         pipeline.sync_destination()
@@ -333,11 +338,17 @@ def _run(
         result.rows += resume(pipeline, spec, target.run_options)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
-    options = {**target.run_options, **_drift_options(pipeline, spec)}
+    history = _history_options(pipeline, spec, mode, reset_history)
+    options = {**target.run_options, **(history or _drift_options(pipeline, spec))}
+    # a history table's full refresh reads everything without its cursor: dlt resets the incremental state only
+    # for a replaced resource, and the stored cursor would cut the rows before it (history is never replaced)
+    cursorless = spec.history and replace and not history
     while True:
         incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
         stored = pipeline.schemas.get(source_name(spec))
-        source = share_table.with_args(name=source_name(spec))(spec, stream, incremental, replace, stored)
+        versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
+        source = share_table.with_args(name=source_name(spec))(
+            spec, stream, None if cursorless else incremental, replace, stored, versioned)
         target.adapt(source, spec)
         pipeline.run(source, **options)
         options = target.run_options  # a reload for a changed type drops the tables once, before the first window
@@ -416,8 +427,11 @@ def write_indexes(pipeline: dlt.Pipeline, target: Target, spec: TableSpec) -> in
     if target.index is None or spec.strategy is not Strategy.MERGE or not spec.primary_key:
         return 0
     name = functools.partial(destination_name, pipeline)  # dlt shortens names past the identifier limit
-    wanted = [Index(name(spec.dest_name), tuple(map(name, spec.key_dest)), True)]
+    # a history table holds a row per version: its key is indexed, not unique
+    wanted = [Index(name(spec.dest_name), tuple(map(name, spec.key_dest)), not spec.history)]
     wanted += [Index(name(child_name(spec, c)), (name(parent_column(spec)),), False) for c in spec.json_columns]
+    if spec.history:  # a version's child rows are merged and joined by the version's fingerprint
+        wanted += [Index(name(child_name(spec, c)), (name(PARENT_VERSION),), False) for c in spec.json_columns]
     try:
         with pipeline.sql_client() as client:
             return target.index(client, wanted)
@@ -425,6 +439,37 @@ def write_indexes(pipeline: dlt.Pipeline, target: Target, spec: TableSpec) -> in
         log.warning("Table %s: loaded, but its key and indexes were not added: %s", spec.name,
                     " ".join(str(exc).split())[:300])
         return 0
+
+
+def versioned_disposition(pipeline: dlt.Pipeline, spec: TableSpec, mode: Mode) -> dict[str, Any]:
+    """The scd2 write disposition of a history table for this run: a full refresh (the whole share read) may
+    close any current version it did not read; any other run only the versions of the keys it read."""
+    escape = pipeline.destination.capabilities().escape_identifier
+    return scd2_disposition(spec, escape, "all" if mode is Mode.FULL_REFRESH else "keys")
+
+
+def _history_options(pipeline: dlt.Pipeline, spec: TableSpec, mode: Mode, reset: bool) -> dict[str, Any]:
+    """`pipeline.run` options for the table's history: drop it and load again (dlt's `refresh="drop_resources"`:
+    its tables, child tables and cursor) when history starts for a table loaded before, or when the history is
+    reset; {} otherwise. Raises LearnsyncError for history turned off on a table that holds versions (without
+    `reset`): nothing erases history unless asked."""
+    schema = pipeline.schemas.get(source_name(spec))
+    stored = schema.tables.get(destination_name(pipeline, spec.dest_name), {}).get("columns", {}) if schema else {}
+    versions = stored_history(stored)
+    if versions is None:
+        return {}
+    if reset and mode is Mode.FULL_REFRESH and (spec.history or versions):
+        log.warning("Table %s: --reset-history: its versions are dropped and it is loaded again%s.", spec.name,
+                    "; its history starts now" if spec.history else "")
+        return {"refresh": "drop_resources"}
+    if versions and not spec.history:
+        raise LearnsyncError(
+            f"Table {spec.name} holds history (valid_from/valid_to) but history is off in its config: turn it back"
+            f" on, or run `learnsync sync --full-refresh --reset-history --tables {spec.name}` to drop its history.")
+    if spec.history and not versions:
+        log.warning("Table %s: history is on: the table is loaded again, and its history starts now.", spec.name)
+        return {"refresh": "drop_resources"}
+    return {}
 
 
 def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
@@ -438,6 +483,12 @@ def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
                     " loaded from now on.", spec.name, name)
     if not changed:
         return {}
+    if spec.history:
+        # dlt cannot alter a column's type, and reloading would erase the versions: the operator decides
+        raise LearnsyncError(
+            f"Table {spec.name}: column(s) {', '.join(changed)} changed type in the share; a table kept with history"
+            f" cannot change a column's type in place. Run `learnsync sync --full-refresh --reset-history --tables"
+            f" {spec.name}` (its history starts again), or keep a copy of the versions first.")
     log.warning("Table %s: column(s) %s are stored with another type than the share declares (the type changed in"
                 " the share, or an earlier learnsync created the column too narrow); the table is reloaded from"
                 " scratch so no value is cut.", spec.name, ", ".join(changed))
@@ -584,10 +635,12 @@ def sync(
     on_window: Optional[Callable[[TableResult], None]] = None,
     should_stop: Optional[StopCheck] = None,
     run_id: Optional[str] = None,
+    reset_history: bool = False,
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others. When `should_stop()` turns
     True, the table in flight stops after its current window and the tables after it are not started
-    (`started=False`); both are passed to `on_result`."""
+    (`started=False`); both are passed to `on_result`. `reset_history` (with `full_refresh`) drops the versions
+    of tables kept with history and starts their history again (see `sync_table`)."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
     for spec in specs:
@@ -601,7 +654,7 @@ def sync(
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
         res = sync_table(
             reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
-            on_window=on_window, should_stop=should_stop, run_id=run_id,
+            on_window=on_window, should_stop=should_stop, run_id=run_id, reset_history=reset_history,
         )
         results.append(res)
         if on_result:

@@ -144,6 +144,8 @@ def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_pat
         out = "".join(lines)
         assert "Traceback" not in out and "FAILED" not in out, out[-4000:]
         assert not prod.exists(), "the demo wrote into LEARNSYNC_DEST_URI"
+        # its last step: the dbt package built on the demo file, one mart printed (dbt is in the dev extra)
+        assert "learnsync_dbt.learning360__course_completion_funnel, top 5 courses" in out, out[-4000:]
         assert sorted(p.name for p in work.iterdir()) == ["learnsync-demo.duckdb"], list(work.iterdir())
         (command,) = [line.split("Try:", 1)[1].strip() for line in lines if "Try:" in line]
         query = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)

@@ -345,7 +345,13 @@ def _completion_trend(built: Built, shares: Shares) -> None:
                SUM(done_n) OVER (ORDER BY week) / NULLIF(SUM(created_n) OVER (ORDER BY week), 0)
         FROM weekly""")
     assert len(expected) > 10
-    assert_rows_match(built.mart("learning360__completion_trend"), expected, "completion trend")
+    assert_rows_match(built.mart("learning360__completion_trend", TREND_COLUMNS), expected, "completion trend")
+    # without history the rate as recorded is not known
+    assert built.mart("learning360__completion_trend", "count(completion_rate_recorded)") == [(0,)]
+
+
+TREND_COLUMNS = ("week_start, attempts_created, attempts_completed, attempts_created_to_date,"
+                 " attempts_completed_to_date, completion_rate_to_date")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -602,7 +608,9 @@ def test_bigquery_compiles(tmp_path: Path) -> None:
     env = {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": "", "GCE_METADATA_HOST": "127.0.0.1:9"}
     compiled = subprocess.run(
         [sys.executable, "-m", "dbt.cli.main", "compile", "--no-populate-cache", "--vars",
-         "{learnsync_introspect: false}", "--project-dir", str(project), "--profiles-dir", str(project)],
+         # history mode's branches too (the DuckDB and Postgres builds run the plain ones)
+         "{learnsync_introspect: false, learnsync_history_tables: [courses_trackings]}",
+         "--project-dir", str(project), "--profiles-dir", str(project)],
         cwd=project, capture_output=True, text=True, timeout=300,
         env={**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
     )
@@ -618,6 +626,10 @@ def test_bigquery_compiles(tmp_path: Path) -> None:
         sql = path.read_text()
         assert "`learnsync-ci`." in sql, path.name  # BigQuery quoting of the project
         sqlglot.parse_one(sql, read="bigquery")
+    by_name = {p.stem: p.read_text() for p in files}
+    assert "where valid_to is null" in by_name["stg_360learning__courses_trackings"]
+    assert "_learnsync_parent_hash in" in by_name["stg_360learning__course_tracking_access_dates"]
+    assert "valid_from" in by_name["learning360__completion_trend"]
     # weeks start on Monday there too (BigQuery's WEEK starts on Sunday)
     weekly = [p for p in files if "week_start(" in (PACKAGE_DIR / p.relative_to(compiled_dir)).read_text()]
     assert len(weekly) == 2 and all("isoweek" in p.read_text() for p in weekly)

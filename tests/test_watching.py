@@ -13,13 +13,9 @@ from typing import Any
 import pytest
 
 from tests.support.helpers import create, insert
+from tests.support.cli import learnsync
+from tests.support.rows import T0
 
-T0 = datetime(2026, 1, 1, 12, 0, 0)
-
-
-def learnsync(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "learnsync.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **env})
 
 
 def _course(i: int, **extra: Any) -> dict:

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from learnsync.pipelines.catalog import Column, TableSpec
+from learnsync.pipelines.fingerprint import ROW_HASH
 from learnsync.pipelines.naming import extend_names, name_order, snake_case
 from learnsync.pipelines.source.types import column_hint
 
@@ -30,6 +31,8 @@ TOMBSTONE = "_learnsync_replaced"
 delete-insert merge (merge key = parent key) removes its old child rows and inserts nothing for it."""
 POSITION = "position"
 VALUE = "value"
+PARENT_VERSION = "_learnsync_parent_hash"
+"""Column of a history table's child rows: the parent version's `_learnsync_hash` (`pipelines.history`)."""
 KEY_HINT = "x-learnsync-key"
 """Column hint of a child table's object-key column: the JSON key whose values it holds."""
 
@@ -69,7 +72,7 @@ class ChildColumns:
     @classmethod
     def stored(cls, spec: TableSpec, columns: Mapping[str, Mapping[str, Any]]) -> "ChildColumns":
         """From the stored dlt schema columns of the child table ({} when it does not exist yet)."""
-        reserved = frozenset({parent_column(spec), POSITION, TOMBSTONE, "_dlt_id", "_dlt_load_id"})
+        reserved = frozenset({parent_column(spec), POSITION, TOMBSTONE, PARENT_VERSION, "_dlt_id", "_dlt_load_id"})
         names = {c[KEY_HINT]: name for name, c in columns.items() if KEY_HINT in c}
         legacy = {name for name, c in columns.items() if KEY_HINT not in c and name not in reserved | {VALUE}}
         return cls(names, reserved, legacy)
@@ -80,14 +83,23 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     key_type = "text" if len(spec.primary_key) > 1 else _key_type(spec)
     keys = ", ".join(spec.key_dest)
     joined = " joined with '|'" if len(spec.primary_key) > 1 else ""
-    return {
-        parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False, "merge_key": True,
+    hints: dict[str, dict[str, Any]] = {
+        parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False,
+                              "merge_key": not spec.history,
                               "description": f"Key of the parent row: {spec.dest_name}.{keys}{joined}."},
         POSITION: {"name": POSITION, "data_type": "bigint", "nullable": True,
                    "description": "0-based position of the element in the parent's array."},
         TOMBSTONE: {"name": TOMBSTONE, "data_type": "bool", "nullable": True, "hard_delete": True,
                     "description": "Delete flag used while loading (a parent whose array emptied); NULL in stored rows."},
     }
+    if spec.history:
+        # the rows of one parent version: merged by it, so every version keeps its own elements
+        hints[PARENT_VERSION] = {
+            "name": PARENT_VERSION, "data_type": "text", "nullable": False, "merge_key": True,
+            "description": f"The parent version's fingerprint: join on {PARENT_VERSION} = {spec.dest_name}.{ROW_HASH}"
+                           " (the current elements: of the parent row whose valid_to is NULL).",
+        }
+    return hints
 
 
 def child_description(spec: TableSpec, col: Column) -> str:
@@ -129,12 +141,13 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, col
                 "Table %s, column %s: %d values are not valid JSON; their rows land, their child rows are skipped.",
                 spec.name, col.name, invalid,
             )
+        version = _q(ROW_HASH) if spec.history else "NULL"
         elems = con.sql(
-            f"""WITH src AS (SELECT {key_sql} AS k, {src}::JSON AS j FROM parent
+            f"""WITH src AS (SELECT {key_sql} AS k, {version} AS v, {src}::JSON AS j FROM parent
                              WHERE {src} IS NOT NULL AND json_valid({src})),
-                 arrs AS (SELECT k, CASE WHEN json_type(j) = 'ARRAY' THEN CAST(j AS JSON[]) ELSE [j] END AS arr
+                 arrs AS (SELECT k, v, CASE WHEN json_type(j) = 'ARRAY' THEN CAST(j AS JSON[]) ELSE [j] END AS arr
                           FROM src)
-                 SELECT k, generate_subscripts(arr, 1) - 1 AS pos, unnest(arr) AS elem FROM arrs"""
+                 SELECT k, v, generate_subscripts(arr, 1) - 1 AS pos, unnest(arr) AS elem FROM arrs"""
         ).to_arrow_table()
         con.register("elems", elems)
         obj_keys = [
@@ -158,6 +171,8 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, col
         pcol = parent_column(spec)
         select = [f"k AS {_q(pcol)}", f"pos AS {_q(POSITION)}"] + [f"{e} AS {_q(n)}" for n, e in exprs.items()]
         select.append(f"CAST(NULL AS BOOLEAN) AS {_q(TOMBSTONE)}")
+        if spec.history:
+            select.append(f"CAST(v AS VARCHAR) AS {_q(PARENT_VERSION)}")
         sql = f"SELECT {', '.join(select)} FROM elems"
         if tombstones:
             nulls = ", ".join(f"NULL AS {_q(name)}" for name in exprs)

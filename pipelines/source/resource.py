@@ -80,13 +80,19 @@ def _as_bound(spec: TableSpec, value: Any) -> Any:
 
 @dlt.source(name="learnsync", max_table_nesting=0, root_key=False)
 def share_table(
-    spec: Any, stream: Any, incremental: Any = None, replace: bool = False, stored: Any = None
+    spec: Any, stream: Any, incremental: Any = None, replace: bool = False, stored: Any = None,
+    versioned: Any = None,
 ) -> list[DltResource]:
     """One shared table and its child tables. `stream` yields the next window on every run.
 
     With `replace`, one run reads every window and replaces the tables whole (a full refresh); dlt resets the
     incremental state of a replaced resource, so the cursor restarts from what this run reads. `stored` is the
     table's dlt schema as stored (None on a first run): child tables keep the key -> column names it records.
+
+    A table kept with history (`spec.history`) is never replaced: `versioned` is its parent's scd2 write
+    disposition (`pipelines.history.scd2_disposition`, which the caller writes for its destination and run), and
+    its child rows are merged by their parent version (`pipelines.history`). Raises ValueError when a history
+    table comes without `versioned`.
     """
     table: TableSpec = spec
     windows: Any = stream  # a WindowStream, or any object with its take()/done/limit
@@ -95,6 +101,10 @@ def share_table(
     ]
     if replace:
         disposition = "replace"
+    if table.history:
+        if versioned is None:
+            raise ValueError(f"table {table.name} keeps history: pass its scd2 write disposition")
+        disposition = versioned
     hints = table_hints(table)
     if table.strategy is Strategy.EVENTS:
         hints[DAY]["merge_key"] = True
@@ -124,7 +134,8 @@ def share_table(
         rows,
         name=table.dest_name,
         write_disposition=disposition,
-        primary_key=list(table.key_dest) if table.strategy is Strategy.MERGE else None,
+        # a history table holds many rows per key: its versions are told apart by the row fingerprint
+        primary_key=list(table.key_dest) if table.strategy is Strategy.MERGE and not table.history else None,
         columns=hints,
         table_format=None,
     )
@@ -133,15 +144,18 @@ def share_table(
         parent.add_step(_RestoreCursor(tracked))
     resources = [parent]
     tables = stored.tables if stored is not None else {}
+    # a history table's child rows are merged by their parent version (never replaced: they are history too);
+    # a version's elements never change, so no tombstones are needed for an array that emptied
+    merged = table.strategy is Strategy.MERGE and (table.history or not replace)
     for col in table.json_columns:
         name = child_name(table, col)
         columns = ChildColumns.stored(table, tables.get(name, {}).get("columns", {}))
         resources.append(
             dlt.transformer(
-                _children(table, col, table.strategy is Strategy.MERGE and not replace, columns),
+                _children(table, col, merged and not table.history, columns),
                 data_from=parent,
                 name=name,
-                write_disposition=MERGE if table.strategy is Strategy.MERGE and not replace else "replace",
+                write_disposition=MERGE if merged else "replace",
                 columns=child_hints(table),
                 references=child_reference(table),
             ).apply_hints(additional_table_hints={"description": child_description(table, col)})

@@ -11,7 +11,7 @@ CANARY = "canary-Pa55word-7f3a"
 """A password the tests put in URIs: it must never appear in any output."""
 
 
-def learnsync(*args: str, cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+def learnsync(*args: str, cwd: Path, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m learnsync.cli ARGS` in `cwd` (this interpreter, so the installed package), output captured."""
     return subprocess.run(
         [sys.executable, "-m", "learnsync.cli", *args],

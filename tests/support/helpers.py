@@ -226,7 +226,7 @@ def _child_rows(dest: Any, child: str, parent_col: str) -> list[tuple]:
             f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{{ds}}' AND table_name = '{child}'"
         )
     ]
-    fixed = {parent_col, "position", "_dlt_load_id", "_dlt_id", "_learnsync_replaced"}
+    fixed = {parent_col, "position", "_dlt_load_id", "_dlt_id", "_learnsync_replaced", "_learnsync_parent_hash"}
     keys = sorted(c for c in cols if c not in fixed)
     select = ", ".join(f'"{c}"' for c in [parent_col, "position"] + keys)
     out = []

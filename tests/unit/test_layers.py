@@ -22,10 +22,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dlt source", ("learnsync.pipelines.source",)),
     ("destinations", ("learnsync.destinations",)),
     ("engine", ("learnsync.pipelines.sync", "learnsync.pipelines.drift", "learnsync.pipelines.descriptions",
-                "learnsync.pipelines.status", "learnsync.pipelines.reconcile", "learnsync.pipelines.dbt_sources")),
+                "learnsync.pipelines.status", "learnsync.pipelines.reconcile", "learnsync.pipelines.dbt_sources",
+                "learnsync.pipelines.history", "learnsync.pipelines.runs")),
     ("emulator", ("learnsync.emulator",)),
     ("flows, CLI, demo", ("learnsync.flows", "learnsync.cli", "learnsync.console", "learnsync.demo",
-                          "learnsync.dbt_project")),
+                          "learnsync.dbt_project", "learnsync.check")),
 )
 
 

@@ -1,13 +1,49 @@
 {#
     The one place staging models read a synced table: source('learnsync_<vendor>', table).
 
-    History mode (issue 15, part 1) plugs in here: when learnsync keeps every version of a table's rows,
-    this macro is where the staging model gets the current version of each row (valid_to is null), so that
-    staging and marts keep meaning "the share as it is now"; history-aware marts read the versions through a
-    macro of their own. Nothing else in the package reads the sources.
+    A table learnsync keeps with history (`history = true`: every version of a row, valid_to null for the
+    current one) is narrowed here to its current versions, and a child table of such a table to the elements of
+    those versions (its `_learnsync_parent_hash` is the parent version's `_learnsync_hash`), so that staging and
+    marts keep meaning "the share as it is now". History-aware marts read the versions through
+    `learnsync_versions`. Nothing else in the package reads the sources.
 #}
 {% macro learnsync_source(vendor, table) %}
-    {{ return(source('learnsync_' ~ vendor, table)) }}
+    {%- set relation = source('learnsync_' ~ vendor, table) -%}
+    {%- set parent = table.split('__')[0] -%}
+    {%- if parent != table and learnsync_history(vendor, parent) -%}
+        {%- set versions = source('learnsync_' ~ vendor, parent) -%}
+        {{ return('(select * from ' ~ relation ~ ' where _learnsync_parent_hash in (select _learnsync_hash from '
+                  ~ versions ~ ' where valid_to is null)) as learnsync_current') }}
+    {%- elif parent == table and learnsync_history(vendor, table) -%}
+        {{ return('(select * from ' ~ relation ~ ' where valid_to is null) as learnsync_current') }}
+    {%- endif -%}
+    {{ return(relation) }}
+{% endmacro %}
+
+
+{#
+    Whether learnsync keeps `table` (a parent table) with history: the warehouse is asked whether it has the
+    validity columns learnsync adds (valid_to beside _learnsync_hash); without asking (learnsync_introspect
+    false), var learnsync_history_tables lists the tables kept with history (e.g. ["courses_trackings"]).
+#}
+{% macro learnsync_history(vendor, table) %}
+    {%- if table in var('learnsync_history_tables', []) -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set columns = learnsync_source_columns(vendor, table) -%}
+    {{ return(columns is not none and 'valid_to' in columns and '_learnsync_hash' in columns) }}
+{% endmacro %}
+
+
+{#
+    Every version of a table kept with history (valid_from, valid_to: UTC timestamps, valid_to null for the
+    current version; learnsync's history mode), or none when the table is not kept with history.
+#}
+{% macro learnsync_versions(vendor, table) %}
+    {%- if learnsync_history(vendor, table) -%}
+        {{ return(source('learnsync_' ~ vendor, table)) }}
+    {%- endif -%}
+    {{ return(none) }}
 {% endmacro %}
 
 

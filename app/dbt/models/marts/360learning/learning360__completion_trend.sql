@@ -2,9 +2,12 @@
 -- date, the share of attempts completed. One row per week from the first to the last week with an attempt
 -- created or completed, weeks without any included.
 --
--- This plain version reads the trackings as they are now: 360Learning overwrites a tracking in place, so a week's
+-- These figures read the trackings as they are now: 360Learning overwrites a tracking in place, so a week's
 -- figures can change after the fact (an attempt completed later counts in the week it was completed, as of
--- today). The history-aware variant, which reads the versions history mode keeps, comes with history mode.
+-- today). When learnsync keeps COURSES_TRACKINGS with history (`history = true`), completion_rate_recorded is
+-- the rate as the trackings stood at the end of each week (the versions current then); NULL for weeks that
+-- ended before the history began, and always NULL without history.
+{%- set versions = learnsync_versions('360learning', 'courses_trackings') %}
 
 with users as (
 
@@ -83,6 +86,29 @@ weekly as (
 
 ),
 
+{%- if versions is not none %}
+
+-- each week's end (the next Monday, UTC) and the trackings' versions current then
+recorded as (
+
+    select
+        weeks.week_start,
+        count(versions.id) as attempts_recorded,
+        sum(case when versions.completed_at is not null then 1 else 0 end) as completed_recorded
+    from weeks
+    inner join {{ versions }} as versions
+        on {{ learnsync_utc_timestamp('versions.valid_from') }}
+            < cast({{ dbt.dateadd('day', 7, 'weeks.week_start') }} as {{ dbt.type_timestamp() }})
+        and (versions.valid_to is null
+             or {{ learnsync_utc_timestamp('versions.valid_to') }}
+                >= cast({{ dbt.dateadd('day', 7, 'weeks.week_start') }} as {{ dbt.type_timestamp() }}))
+    left join users on users.user_id = versions.{{ adapter.quote('user') }}
+    where {{ learnsync_keep_user('users.is_deleted') }}
+    group by weeks.week_start
+
+),
+{%- endif %}
+
 final as (
 
     select
@@ -98,6 +124,13 @@ final as (
 )
 
 select
-    *,
-    {{ learnsync_ratio('attempts_completed_to_date', 'attempts_created_to_date') }} as completion_rate_to_date
+    final.*,
+    {{ learnsync_ratio('attempts_completed_to_date', 'attempts_created_to_date') }} as completion_rate_to_date,
+{%- if versions is not none %}
+    {{ learnsync_ratio('recorded.completed_recorded', 'recorded.attempts_recorded') }} as completion_rate_recorded
 from final
+left join recorded on recorded.week_start = final.week_start
+{%- else %}
+    cast(null as {{ learnsync_type_float() }}) as completion_rate_recorded
+from final
+{%- endif %}
