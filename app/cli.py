@@ -276,9 +276,15 @@ def status_cmd(
             continue
         limit = f" (max {st.max_lag_hours:g}h)" if st.max_lag_hours is not None else ""
         error = f"  last error {_when_text(st.last_error_at)}: {st.last_error}" if st.last_error else ""
+        checked = ""
+        if st.last_reconcile is not None:
+            found = (f"failed: {st.last_reconcile_error}" if st.last_reconcile_error
+                     else f"{st.last_reconcile_drift} rows changed")
+            checked = f"  reconciled {_when_text(st.last_reconcile)} ({found})"
         typer.echo(
             f"{st.table:<28} {st.state.value:<6} rows {fmt(st.rows)}  cursor {fmt(st.cursor)}"
-            f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}{error}"
+            f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}"
+            f"{checked}{error}"
         )
 
 
@@ -324,7 +330,9 @@ def history_cmd(
         error = f": {r.error}" if r.error else ""
         typer.echo(
             f"{_when_text(r.started_at)}  {r.table_name:<28} {r.mode:<12} {r.outcome:<11} rows {r.rows}"
-            f" ({r.rows_new} new, {r.rows_reread} re-read)  {r.seconds:.1f}s  snowflake {r.queries} queries"
+            + (f" fetched, {r.changed} changed" if run_history.kind(r.mode) == run_history.RECONCILE
+               else f" ({r.rows_new} new, {r.rows_reread} re-read)")
+            + f"  {r.seconds:.1f}s  snowflake {r.queries} queries"
             f" {r.snowflake_seconds:.1f}s  cursor {fmt(r.cursor_before)} -> {fmt(r.cursor_after)}{error}"
         )
 

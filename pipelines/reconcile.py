@@ -180,13 +180,24 @@ def reconcile_table(
     """Compare one table with the share and, unless `dry_run`, apply the difference (under the table's lock)."""
     method = "keys" if spec.strategy is Strategy.MERGE else "days" if spec.strategy is Strategy.EVENTS else "skipped"
     result = ReconcileResult(spec.name, method)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
+    queries, seconds = reader.stats.snapshot()
     try:
         if method == "skipped" or not target.merges:
             result.method, result.note = "skipped", "every sync reloads it whole"
             return result
         with reader.tagged(spec.name, "reconcile"), table_lock(target, dataset, spec.name, lock_timeout):
-            _Table(reader, spec, target, dataset, profile, pipelines_dir, dry_run, result).run()
+            try:
+                _Table(reader, spec, target, dataset, profile, pipelines_dir, dry_run, result).run()
+            except LearnsyncError as exc:
+                result.error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one table failing must not stop the others
+                log.debug("reconcile failed", exc_info=True)
+                result.error = _reason(exc)
+            # still under the table's lock (a DuckDB file takes one writing process): what `status` shows
+            result.seconds = time.monotonic() - started
+            _record(target, dataset, result, dry_run, started_at, reader.stats.snapshot(), (queries, seconds),
+                    pipelines_dir)
     except LearnsyncError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - one table failing must not stop the others; reported per table
@@ -195,6 +206,23 @@ def reconcile_table(
     finally:
         result.seconds = time.monotonic() - started
     return result
+
+
+def _record(target: Target, dataset: str, result: ReconcileResult, dry_run: bool, started_at: datetime,
+            after: tuple[int, float], before: tuple[int, float], pipelines_dir: Optional[str]) -> None:
+    """Append the reconcile run to the dataset's run history (`runs.RUNS_TABLE`, best effort): mode "reconcile"
+    (or "reconcile dry-run"), rows fetched from the share, and `changed` = rows updated, inserted or deleted."""
+    from learnsync.pipelines import runs as run_history
+    from learnsync.pipelines.snowflake.cost import new_run_id
+
+    run_history.record(target, dataset, run_history.RunRecord(
+        table_name=result.table, run_id=new_run_id(),
+        mode=run_history.RECONCILE + (" dry-run" if dry_run else ""), started_at=started_at,
+        seconds=result.seconds, rows=result.rows_fetched, rows_new=0, rows_reread=0,
+        cursor_before=None, cursor_after=None, outcome="ok" if result.ok else "failed",
+        error=run_history.one_line(result.error), queries=after[0] - before[0],
+        snowflake_seconds=after[1] - before[1], changed=result.updated + result.inserted + result.deleted,
+    ), pipelines_dir)
 
 
 @dataclass

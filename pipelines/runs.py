@@ -22,6 +22,8 @@ ERROR_CHARS = 500
 
 Outcome = str
 """ok | failed | interrupted."""
+RECONCILE = "reconcile"
+"""The `mode` prefix of reconcile runs ("reconcile", "reconcile dry-run"); any other mode is a sync."""
 
 
 @dataclass
@@ -45,6 +47,9 @@ class RunRecord:
     error: Optional[str]
     queries: int
     snowflake_seconds: float
+    changed: int = 0
+    """Reconcile runs (`mode` "reconcile" or "reconcile dry-run"): rows it updated, inserted or deleted (found
+    differing, for a dry run); 0 for syncs."""
 
     @property
     def ended_at(self) -> datetime:
@@ -151,10 +156,15 @@ def read(target: Target, dataset: str, table: Optional[str] = None, limit: int =
     return [_record(dict(zip(names, row))) for row in rows or []]
 
 
+def kind(mode: str) -> str:
+    """"reconcile" for a reconcile run's mode, else "sync" (incremental, backfill, full refresh)."""
+    return RECONCILE if mode.startswith(RECONCILE) else "sync"
+
+
 def latest(target: Target, dataset: str, pipelines_dir: Optional[str] = None
-           ) -> dict[tuple[str, str], RunRecord]:
-    """{(table, outcome): the newest run of that table with that outcome}, in one query; {} when no run was
-    recorded yet or the destination keeps no history."""
+           ) -> dict[tuple[str, str, str], RunRecord]:
+    """{(table, kind, outcome): the newest run of that table of that `kind` ("sync" or "reconcile") with that
+    outcome}, in one query; {} when no run was recorded yet or the destination keeps no history."""
     if not supported(target):
         return {}
     names = list(_column_types())
@@ -163,14 +173,15 @@ def latest(target: Target, dataset: str, pipelines_dir: Optional[str] = None
         qualified = client.make_qualified_table_name(RUNS_TABLE)
         try:
             rows = client.execute_sql(
-                f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY table_name, outcome"
-                f" ORDER BY started_at DESC) AS rn FROM {qualified}) AS newest WHERE rn = 1")
+                f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY table_name, outcome,"
+                f" CASE WHEN mode LIKE '{RECONCILE}%' THEN 1 ELSE 0 END ORDER BY started_at DESC) AS rn"
+                f" FROM {qualified}) AS newest WHERE rn = 1")
         except Exception as exc:  # noqa: BLE001 - as in read
             if _undefined(exc):
                 return {}
             raise
     records = [_record(dict(zip(names, row))) for row in rows or []]
-    return {(r.table_name, r.outcome): r for r in records}
+    return {(r.table_name, kind(r.mode), r.outcome): r for r in records}
 
 
 def _undefined(exc: BaseException) -> bool:
@@ -181,7 +192,7 @@ def _undefined(exc: BaseException) -> bool:
 
 def _record(doc: dict[str, Any]) -> RunRecord:
     doc["started_at"] = _utc(doc["started_at"])
-    for n in ("rows", "rows_new", "rows_reread", "queries"):
+    for n in ("rows", "rows_new", "rows_reread", "queries", "changed"):
         doc[n] = int(doc[n] or 0)
     for n in ("seconds", "snowflake_seconds"):
         doc[n] = float(doc[n] or 0.0)

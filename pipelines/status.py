@@ -42,6 +42,11 @@ class TableStatus:
     last_error: Optional[str] = None
     last_error_at: Optional[datetime] = None
     last_outcome: Optional[str] = None
+    last_reconcile: Optional[datetime] = None
+    """When the latest reconcile (or dry run) of the table ended; None: never reconciled."""
+    last_reconcile_drift: Optional[int] = None
+    """Rows that reconcile updated, inserted or deleted (a dry run: found differing); None when it failed."""
+    last_reconcile_error: Optional[str] = None
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready: numbers as numbers (lag in seconds), times as ISO 8601 UTC text, null where nothing is known."""
@@ -55,6 +60,8 @@ class TableStatus:
             "max_lag_hours": self.max_lag_hours, "last_load": iso(self.last_load),
             "last_success": iso(self.last_success), "last_outcome": self.last_outcome,
             "last_error": self.last_error, "last_error_at": iso(self.last_error_at),
+            "last_reconcile": iso(self.last_reconcile), "last_reconcile_drift": self.last_reconcile_drift,
+            "last_reconcile_error": self.last_reconcile_error,
         }
 
 
@@ -86,8 +93,15 @@ def table_status(
                 st.last_load = rows[0][0] if rows else None
         except Exception:  # noqa: BLE001 - a table never synced has no state, table or loads yet
             pass
-        ok, failed = runs.get((spec.name, "ok")), runs.get((spec.name, "failed"))
-        newest = max((r for r in runs_of(runs, spec.name)), key=lambda r: r.started_at, default=None)
+        ok, failed = runs.get((spec.name, "sync", "ok")), runs.get((spec.name, "sync", "failed"))
+        newest = max(runs_of(runs, spec.name, "sync"), key=lambda r: r.started_at, default=None)
+        checked = max(runs_of(runs, spec.name, run_history.RECONCILE), key=lambda r: r.started_at, default=None)
+        if checked is not None:
+            st.last_reconcile = checked.ended_at
+            if checked.outcome == "failed":
+                st.last_reconcile_error = checked.error
+            else:
+                st.last_reconcile_drift = checked.changed
         st.last_outcome = newest.outcome if newest else None
         st.last_success = ok.ended_at if ok else None
         if failed is not None:
@@ -117,16 +131,18 @@ def _max_lag(table: str) -> Optional[float]:
     return value
 
 
-def latest_runs(target: Target, dataset: str) -> dict[tuple[str, str], run_history.RunRecord]:
-    """{(table, outcome): its newest recorded run}, {} without history."""
+def latest_runs(target: Target, dataset: str) -> dict[tuple[str, str, str], run_history.RunRecord]:
+    """{(table, kind, outcome): its newest recorded run (`runs.latest`)}, {} without history."""
     try:
         return run_history.latest(target, dataset)
     except Exception:  # noqa: BLE001 - no history yet, or a destination without one: status still reports the rest
         return {}
 
 
-def runs_of(runs: dict[tuple[str, str], run_history.RunRecord], table: str) -> list[run_history.RunRecord]:
-    return [r for (t, _), r in runs.items() if t == table]
+def runs_of(runs: dict[tuple[str, str, str], run_history.RunRecord], table: str, kind: str
+            ) -> list[run_history.RunRecord]:
+    """The newest runs of `table` of one kind ("sync" or "reconcile"), one per outcome."""
+    return [r for (t, k, _), r in runs.items() if t == table and k == kind]
 
 
 def duration(seconds: Optional[float]) -> str:

@@ -161,6 +161,38 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     assert bad.returncode == 2 and bad.stderr.count("error:") == 1 and "max_lag_hours" in bad.stderr, bad.stderr
 
 
+def test_status_shows_the_last_reconcile_and_what_it_changed(share, tmp_path):
+    """Reconcile runs land in the run history too: `status` shows when a table was last reconciled and how many
+    rows it changed (a dry run: found differing), `history` lists them apart from syncs; a table's sync state and
+    last successful sync are its syncs' only."""
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": "n"} for i in range(3)])
+    env = _env(share, tmp_path / "w.duckdb")
+    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    share.sql('DELETE FROM "SKILLS" WHERE "ID" = \'s2\'')  # a hard delete no cursor sees
+
+    def report() -> dict:
+        status = learnsync("status", "--json", cwd=tmp_path, env=env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        return json.loads(status.stdout.splitlines()[0])
+
+    assert report()["last_reconcile"] is None
+    dry = learnsync("reconcile", "--dry-run", cwd=tmp_path, env=env)
+    assert dry.returncode == 1, dry.stdout + dry.stderr  # a dry run that finds drift fails
+    found = report()
+    assert found["last_reconcile"] and found["last_reconcile_drift"] == 1 and found["state"] == "ok", found
+    assert learnsync("reconcile", cwd=tmp_path, env=env).returncode == 0
+    fixed = report()
+    assert fixed["last_reconcile_drift"] == 1 and fixed["rows"] == 2 and fixed["last_reconcile"] >= found["last_reconcile"]
+    assert fixed["last_success"] == found["last_success"]  # reconciling is not a sync
+    text = learnsync("status", cwd=tmp_path, env=env).stdout
+    assert "reconciled" in text and "(1 rows changed)" in text and "None" not in text, text
+    hist = learnsync("history", "--table", "SKILLS", cwd=tmp_path, env=env)
+    modes = [ln.split()[4] for ln in hist.stdout.splitlines()]
+    assert modes == ["reconcile", "reconcile", "incremental"], hist.stdout
+    assert "1 changed" in hist.stdout and "None" not in hist.stdout, hist.stdout
+
+
 # --------------------------------------------------------------------------------------------------------------
 # alerts, end to end: a Prefect server (its triggers and actions services on), the automations applied with the
 # CLI, flow runs in this process, and a webhook receiver on 127.0.0.1 that gets the notifications
