@@ -14,7 +14,8 @@ from typing import Any, Optional
 from learnsync.errors import LearnsyncError
 
 AUTOMATIONS_FILE = Path(__file__).resolve().parents[1] / "deploy" / "automations.yaml"
-"""deploy/automations.yaml of the checkout this module runs from (flows/ is `learnsync.flows`)."""
+"""deploy/automations.yaml: the checkout's (flows/ is `learnsync.flows`), or the installed package data
+`learnsync/deploy/automations.yaml` (pyproject.toml ships it), both one folder above this module."""
 MIN_WITHIN_SECONDS = 10.0
 """Prefect refuses a proactive trigger with a shorter window (`EventTrigger.within`)."""
 

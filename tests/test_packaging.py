@@ -30,6 +30,7 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     assert {t for t in top if not t.endswith(".dist-info")} == {"learnsync"}
     for sub in ("pipelines", "destinations", "flows", "emulator", "pipelines/snowflake", "pipelines/source"):
         assert f"learnsync/{sub}/__init__.py" in names, sub
+    assert "learnsync/deploy/automations.yaml" in names  # `learnsync automations apply` reads it
 
 
 def test_fakesnow_comes_only_with_the_demo_extra(wheel: Path) -> None:

@@ -346,9 +346,14 @@ def test_deployments_sync_and_backfill_through_a_worker(
             assert dest_progress(new_row["ID"]) == [], "a backfill must not load rows after its range"
             total = dest.query('SELECT count(*) FROM "{ds}"."courses_trackings"')[0][0]
             assert total == len(trackings)
-            lanes = table_artifact("learnsync-backfill", backfill)
-            assert len(lanes) == 2 and all(r["outcome"] == "ok" for r in lanes), lanes
-            assert sum(r["rows"] for r in lanes) == len(in_range)
+            # two lanes ran (one task each); the artifact groups them per table with the backfilled range (issue 14)
+            lanes = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[backfill.id])))
+            assert sorted(t.name for t in lanes if t.name.startswith("backfill ")) == [
+                "backfill COURSES_TRACKINGS", "backfill COURSES_TRACKINGS"], [t.name for t in lanes]
+            grouped = table_artifact("learnsync-backfill", backfill)
+            assert len(grouped) == 1 and grouped[0]["outcome"] == "ok", grouped
+            assert grouped[0]["table"] == "COURSES_TRACKINGS" and grouped[0]["rows"] == len(in_range), grouped
+            assert grouped[0]["range"] == f"[{BACKFILL_START.isoformat(sep=' ')}, {BACKFILL_END.isoformat(sep=' ')})"
 
             # 4. the next sync picks the new row up from the untouched cursor
             second = run("learnsync-sync", **common)
