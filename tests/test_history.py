@@ -177,15 +177,35 @@ def test_a_crash_in_a_versioned_load_leaves_no_half_version(share, dest, tmp_pat
     seed(share, 200)
     run_sync(share, dest)
     share.sql(f'UPDATE "{share.database}"."CORE"."{TABLE}" SET "PROGRESS" = "PROGRESS" + 1000')
-    proc = start_sync(share, dest, tmp_path, "--full-refresh")
-    deadline = time.monotonic() + 120
-    # kill inside the versioned load, once a first table's merge committed: the parent's versions and its child
-    # rows are merged by separate jobs (dlt merges a table chain per job; learnsync's child tables are tables of
-    # their own), so the other one is still to come
-    while not list((tmp_path / "dlt").glob("pipelines/*/load/normalized/*/completed_jobs/*.sql")):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.02)
-    kill_nine(proc)
+    # On Postgres the child table's merge is held back by a lock this test takes (writes wait, reads do not), so
+    # the kill certainly falls between the parent's committed merge and the child's: without it a fast load could
+    # finish between two polls (seen once in CI). DuckDB's loads are slow enough to be caught in the act.
+    held = None
+    if dest.kind == "postgres":
+        import psycopg2
+
+        from tests.support.warehouses import PG_URI
+
+        held = psycopg2.connect(PG_URI)
+        held.cursor().execute(f'LOCK TABLE "{dest.dataset}"."{TABLE.lower()}__access_dates" IN EXCLUSIVE MODE')
+    try:
+        proc = start_sync(share, dest, tmp_path, "--full-refresh")
+        deadline = time.monotonic() + 120
+        # kill inside the versioned load, once a first table's merge committed: the parent's versions and its child
+        # rows are merged by separate jobs (dlt merges a table chain per job; learnsync's child tables are tables of
+        # their own), so the other one is still to come
+        while not list((tmp_path / "dlt").glob("pipelines/*/load/normalized/*/completed_jobs/*.sql")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        kill_nine(proc)
+        if held is not None:
+            # the killed process's session still waits on the lock server-side; it dies with the process, as a
+            # server would find on its next write: nothing of its pending merge may commit once the lock is gone
+            held.cursor().execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE NOT granted"
+                                  " AND relation = %s::regclass", (f'"{dest.dataset}"."{TABLE.lower()}__access_dates"',))
+    finally:
+        if held is not None:
+            held.close()  # ends the transaction and its lock
     rerun = start_sync(share, dest, tmp_path, "--full-refresh")
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
