@@ -31,6 +31,7 @@ from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
+from learnsync.pipelines.stages import Stages
 from learnsync.settings import LOCK_TIMEOUT, TableSettings, read_pii_salt, table_settings
 
 log = logging.getLogger("learnsync.sync")
@@ -66,6 +67,8 @@ class TableResult:
     """Rows the run expects to read (counted in Snowflake when it planned its first window; None: not known)."""
     planned_windows: Optional[int] = None
     """Windows the run expects: planned_rows over the rows per window, at least the windows done."""
+    stages: Stages = field(default_factory=Stages, repr=False, compare=False)
+    """Seconds per stage of the run (`pipelines.stages`; logged at INFO, `learnsync sync -v`)."""
 
     @property
     def ok(self) -> bool:
@@ -265,10 +268,13 @@ def sync_table(
                 result.error, result.exception = str(exc), exc
             finally:
                 stream.close()
+                result.stages = stream.stages
                 result.windows = stream.windows
                 result.seconds = time.monotonic() - started
                 after = reader.stats.snapshot()
                 result.queries, result.snowflake_seconds = after[0] - queries, after[1] - seconds
+        if result.stages:
+            log.info("Table %s stages: %s", spec.name, result.stages.line())
         if pipeline is not None:
             _split_rows(pipeline, spec, result, mode)
             if run_id is not None and lock_timeout is not None:
@@ -351,6 +357,7 @@ def _run(
             spec, stream, None if cursorless else incremental, replace, stored, versioned)
         target.adapt(source, spec)
         pipeline.run(source, **options)
+        stream.stages.add_trace(pipeline.last_trace)
         options = target.run_options  # a reload for a changed type drops the tables once, before the first window
         result.rows += _rows_normalized(pipeline, spec)
         result.windows = stream.windows

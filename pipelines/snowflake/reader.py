@@ -20,6 +20,7 @@ from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
+from learnsync.pipelines.stages import Stages
 from learnsync.settings import WINDOW_ROWS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
@@ -200,10 +201,17 @@ class WindowStream:
         """Rows of the run whose cursor lies past `limit`."""
         self.planned_rows: Optional[int] = None
         """Rows the run expects to read, counted when its first window was planned (None without a cursor)."""
+        self.stages = Stages()
+        """Seconds per stage of the run (`pipelines.stages`): the reader adds snowflake_read and snowflake_wait, the
+        dlt source arrow and children, the sync dlt's steps."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
     def _fetch(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
+        with self.stages.timed("snowflake_read"):
+            return self._read(lo, nulls, end)
+
+    def _read(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
         if self.spec.cursor is None:
             # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
             return None, list(self.reader.read_window(self.spec, None, None, True))
@@ -220,10 +228,11 @@ class WindowStream:
     def take(self, start: Optional[Bound], nulls: bool, end: Optional[Bound] = None) -> list[pa.Table]:
         """Batches of the next window; `start` is the incremental start for the first window."""
         lo = self.resume_from if self.resume_from is not None else start
-        if self._ahead is not None and self._ahead[0] == lo:
-            hi, batches = self._ahead[1].result()
-        else:
-            hi, batches = self._fetch(lo, nulls, end)
+        with self.stages.timed("snowflake_wait"):
+            if self._ahead is not None and self._ahead[0] == lo:
+                hi, batches = self._ahead[1].result()
+            else:
+                hi, batches = self._fetch(lo, nulls, end)
         self._ahead = None
         self.windows += 1
         self.done = hi is None or (end is not None and hi >= end)
