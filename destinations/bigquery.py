@@ -29,6 +29,7 @@ DIALECT = Dialect(
     micros=lambda e: f"UNIX_MICROS(TIMESTAMP({e}))",
     md5=lambda e: f"TO_HEX(MD5({e}))",
     ordered_concat=lambda e: f"STRING_AGG({e}, '' ORDER BY {e})",
+    int_div=lambda a, b: f"DIV({a}, {b})",  # integer operands
 )
 EXAMPLE = "bigquery://PROJECT[/DATASET]?location=EU"
 OPTIONS = {"location": "US", "partition": "true", "cluster": "true", "credentials": ""}

@@ -27,6 +27,7 @@ DIALECT = Dialect(
     micros=lambda e: f"epoch_us({e})",
     md5=lambda e: f"md5({e})",
     ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e})",
+    int_div=lambda a, b: f"(({a}) // {b})",  # integer operands
 )
 
 MEMORY_LIMIT = "256MB"

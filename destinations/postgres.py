@@ -28,6 +28,7 @@ DIALECT = Dialect(
     md5=lambda e: f"md5({e})",
     # byte order, as Snowflake sorts; a locale collation could order hex digits differently
     ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e} COLLATE \"C\")",
+    int_div=lambda a, b: f"(({a}) / {b})",  # integer operands
 )
 URI_FORM = "postgresql://user[:password]@host:port/db"
 DBT_PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"

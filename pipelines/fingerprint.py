@@ -38,6 +38,8 @@ class Dialect:
     micros: Callable[[str], str]
     md5: Callable[[str], str]
     ordered_concat: Callable[[str], str]
+    int_div: Callable[[str, int], str]
+    """`a / b` rounded down, for a >= 0 and b > 0 integers (the lookback's hour buckets)."""
 
     def key_text(self, exprs: Sequence[str], columns: Sequence[Column]) -> str:
         """Canonical text of a key; parts of a composite key are joined with `|`."""
@@ -71,4 +73,5 @@ SNOWFLAKE = Dialect(
     micros=lambda e: f"DATE_PART(EPOCH_MICROSECOND, {e})",
     md5=lambda e: f"MD5({e})",
     ordered_concat=lambda e: f"LISTAGG({e}, '') WITHIN GROUP (ORDER BY {e})",
+    int_div=lambda a, b: f"FLOOR(({a}) / {b})",
 )

@@ -115,21 +115,29 @@ def record(target: Target, dataset: str, run: RunRecord, pipelines_dir: Optional
     """Append `run` to the dataset's `_learnsync_runs` (created when missing). Best effort: a failure only warns
     (the data and cursor are committed either way); returns whether the row was written. The caller holds the
     table's lock (a DuckDB file takes one writing process)."""
-    if not supported(target):
+    return record_many(target, dataset, [run], pipelines_dir)
+
+
+def record_many(target: Target, dataset: str, runs: list[RunRecord], pipelines_dir: Optional[str] = None) -> bool:
+    """`record` for several runs in one INSERT (one connection): the tables an idle run found unchanged."""
+    if not supported(target) or not runs:
         return False
     try:
         with _pipeline(target, dataset, pipelines_dir).sql_client() as client:
             table = _ensure(client, TYPES[target.dialect.name])  # type: ignore[union-attr]
             names = list(_column_types())
-            values = [getattr(run, n) for n in names]
-            values[names.index("started_at")] = _utc(run.started_at)
-            placeholders = ", ".join(["%s"] * len(names))
+            values: list[Any] = []
+            for run in runs:
+                row = [getattr(run, n) for n in names]
+                row[names.index("started_at")] = _utc(run.started_at)
+                values += row
+            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(runs))
             client.execute_sql(
                 f"INSERT INTO {table} ({', '.join(client.escape_column_name(n) for n in names)})"
-                f" VALUES ({placeholders})", *values)
+                f" VALUES {placeholders}", *values)
         return True
     except Exception as exc:  # noqa: BLE001 - history is a report: it never fails a run
-        log.warning("Table %s: its run was not recorded in %s: %s", run.table_name, RUNS_TABLE,
+        log.warning("Table(s) %s: run(s) not recorded in %s: %s", ", ".join(r.table_name for r in runs), RUNS_TABLE,
                     " ".join(str(exc).split())[:300])
         return False
 

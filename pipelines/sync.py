@@ -24,6 +24,7 @@ from learnsync.errors import DestinationUnreachable, LearnsyncError
 from learnsync.pipelines.catalog import Profile, Strategy, TableSpec, expected_tables, resolve_table, select_tables
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
+from learnsync.pipelines import lookback
 from learnsync.pipelines.history import PARENT_VERSION, scd2_disposition, stored_history
 from learnsync.pipelines.naming import unique_names
 from learnsync.pipelines.snowflake.connection import source_lost
@@ -67,6 +68,8 @@ class TableResult:
     """Rows the run expects to read (counted in Snowflake when it planned its first window; None: not known)."""
     planned_windows: Optional[int] = None
     """Windows the run expects: planned_rows over the rows per window, at least the windows done."""
+    unchanged: bool = False
+    """The lookback comparison found nothing new or changed since the stored cursor: nothing was read or loaded."""
     stages: Stages = field(default_factory=Stages, repr=False, compare=False)
     """Seconds per stage of the run (`pipelines.stages`; logged at INFO, `learnsync sync -v`)."""
 
@@ -185,8 +188,13 @@ def make_pipeline(
 def destination_name(pipeline: dlt.Pipeline, name: str) -> str:
     """The name dlt gives the (already normalized) table or column `name` in the pipeline's destination: the same,
     or shortened with a hash tag past the destination's identifier limit (Postgres: 63 bytes)."""
+    return destination_namer(pipeline)(name)
+
+
+def destination_namer(pipeline: dlt.Pipeline) -> Callable[[str], str]:
+    """`destination_name` of one pipeline as a function of the name (the destination's capabilities read once)."""
     caps = pipeline.destination.capabilities()
-    return NamingConvention(max_length=caps.max_identifier_length).normalize_path(name)  # keeps `__` of child tables
+    return NamingConvention(max_length=caps.max_identifier_length).normalize_path  # keeps `__` of child tables
 
 
 class Mode(str, Enum):
@@ -252,7 +260,7 @@ def sync_table(
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
                      reset_history)
-                if lock_timeout is not None:
+                if lock_timeout is not None and not result.unchanged:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                     result.comments = write_comments(pipeline, target, spec.name)
@@ -346,6 +354,14 @@ def _run(
     replace = mode is Mode.FULL_REFRESH
     history = _history_options(pipeline, spec, mode, reset_history)
     options = {**target.run_options, **(history or _drift_options(pipeline, spec))}
+    if mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is not None:
+        with stream.stages.timed("lookback"):
+            check = _compare_lookback(pipeline, spec, stream.reader, target, result.old_cursor)
+        if check is not None and check.unchanged:
+            result.unchanged, result.new_cursor = True, result.old_cursor
+            return
+        if check is not None:
+            stream.start_at = check.start
     # a history table's full refresh reads everything without its cursor: dlt resets the incremental state only
     # for a replaced resource, and the stored cursor would cut the rows before it (history is never replaced)
     cursorless = spec.history and replace and not history
@@ -378,6 +394,25 @@ def _run(
             " they are loaded, but the stored cursor ignores them, so every run reads them again.",
             spec.name, stream.beyond, spec.cursor, stream.limit, FUTURE_TOLERANCE,
         )
+
+
+def _compare_lookback(pipeline: dlt.Pipeline, spec: TableSpec, reader: ShareReader, target: Target,
+                      stored: Any) -> Optional[lookback.LookbackCheck]:
+    """`lookback.compare` for one incremental run, or None where it does not apply or failed (the run then reads
+    its whole lookback, as without it; a failure is logged, never raised)."""
+    if target.dialect is None or not lookback.applies(spec):
+        return None
+    try:
+        with pipeline.sql_client() as client:
+            check = lookback.compare(reader, spec, client, target.dialect, destination_namer(pipeline),
+                                     stored)
+    except Exception as exc:  # noqa: BLE001 - an optimization: the whole lookback is always correct
+        log.info("Table %s: the lookback comparison failed (%s); reading the whole lookback.", spec.name,
+                 " ".join(str(exc).split())[:300])
+        return None
+    log.info("Table %s: lookback %d bucket(s), %d differ; reading from %s.", spec.name, check.buckets,
+             check.differing, "nowhere (unchanged)" if check.unchanged else check.start)
+    return check
 
 
 def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any]) -> int:
@@ -433,7 +468,7 @@ def write_indexes(pipeline: dlt.Pipeline, target: Target, spec: TableSpec) -> in
     A failure only warns (rows and cursor are committed; e.g. a loader that does not own the tables)."""
     if target.index is None or spec.strategy is not Strategy.MERGE or not spec.primary_key:
         return 0
-    name = functools.partial(destination_name, pipeline)  # dlt shortens names past the identifier limit
+    name = destination_namer(pipeline)  # dlt shortens names past the identifier limit
     # a history table holds a row per version: its key is indexed, not unique
     wanted = [Index(name(spec.dest_name), tuple(map(name, spec.key_dest)), not spec.history)]
     wanted += [Index(name(child_name(spec, c)), (name(parent_column(spec)),), False) for c in spec.json_columns]
@@ -629,6 +664,86 @@ def new_dataset_line(target: Target, dataset: str) -> str:
             " creates it and loads every table in full.")
 
 
+def unchanged_tables(
+    reader: ShareReader,
+    specs: Sequence[TableSpec],
+    target: Target,
+    dataset: str,
+    pipelines_dir: Optional[str] = None,
+    lock_timeout: Optional[float] = LOCK_TIMEOUT,
+    run_id: Optional[str] = None,
+) -> dict[str, TableResult]:
+    """The tables of an incremental run that need not run at all, as their results ({name: result}, `unchanged`).
+
+    A table qualifies when its newest recorded sync (`runs.latest`) succeeded, and the share and the destination
+    hold the same rows in the lookback of the cursor that sync stored and past it (`lookback`: the hour buckets'
+    counts and fingerprints). All tables are checked in one query to the share and one to the destination
+    (plus one to the run history), under the dataset catalog's lock; such a table's dlt pipeline is never opened.
+    On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
+    With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows). Returns {}
+    where nothing qualifies, or when the check fails for any reason (logged; the tables then run one by one,
+    which is always correct)."""
+    from learnsync.pipelines import runs as run_history
+
+    candidates = [s for s in specs if lookback.applies(s)]
+    if not candidates or not target.merges or target.dialect is None or not run_history.supported(target):
+        return {}
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
+    try:
+        with _catalog_lock(target, dataset, lock_timeout):
+            newest = run_history.latest(target, dataset, pipelines_dir)
+            stored: dict[str, Any] = {}
+            for spec in candidates:
+                ok = newest.get((spec.name, "sync", "ok"))
+                later = [newest.get((spec.name, "sync", o)) for o in ("failed", "interrupted")]
+                if ok is None or any(r is not None and r.started_at >= ok.started_at for r in later):
+                    continue
+                cursor = lookback.parse_cursor(spec, ok.cursor_after)
+                if cursor is not None:
+                    stored[spec.name] = cursor
+            chosen = [s for s in candidates if s.name in stored]
+            if not chosen:
+                return {}
+            texts, params = [], {}
+            for i, spec in enumerate(chosen):
+                text, p = lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
+                texts.append(f"SELECT {i} AS T, q.* FROM ({text}) q")
+                params.update(p)
+            hashed = [s for s in chosen if s.hashed]
+            share_rows = reader.query(" UNION ALL ".join(texts), params, hashed[0] if hashed else None)
+            pipeline = _catalog_pipeline(target, dataset, pipelines_dir)
+            name = destination_namer(pipeline)
+            with pipeline.sql_client() as client:
+                dest_rows = client.execute_sql(" UNION ALL ".join(
+                    f"SELECT {i} AS T, q.* FROM ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
+                    for i, spec in enumerate(chosen))) or []
+            skipped: dict[str, TableResult] = {}
+            for i, spec in enumerate(chosen):
+                src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)
+                dst = lookback.buckets(r[1:] for r in dest_rows if int(r[0]) == i)
+                if lookback.decide(spec, stored[spec.name], src, dst).unchanged:
+                    skipped[spec.name] = TableResult(
+                        spec.name, spec.strategy.value, unchanged=True, old_cursor=stored[spec.name],
+                        new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started)
+            if run_id is not None and skipped:
+                run_history.record_many(target, dataset, [
+                    run_history.RunRecord(
+                        table_name=r.table, run_id=run_id, mode=Mode.INCREMENTAL.value, started_at=started_at,
+                        seconds=r.seconds, rows=0, rows_new=0, rows_reread=0,
+                        cursor_before=run_history.cursor_text(r.old_cursor),
+                        cursor_after=run_history.cursor_text(r.new_cursor), outcome="ok", error=None, queries=0,
+                        snowflake_seconds=0.0)
+                    for r in skipped.values()], pipelines_dir)
+    except LearnsyncError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an optimization: running every table is always correct
+        log.info("The check for unchanged tables failed (%s); every table runs.", " ".join(str(exc).split())[:300])
+        return {}
+    log.info("%d of %d table(s) unchanged since their last sync (checked in %.2fs): not run.", len(skipped),
+             len(specs), time.monotonic() - started)
+    return skipped
+
+
 def sync(
     reader: ShareReader,
     specs: Sequence[TableSpec],
@@ -650,7 +765,14 @@ def sync(
     of tables kept with history and starts their history again (see `sync_table`)."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
+    skipped = {} if full_refresh else unchanged_tables(reader, specs, target, dataset, pipelines_dir, lock_timeout,
+                                                       run_id)
     for spec in specs:
+        if spec.name in skipped:
+            results.append(skipped[spec.name])
+            if on_result:
+                on_result(skipped[spec.name])
+            continue
         if should_stop is not None and should_stop():
             res = TableResult(spec.name, spec.strategy.value, started=False)
             results.append(res)

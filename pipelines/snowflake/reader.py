@@ -199,6 +199,9 @@ class WindowStream:
         """Cursor values past this do not move the stored cursor (set by the run's first window; see plan_window)."""
         self.beyond = 0
         """Rows of the run whose cursor lies past `limit`."""
+        self.start_at: Any = None
+        """Where the run's first window starts when that is later than the incremental's start (a value of the
+        stored cursor's kind; set by `pipelines.lookback`: the lookback read only from where it changed)."""
         self.planned_rows: Optional[int] = None
         """Rows the run expects to read, counted when its first window was planned (None without a cursor)."""
         self.stages = Stages()

@@ -67,8 +67,10 @@ def _day(value: Any, up: bool) -> Optional[date]:
     return day + timedelta(days=1) if up and value != datetime.combine(day, time(), value.tzinfo) else day
 
 
-def _as_bound(spec: TableSpec, value: Any) -> Any:
-    """An incremental value as a SQL bound on the Snowflake cursor column."""
+def as_bound(spec: TableSpec, value: Any) -> Any:
+    """An incremental value (a datetime, or a date for a DATE cursor and an event table's day) as a SQL bound on
+    the Snowflake cursor column: a date becomes its midnight on a timestamp cursor; an aware datetime becomes
+    naive UTC wall-clock time on a TIMESTAMP_NTZ cursor. None stays None."""
     col = spec.cursor_column
     if value is None or col is None:
         return value
@@ -120,8 +122,12 @@ def share_table(
             if cursor is None:
                 batches = windows.take(None, True)
             else:
-                start = _as_bound(table, cursor.start_value)
-                end = _as_bound(table, cursor.end_value)
+                first = cursor.start_value
+                begin = getattr(windows, "start_at", None)  # the lookback read only from where it changed
+                if begin is not None and (first is None or begin > first):
+                    first = begin
+                start = as_bound(table, first)
+                end = as_bound(table, cursor.end_value)
                 batches = windows.take(start, nulls=cursor.start_value is None, end=end)
             with stages.timed("arrow"):
                 # each result chunk has its own shape (per-chunk integer widths): cast each, then hand dlt the
