@@ -63,9 +63,15 @@ def run_sync(
                 )
             display.done(r, line)
 
-        return sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                    on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
-                    reset_history=reset_history)
+        results = sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
+                       on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
+                       reset_history=reset_history)
+    # every query wakes the warehouse, which bills at least a minute: the run's cost in queries, discovery included
+    queries, seconds = reader.stats.snapshot()
+    unchanged = sum(1 for r in results if r.unchanged)
+    typer.echo(f"Snowflake: {queries} queries, {seconds:.1f}s in all; {unchanged} of {len(results)} table(s) unchanged"
+               " since their last sync")
+    return results
 
 
 class _Plain:

@@ -8,7 +8,7 @@ names the failed tables. Each run publishes a table artifact and a markdown summ
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
@@ -20,7 +20,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import (
     Job, TableFailed, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
-    with_retries,
+    unchanged_tables_task, with_retries,
 )
 from learnsync.pipelines.sync import Mode
 from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
@@ -160,9 +160,22 @@ def sync_flow(
         budget_connections(resolve(destination, dataset), max_connections)
     job = replace(job, budgeted=max_connections is not None or has_connection_limit(resolve(destination, dataset)))
     limit = resolve(destination, dataset).max_parallel_loads
+    # one query tells which tables changed at all; the others are not run (and open no dlt pipeline)
+    skipped = unchanged_tables_task(job, names)
     run = with_retries(run_table, settings)
-    futures = fan_out(names, lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
+    started = fan_out([n for n in names if n not in skipped], lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
+    futures = {n: started[n] if n in started else Finished(skipped[n]) for n in names}
     return _collect("sync", futures)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A table's outcome known without a task run (an unchanged table), shaped like its task future for `_collect`."""
+
+    value: dict[str, Any]
+
+    def result(self, raise_on_failure: bool = True) -> dict[str, Any]:
+        return self.value
 
 
 @flow(name="learnsync-full-refresh", task_runner=SettingsTaskRunner())

@@ -300,6 +300,26 @@ def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
         return [s.name for s in plan(reader, job.profile, tables)]
 
 
+@task(name="unchanged-tables")
+def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The tables of an incremental flow run that need not run (`pipelines.sync.unchanged_tables`: one query to
+    the share for all of them), as their artifact rows by table; their runs are recorded and their events emitted
+    like a table run's. {} when none qualifies or the check fails (every table then runs)."""
+    from learnsync.destinations import resolve
+    from learnsync.pipelines.sync import plan, unchanged_tables
+
+    target = resolve(job.destination, job.dataset)
+    with open_reader(job, mode="check") as reader:
+        specs = plan(reader, job.profile, list(tables))
+        skipped = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id())
+    for result in skipped.values():
+        emit_table_event(job, target.dataset or job.dataset, result)
+    if skipped:
+        get_run_logger().info("%d table(s) unchanged since their last sync, not run: %s", len(skipped),
+                              ", ".join(skipped))
+    return {name: summary(result) for name, result in skipped.items()}
+
+
 @task(name="reach-destination")
 def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     """Reach the destination once, before any table runs: the tables learnsync loaded into the dataset ([] for a new

@@ -1,13 +1,21 @@
-"""Benchmark: `python -m tests.support.perf [--events N] [--trackings N] [--skip-stock]`. Prints figures, asserts nothing.
+"""Benchmark: `python -m tests.perf [--trackings N] [--big N] [--with-stock] [--with-reconcile]`. Prints figures,
+asserts nothing (issue 13's table, for DuckDB and Postgres, on the realistic wire).
 
-The emulator runs in its own process; every measured sync is its own `learnsync` process, whose wall time and
-peak RSS (from wait4) are reported. Beside them: the source limit (the raw connector's fetch_arrow_batches doing
-nothing else) and dlt's stock `sql_table` over snowflake-sqlalchemy with its default backend.
+The emulator runs in its own process; every measured sync is its own `learnsync sync -v` process, whose wall time
+and peak RSS (VmHWM) are reported, with the stage breakdown it logs (`learnsync.pipelines.stages`). Measured:
+
+- the source limit: the raw connector's `fetch_arrow_batches` of COURSES_TRACKINGS doing nothing else;
+- a full sync of it (child tables included) into each destination, as rows/s and as a share of that limit;
+- an incremental run after +0.1 % new rows, as a share of the full sync's time;
+- peak RSS at the table's size and at `--big` rows (the same table regenerated, 4,000,000 by default);
+- an idle sync of all 18 360Learning tables (a small share): seconds and Snowflake queries;
+- optionally dlt's stock `sql_table` (`--with-stock`, needs the bench extra) and `learnsync reconcile`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -16,18 +24,15 @@ import tempfile
 import textwrap
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from learnsync import emulator
 from tests.support.warehouses import drop_pg_schema
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = (
-    # profile, database, schema, table
-    ("datacamp", "DATACAMP", "DATA_CONNECTOR", "FACT_LEARN_EVENTS"),
-    ("360learning", "LEARNING_360", "CORE", "COURSES_TRACKINGS"),
-)
+DB, SCHEMA, TABLE = "LEARNING_360", "CORE", "COURSES_TRACKINGS"
+IDLE_DB = "IDLE360"
 
 
 @dataclass
@@ -35,11 +40,26 @@ class Run:
     seconds: float  # wall time of the process, start-up and imports included
     peak_rss_mb: float
     output: str
+    stages: dict[str, str] = field(default_factory=dict)
+
+    def stage_line(self) -> str:
+        """The `stages:` line the run logged for its (single) table."""
+        for line in self.output.splitlines():
+            if " stages: " in line:
+                return line.split(" stages: ", 1)[1].strip()
+        return "-"
+
+    def queries(self) -> str:
+        """`N queries, S s` of the run's `Snowflake:` summary line."""
+        for line in self.output.splitlines():
+            if line.startswith("Snowflake: "):
+                return line[len("Snowflake: "):].strip()
+        return "?"
 
     def table_seconds(self) -> float:
         """The sync time `learnsync sync` prints for the (single) table."""
         for line in self.output.splitlines():
-            m = re.search(r" rows +\d+ +([\d.]+)s ", line)
+            m = re.search(r" rows +\d+ \(.*?\) +([\d.]+)s ", line)
             if m:
                 return float(m.group(1))
         return self.seconds
@@ -83,12 +103,14 @@ def source_limit(conn: Any, database: str, schema: str, table: str) -> tuple[int
     return rows, time.monotonic() - started
 
 
-def learnsync_sync(server: Any, profile: str, database: str, schema: str, table: str, dest: str, dataset: str,
-                   data_dir: str) -> Run:
+def learnsync_sync(server: Any, profile: str, database: str, schema: str, table: Optional[str], dest: str,
+                   dataset: str, data_dir: str) -> Run:
+    """`learnsync sync -v` of one table (None: every table of the profile) in its own process."""
     return run_process(
-        [sys.executable, "-m", "learnsync.cli", "sync", "--profile", profile, "--tables", table,
+        [sys.executable, "-m", "learnsync.cli", "sync", "-v", "--no-progress", "--profile", profile,
+         *(["--tables", table] if table else []),
          "--source-uri", server.uri(database, schema), "--dest-uri", dest, "--dataset", dataset],
-        {"DLT_DATA_DIR": data_dir},
+        {"DLT_DATA_DIR": data_dir, "RUNTIME__LOG_LEVEL": "WARNING"},
     )
 
 
@@ -157,8 +179,6 @@ def bench_reconcile(server: Any, conn: Any, work: str, report: Any, full_sync_se
     args = ["--profile", "360learning", "--tables", table, "--source-uri", server.uri(db, schema),
             "--dest-uri", dest, "--dataset", dataset]
     run = run_process([sys.executable, "-m", "learnsync.cli", "reconcile", "--json", *args], {"DLT_DATA_DIR": data_dir})
-    import json
-
     r = json.loads([ln for ln in run.output.splitlines() if ln.startswith("{")][-1])
     full = full_sync_seconds or first.table_seconds()
     report(f"reconcile {n:,} rows, 0.01% changed -> duckdb (s)",
@@ -175,87 +195,79 @@ def bench_reconcile(server: Any, conn: Any, work: str, report: Any, full_sync_se
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--events", type=int, default=2_000_000)
-    ap.add_argument("--trackings", type=int, default=1_000_000)
-    ap.add_argument("--stock-chunks", type=int, default=4, help="chunks of 50k rows the stock dlt path reads")
-    ap.add_argument("--skip-stock", action="store_true")
-    ap.add_argument("--only-reconcile", action="store_true", help="only the reconcile benchmark")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trackings", type=int, default=1_000_000, help="COURSES_TRACKINGS rows (default 1,000,000)")
+    ap.add_argument("--big", type=int, default=4_000_000, help="rows of the memory run at size (0: skip)")
+    ap.add_argument("--dest", choices=["duckdb", "postgres", "both"], default="both")
+    ap.add_argument("--with-stock", action="store_true", help="also dlt's stock sql_table (needs the bench extra)")
+    ap.add_argument("--with-reconcile", action="store_true", help="also learnsync reconcile after 0.01 %% changed")
     args = ap.parse_args(argv)
     work = tempfile.mkdtemp(prefix="learnsync-perf-")
     figures: list[tuple[str, str]] = []
 
     def report(name: str, value: str) -> None:
         figures.append((name, value))
-        print(f"{name:<58} {value}", flush=True)
+        print(f"{name:<60} {value}", flush=True)
 
+    dests = {"duckdb": f"duckdb:///{work}/perf.duckdb", "postgres": PG_URI}
+    if args.dest != "both":
+        dests = {args.dest: dests[args.dest]}
+    datasets = {name: f"perf_{uuid.uuid4().hex[:6]}" for name in dests}
     with emulator.serve_in_subprocess() as server:
         conn = server.connect()
         t = time.monotonic()
-        counts = emulator.generate_perf_share(conn, events=args.events, trackings=args.trackings)
-        report("generate share (s)", f"{time.monotonic() - t:.1f}  {counts}")
-
-        if args.only_reconcile:
-            bench_reconcile(server, conn, work, report, None)
-            return _print(figures)
-
-        limits = {}
-        for _, db, schema, table in TABLES:
-            rows, secs = source_limit(conn, db, schema, table)
-            limits[table] = rows / secs
-            report(f"source limit {table} (rows/s)", f"{rows / secs:,.0f}  ({rows} rows in {secs:.1f}s)")
-
-        full: dict[tuple[str, str], float] = {}
-        for dest_name, dest in (("duckdb", f"duckdb:///{work}/perf.duckdb"), ("postgres", PG_URI)):
-            dataset = f"perf_{uuid.uuid4().hex[:6]}"
+        n = emulator.generate_perf_share(conn, events=1000, trackings=args.trackings)[f"{DB}.{SCHEMA}.{TABLE}"]
+        small = emulator.create_360learning(conn, IDLE_DB, SCHEMA)
+        report("generate share (s)", f"{time.monotonic() - t:.1f}  ({n:,} {TABLE} rows; {len(small)} small tables)")
+        rows, secs = source_limit(conn, DB, SCHEMA, TABLE)
+        limit = rows / secs
+        report(f"source limit: fetch_arrow_batches of {TABLE} (rows/s)", f"{limit:,.0f}  ({rows:,} rows in {secs:.1f}s)")
+        full: dict[str, Run] = {}
+        try:
+            for name, dest in dests.items():
+                r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dest, datasets[name], f"{work}/dlt-{name}")
+                full[name] = r
+                rate = n / r.table_seconds()
+                report(f"full sync {n:,} rows -> {name} (rows/s)",
+                       f"{rate:,.0f} = {rate / limit:.0%} of the source limit; sync {r.table_seconds():.1f}s"
+                       f" (process {r.seconds:.1f}s), peak RSS {r.peak_rss_mb:,.0f} MB")
+                report(f"  stages, full -> {name}", r.stage_line())
+            add_new_rows(conn, DB, SCHEMA, TABLE, "CREATED_AT", max(1, n // 1000))
+            for name, dest in dests.items():
+                r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dest, datasets[name], f"{work}/dlt-{name}")
+                report(f"incremental after +0.1 % rows -> {name} (s)",
+                       f"{r.table_seconds():.2f} = {r.table_seconds() / full[name].table_seconds():.1%} of the full"
+                       f" sync (process {r.seconds:.1f}s); Snowflake {r.queries()}")
+                report(f"  stages, incremental -> {name}", r.stage_line())
+            for name, dest in dests.items():
+                dataset = f"{datasets[name]}_idle"
+                learnsync_sync(server, "360learning", IDLE_DB, SCHEMA, None, dest, dataset, f"{work}/dlt-idle-{name}")
+                r = learnsync_sync(server, "360learning", IDLE_DB, SCHEMA, None, dest, dataset, f"{work}/dlt-idle-{name}")
+                report(f"idle sync of the {len(small)} 360Learning tables -> {name} (s)",
+                       f"{r.seconds:.1f} (process, start-up included); Snowflake {r.queries()}")
+            if args.big:
+                t = time.monotonic()
+                big = emulator.generate_perf_share(conn, events=1000, trackings=args.big)[f"{DB}.{SCHEMA}.{TABLE}"]
+                report("generate the big table (s)", f"{time.monotonic() - t:.1f}  ({big:,} rows)")
+                for name, dest in dests.items():
+                    r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dest, f"{datasets[name]}_big",
+                                       f"{work}/dlt-big-{name}")
+                    report(f"peak RSS, full sync -> {name}: {n:,} vs {big:,} rows (MB)",
+                           f"{full[name].peak_rss_mb:,.0f} vs {r.peak_rss_mb:,.0f}; {big / r.table_seconds():,.0f}"
+                           f" rows/s at {big:,}")
+                    report(f"  stages, big full -> {name}", r.stage_line())
+        finally:
+            if "postgres" in dests:
+                for suffix in ("", "_idle", "_big"):
+                    drop_pg_schema(datasets["postgres"] + suffix)
+        if args.with_stock:
             try:
-                for profile, db, schema, table in TABLES:
-                    n = counts[f"{db}.{schema}.{table}"]
-                    r = learnsync_sync(server, profile, db, schema, table, dest, dataset, f"{work}/dlt-{dest_name}")
-                    full[(dest_name, table)] = r.table_seconds()
-                    rate = n / r.table_seconds()
-                    report(f"learnsync full {table} -> {dest_name} (rows/s)",
-                           f"{rate:,.0f}  = {rate / limits[table]:.0%} of source limit; sync {r.table_seconds():.1f}s"
-                           f" (process {r.seconds:.1f}s); peak RSS {r.peak_rss_mb:,.0f} MB")
-                    if dest_name == "duckdb":
-                        add_new_rows(conn, db, schema, table, "OCCURRED_AT" if "EVENTS" in table else "CREATED_AT",
-                                     max(1, n // 1000))
-                        r2 = learnsync_sync(server, profile, db, schema, table, dest, dataset, f"{work}/dlt-{dest_name}")
-                        report(f"learnsync incremental +0.1% {table} -> duckdb (s)",
-                               f"{r2.table_seconds():.1f}  = {r2.table_seconds() / r.table_seconds():.1%} of the"
-                               f" full sync (process {r2.seconds:.1f}s)")
-            finally:
-                if dest_name == "postgres":
-                    drop_pg_schema(dataset)
-
-        # memory must not grow with the table: the same table at half size
-        cur = conn.cursor()
-        cur.execute('CREATE DATABASE IF NOT EXISTS "HALF"')
-        cur.execute('CREATE SCHEMA IF NOT EXISTS "HALF"."CORE"')
-        cur.execute(
-            'CREATE OR REPLACE TABLE "HALF"."CORE"."COURSES_TRACKINGS" AS SELECT * FROM'
-            f' "LEARNING_360"."CORE"."COURSES_TRACKINGS" ORDER BY "ID" LIMIT {args.trackings // 2}'
-        )
-        cur.close()
-        half = learnsync_sync(server, "360learning", "HALF", "CORE", "COURSES_TRACKINGS",
-                              f"duckdb:///{work}/half.duckdb", "perf_half", f"{work}/dlt-half")
-        whole = learnsync_sync(server, "360learning", "LEARNING_360", "CORE", "COURSES_TRACKINGS",
-                               f"duckdb:///{work}/whole.duckdb", "perf_whole", f"{work}/dlt-whole")
-        report("peak RSS, COURSES_TRACKINGS half vs whole (MB)",
-               f"{half.peak_rss_mb:,.0f} vs {whole.peak_rss_mb:,.0f}")
-
-        if not args.skip_stock:
-            for _, db, schema, table in TABLES:
-                try:
-                    rows, secs = stock_dlt(server, db, schema, table, f"{work}/stock-dlt.duckdb", args.stock_chunks,
-                                           f"{work}/dlt-stock")
-                    rate = rows / secs
-                    ours = counts[f"{db}.{schema}.{table}"] / full[("duckdb", table)]
-                    report(f"stock dlt sql_table {table} -> duckdb (rows/s)",
-                           f"{rate:,.0f}  ({rows} rows); learnsync is {ours / rate:.1f}x")
-                except SystemExit as exc:
-                    report(f"stock dlt sql_table {table}", f"failed: {str(exc).splitlines()[-1][:200]}")
-        bench_reconcile(server, conn, work, report, full[("duckdb", "COURSES_TRACKINGS")])
+                rows, secs = stock_dlt(server, DB, SCHEMA, TABLE, f"{work}/stock-dlt.duckdb", 4, f"{work}/dlt-stock")
+                report(f"stock dlt sql_table {TABLE} -> duckdb (rows/s)", f"{rows / secs:,.0f}  ({rows} rows)")
+            except SystemExit as exc:
+                report(f"stock dlt sql_table {TABLE}", f"failed: {str(exc).splitlines()[-1][:200]}")
+        if args.with_reconcile:
+            bench_reconcile(server, conn, work, report, None)
         conn.close()
     _print(figures)
 
