@@ -680,7 +680,8 @@ def unchanged_tables(
     counts and fingerprints). All tables are checked in one query to the share and one to the destination
     (plus one to the run history), under the dataset catalog's lock; such a table's dlt pipeline is never opened.
     On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
-    With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows). Returns {}
+    With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows; each carries the
+    check's query, which it shared with the other tables checked). Returns {}
     where nothing qualifies, or when the check fails for any reason (logged; the tables then run one by one,
     which is always correct)."""
     from learnsync.pipelines import runs as run_history
@@ -689,6 +690,7 @@ def unchanged_tables(
     if not candidates or not target.merges or target.dialect is None or not run_history.supported(target):
         return {}
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
+    before = reader.stats.snapshot()
     try:
         with _catalog_lock(target, dataset, lock_timeout):
             newest = run_history.latest(target, dataset, pipelines_dir)
@@ -718,21 +720,24 @@ def unchanged_tables(
                     f"SELECT {i} AS T, q.* FROM ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
                     for i, spec in enumerate(chosen))) or []
             skipped: dict[str, TableResult] = {}
+            # each skipped table carries the check's query (shared by every table checked with it)
+            queries, seconds = (a - b for a, b in zip(reader.stats.snapshot(), before))
             for i, spec in enumerate(chosen):
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)
                 dst = lookback.buckets(r[1:] for r in dest_rows if int(r[0]) == i)
                 if lookback.decide(spec, stored[spec.name], src, dst).unchanged:
                     skipped[spec.name] = TableResult(
                         spec.name, spec.strategy.value, unchanged=True, old_cursor=stored[spec.name],
-                        new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started)
+                        new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started,
+                        queries=int(queries), snowflake_seconds=float(seconds))
             if run_id is not None and skipped:
                 run_history.record_many(target, dataset, [
                     run_history.RunRecord(
                         table_name=r.table, run_id=run_id, mode=Mode.INCREMENTAL.value, started_at=started_at,
                         seconds=r.seconds, rows=0, rows_new=0, rows_reread=0,
                         cursor_before=run_history.cursor_text(r.old_cursor),
-                        cursor_after=run_history.cursor_text(r.new_cursor), outcome="ok", error=None, queries=0,
-                        snowflake_seconds=0.0)
+                        cursor_after=run_history.cursor_text(r.new_cursor), outcome="ok", error=None,
+                        queries=r.queries, snowflake_seconds=r.snowflake_seconds)
                     for r in skipped.values()], pipelines_dir)
     except LearnsyncError:
         raise

@@ -112,9 +112,11 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     env = {**_env(share, db), "LEARNSYNC_DEST_URI": uri, "LEARNSYNC_DATASET": dataset,
            "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "24"}
     assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
-    again = learnsync("sync", "--tables", "COURSES", cwd=tmp_path, env=env)  # nothing changed: all re-read
+    # nothing changed: the lookback's fingerprints match, so nothing is read (issue 13), and the run is recorded
+    again = learnsync("sync", "--tables", "COURSES", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "rows         3 (0 new, 3 re-read)" in again.stdout, again.stdout
+    assert "rows         0 (0 new, 0 re-read)" in again.stdout, again.stdout
+    assert "1 of 1 table(s) unchanged since their last sync" in again.stdout, again.stdout
 
     _retype_smallint(uri, db, dataset)
     insert(share, "COURSES", [_course(9, MODIFIED_AT=T0 + timedelta(hours=1), COURSE_DURATION=1_000_000)])
@@ -147,7 +149,8 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     assert hist.returncode == 0, hist.stdout + hist.stderr
     runs = [json.loads(ln) for ln in hist.stdout.splitlines()]
     assert [r["outcome"] for r in runs] == ["failed", "ok", "ok"]
-    assert [(r["rows_new"], r["rows_reread"]) for r in runs[1:]] == [(0, 3), (3, 0)]
+    # the second run found the lookback unchanged and read nothing (issue 13)
+    assert [(r["rows_new"], r["rows_reread"]) for r in runs[1:]] == [(0, 0), (3, 0)]
     assert runs[0]["cursor_before"].startswith("2026-01-01 12:00:00") and "out of range" in runs[0]["error"]
     assert all(r["queries"] > 0 and isinstance(r["snowflake_seconds"], float) for r in runs)
     assert len({r["run_id"] for r in runs}) == 3

@@ -136,6 +136,7 @@ def share_table(
                 # of a full sync)
                 prepared = [prepare_batch(table, batch) for batch in batches if batch.num_rows]
                 window = pa.concat_tables(prepared) if prepared else None
+                batches = prepared = None  # type: ignore[assignment]  # only the prepared window stays alive
             if window is not None:
                 empty = False
                 yield _hide_future(window, tracked, table.dest(table.cursor), windows.limit) if tracked else window
