@@ -29,7 +29,8 @@ DIALECT = Dialect(
     micros=lambda e: f"UNIX_MICROS(TIMESTAMP({e}))",
     md5=lambda e: f"TO_HEX(MD5({e}))",
     ordered_concat=lambda e: f"STRING_AGG({e}, '' ORDER BY {e})",
-    int_div=lambda a, b: f"DIV({a}, {b})",  # integer operands
+    # integer operands; the parentheses: the local-bigquery emulator reads DIV(a - b, c) as a - DIV(b, c)
+    int_div=lambda a, b: f"DIV(({a}), {b})",
 )
 EXAMPLE = "bigquery://PROJECT[/DATASET]?location=EU"
 OPTIONS = {"location": "US", "partition": "true", "cluster": "true", "credentials": ""}

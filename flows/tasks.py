@@ -304,14 +304,24 @@ def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
 def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The tables of an incremental flow run that need not run (`pipelines.sync.unchanged_tables`: one query to
     the share for all of them), as their artifact rows by table; their runs are recorded and their events emitted
-    like a table run's. {} when none qualifies or the check fails (every table then runs)."""
+    like a table run's. {} when none qualifies or the check fails for any reason, a source that is away included
+    (every table then runs, in its own retried task); never raises."""
     from learnsync.destinations import resolve
-    from learnsync.pipelines.sync import plan, unchanged_tables
+    from learnsync.pipelines.sync import plan, recorded_cursors, unchanged_tables
 
     target = resolve(job.destination, job.dataset)
-    with open_reader(job, mode="check") as reader:
-        specs = plan(reader, job.profile, list(tables))
-        skipped = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id())
+    try:
+        # no login to the share unless some table's newest sync succeeded (a first sync skips nothing)
+        recorded = recorded_cursors(target, job.dataset)
+        if not recorded:
+            return {}
+        with open_reader(job, mode="check") as reader:
+            specs = plan(reader, job.profile, list(tables))
+            skipped = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id(), recorded=recorded)
+    except Exception as exc:  # noqa: BLE001 - an optimization: the table tasks run (and are retried) either way
+        get_run_logger().info("The check for unchanged tables failed (%s); every table runs.",
+                              " ".join(str(exc).split())[:300])
+        return {}
     for result in skipped.values():
         emit_table_event(job, target.dataset or job.dataset, result)
     if skipped:

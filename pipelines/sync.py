@@ -260,7 +260,7 @@ def sync_table(
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
                      reset_history)
-                if lock_timeout is not None and not result.unchanged:
+                if lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                     result.comments = write_comments(pipeline, target, spec.name)
@@ -664,6 +664,25 @@ def new_dataset_line(target: Target, dataset: str) -> str:
             " creates it and loads every table in full.")
 
 
+def recorded_cursors(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> dict[str, str]:
+    """{table: the cursor its newest recorded sync stored, as text} for the tables whose newest sync in the run
+    history succeeded (one query to the destination; {} when none was recorded or the destination keeps no
+    history). Raises what the driver raises for a destination that cannot be read."""
+    from learnsync.pipelines import runs as run_history
+
+    if not run_history.supported(target):
+        return {}
+    newest = run_history.latest(target, dataset, pipelines_dir)
+    out: dict[str, str] = {}
+    for (table, kind, outcome), ok in newest.items():
+        if kind != "sync" or outcome != "ok" or not ok.cursor_after:
+            continue
+        later = [newest.get((table, "sync", o)) for o in ("failed", "interrupted")]
+        if not any(r is not None and r.started_at >= ok.started_at for r in later):
+            out[table] = ok.cursor_after
+    return out
+
+
 def unchanged_tables(
     reader: ShareReader,
     specs: Sequence[TableSpec],
@@ -672,6 +691,7 @@ def unchanged_tables(
     pipelines_dir: Optional[str] = None,
     lock_timeout: Optional[float] = LOCK_TIMEOUT,
     run_id: Optional[str] = None,
+    recorded: Optional[dict[str, str]] = None,
 ) -> dict[str, TableResult]:
     """The tables of an incremental run that need not run at all, as their results ({name: result}, `unchanged`).
 
@@ -683,7 +703,7 @@ def unchanged_tables(
     With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows; each carries the
     check's query, which it shared with the other tables checked). Returns {}
     where nothing qualifies, or when the check fails for any reason (logged; the tables then run one by one,
-    which is always correct)."""
+    which is always correct). `recorded`: `recorded_cursors` when the caller read them already."""
     from learnsync.pipelines import runs as run_history
 
     candidates = [s for s in specs if lookback.applies(s)]
@@ -693,14 +713,11 @@ def unchanged_tables(
     before = reader.stats.snapshot()
     try:
         with _catalog_lock(target, dataset, lock_timeout):
-            newest = run_history.latest(target, dataset, pipelines_dir)
+            if recorded is None:
+                recorded = recorded_cursors(target, dataset, pipelines_dir)
             stored: dict[str, Any] = {}
             for spec in candidates:
-                ok = newest.get((spec.name, "sync", "ok"))
-                later = [newest.get((spec.name, "sync", o)) for o in ("failed", "interrupted")]
-                if ok is None or any(r is not None and r.started_at >= ok.started_at for r in later):
-                    continue
-                cursor = lookback.parse_cursor(spec, ok.cursor_after)
+                cursor = lookback.parse_cursor(spec, recorded.get(spec.name))
                 if cursor is not None:
                     stored[spec.name] = cursor
             chosen = [s for s in candidates if s.name in stored]

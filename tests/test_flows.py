@@ -206,9 +206,11 @@ def test_a_source_outage_in_a_task_is_retried_and_heals(share, tmp_path, login, 
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
-    counts = {r.name.rsplit("-", 1)[0] if r.name.startswith(("list-tables", "reach-destination")) else r.name:
+    counts = {r.name.rsplit("-", 1)[0]
+              if r.name.startswith(("list-tables", "reach-destination", "unchanged-tables")) else r.name:
               r.run_count for r in runs}
-    assert set(counts) == {"list-tables", "reach-destination", "incremental COURSES_TRACKINGS"}, counts
+    assert set(counts) == {"list-tables", "reach-destination", "unchanged-tables", "incremental COURSES_TRACKINGS"}, \
+        counts
     assert all(r.state.is_completed() for r in runs)
     assert counts[retried] >= 2, counts  # the task that met the outage ran again
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
