@@ -224,6 +224,7 @@ def sync_table(
     should_stop: Optional[StopCheck] = None,
     run_id: Optional[str] = None,
     reset_history: bool = False,
+    lookback_check: Optional[tuple[Any, lookback.LookbackCheck]] = None,
 ) -> TableResult:
     """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
     a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
@@ -238,7 +239,10 @@ def sync_table(
     A table kept with history (`spec.history`) is never replaced: a full refresh merges the whole share as
     versions and closes the current versions of rows the share no longer has (`pipelines.history`); only
     `reset_history` (with `Mode.FULL_REFRESH`) drops its versions and starts its history again. Turning history
-    off for a table that holds versions needs `reset_history`, else the run fails with a LearnsyncError saying so."""
+    off for a table that holds versions needs `reset_history`, else the run fails with a LearnsyncError saying so.
+
+    `lookback_check`: (a stored cursor, the `lookback.LookbackCheck` made from it moments ago by
+    `unchanged_tables`); an incremental run whose stored cursor is that one uses it instead of comparing again."""
     if not target.merges and mode is Mode.INCREMENTAL:
         mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
     result = TableResult(spec.name, spec.strategy.value, started_at=datetime.now(timezone.utc))
@@ -259,7 +263,7 @@ def sync_table(
                 locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
-                     reset_history)
+                     reset_history, lookback_check)
                 if lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
@@ -344,6 +348,7 @@ def _run(
     target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
     should_stop: Optional[StopCheck] = None,
     reset_history: bool = False,
+    known: Optional[tuple[Any, lookback.LookbackCheck]] = None,
 ) -> None:
     if mode is Mode.FULL_REFRESH:
         pipeline.sync_destination()
@@ -355,8 +360,11 @@ def _run(
     history = _history_options(pipeline, spec, mode, reset_history)
     options = {**target.run_options, **(history or _drift_options(pipeline, spec))}
     if mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is not None:
-        with stream.stages.timed("lookback"):
-            check = _compare_lookback(pipeline, spec, stream.reader, target, result.old_cursor)
+        if known is not None and known[0] == result.old_cursor:
+            check: Optional[lookback.LookbackCheck] = known[1]
+        else:
+            with stream.stages.timed("lookback"):
+                check = _compare_lookback(pipeline, spec, stream.reader, target, result.old_cursor)
         if check is not None and check.unchanged:
             result.unchanged, result.new_cursor = True, result.old_cursor
             return
@@ -692,6 +700,7 @@ def unchanged_tables(
     lock_timeout: Optional[float] = LOCK_TIMEOUT,
     run_id: Optional[str] = None,
     recorded: Optional[dict[str, str]] = None,
+    checks: Optional[dict[str, tuple[Any, lookback.LookbackCheck]]] = None,
 ) -> dict[str, TableResult]:
     """The tables of an incremental run that need not run at all, as their results ({name: result}, `unchanged`).
 
@@ -703,7 +712,9 @@ def unchanged_tables(
     With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows; each carries the
     check's query, which it shared with the other tables checked). Returns {}
     where nothing qualifies, or when the check fails for any reason (logged; the tables then run one by one,
-    which is always correct). `recorded`: `recorded_cursors` when the caller read them already."""
+    which is always correct). `recorded`: `recorded_cursors` when the caller read them already. `checks`, when
+    given, receives {table: (the recorded cursor, its LookbackCheck)} for the tables that did change, so their runs
+    need not compare again (`sync_table`'s `lookback_check`)."""
     from learnsync.pipelines import runs as run_history
 
     candidates = [s for s in specs if lookback.applies(s)]
@@ -742,7 +753,10 @@ def unchanged_tables(
             for i, spec in enumerate(chosen):
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)
                 dst = lookback.buckets(r[1:] for r in dest_rows if int(r[0]) == i)
-                if lookback.decide(spec, stored[spec.name], src, dst).unchanged:
+                check = lookback.decide(spec, stored[spec.name], src, dst)
+                if not check.unchanged and checks is not None:
+                    checks[spec.name] = (stored[spec.name], check)
+                if check.unchanged:
                     skipped[spec.name] = TableResult(
                         spec.name, spec.strategy.value, unchanged=True, old_cursor=stored[spec.name],
                         new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started,
@@ -787,8 +801,9 @@ def sync(
     of tables kept with history and starts their history again (see `sync_table`)."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
+    checks: dict[str, tuple[Any, lookback.LookbackCheck]] = {}
     skipped = {} if full_refresh else unchanged_tables(reader, specs, target, dataset, pipelines_dir, lock_timeout,
-                                                       run_id)
+                                                       run_id, checks=checks)
     for spec in specs:
         if spec.name in skipped:
             results.append(skipped[spec.name])
@@ -806,6 +821,7 @@ def sync(
         res = sync_table(
             reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
             on_window=on_window, should_stop=should_stop, run_id=run_id, reset_history=reset_history,
+            lookback_check=checks.get(spec.name),
         )
         results.append(res)
         if on_result:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.support.cli import learnsync
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, event, tracking
+from tests.support.warehouses import Dest
 
 
 def test_entity_table_reads_from_the_oldest_changed_hour(share, dest):
@@ -61,3 +63,30 @@ def test_event_table_reads_from_the_oldest_changed_day(share, dest):
     first_day = (T0 - timedelta(days=2)).date()
     assert run.rows == sum(1 for e in events + late if e["OCCURRED_AT"].date() >= first_day), run
     assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+
+
+def test_the_command_checks_every_table_once_and_runs_only_the_changed(share, tmp_path):
+    """`learnsync sync` as a user types it: an idle run opens no table (one check query for all of them), and a
+    run after a late row reads only from that row's hour, reusing the check instead of comparing again."""
+    create(share, "COURSES_TRACKINGS")
+    create(share, "SKILLS")
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(minutes=30 * i)) for i in range(48)])
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 - timedelta(hours=i), "NAME": f"n{i}"} for i in range(5)])
+    path = tmp_path / "w.duckdb"
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{path}", "LEARNSYNC_DATASET": "d"}
+    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+
+    idle = learnsync("sync", cwd=tmp_path, env=env)
+    assert idle.returncode == 0, idle.stdout + idle.stderr
+    # discovery, the one check of both tables, and the discovery that looks for tables gone from the share
+    assert "Snowflake: 3 queries" in idle.stdout and "2 of 2 table(s) unchanged" in idle.stdout, idle.stdout
+
+    insert(share, "COURSES_TRACKINGS", [tracking(500, T0 - timedelta(hours=3, minutes=10))])
+    late = learnsync("sync", "-v", cwd=tmp_path, env=env)
+    assert late.returncode == 0, late.stdout + late.stderr
+    line = next(ln for ln in late.stdout.splitlines() if ln.strip().startswith("COURSES_TRACKINGS"))
+    # from T0 - 4 h: 9 rows and the late one (the whole lookback: 49)
+    assert "rows        10 (0 new, 10 re-read)" in line, line
+    assert "1 of 2 table(s) unchanged" in late.stdout, late.stdout
+    assert "lookback" not in next(ln for ln in late.stderr.splitlines() if "COURSES_TRACKINGS stages" in ln)
+    assert_table_equal(share, Dest("duckdb", f"duckdb:///{path}", "d", path), "COURSES_TRACKINGS")
