@@ -16,7 +16,6 @@ every run did before, never less.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional
@@ -27,8 +26,6 @@ from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import as_bound
 from learnsync.pipelines.source.types import DAY
-
-log = logging.getLogger("learnsync.lookback")
 
 HOUR_US = 3_600_000_000
 """Bucket width of a timestamp cursor, in microseconds."""
@@ -145,15 +142,15 @@ def decide(spec: TableSpec, stored: Any, src: Buckets, dst: Buckets) -> Lookback
     """Where to read from, given both sides' buckets of the lookback of `stored`: the start of the oldest bucket
     that differs (never before the lookback's start); the stored cursor when only rows past it differ (the next
     day for day buckets); None when no bucket differs."""
-    by_day, unit, _, _ = _frame(spec, stored)
+    by_day = _by_day(spec)
     differ = sorted(b for b in src.keys() | dst.keys() if src.get(b) != dst.get(b))
     behind = [b for b in differ if b != NEW]
     if not differ:
         start = None
     elif behind:
-        oldest = min(max(behind) + (0 if by_day else 1), _span(spec) if by_day else _span(spec) // unit + 1)
+        # bucket b holds (b + 1) hours .. b hours behind the cursor, or the day b days before it
         floor = _shift(spec, stored, 0) - (timedelta(days=_span(spec)) if by_day else spec.lookback)
-        start = max(_shift(spec, stored, oldest), floor)
+        start = max(_shift(spec, stored, max(behind) + (0 if by_day else 1)), floor)
     else:
         start = _shift(spec, stored, -1) if by_day else stored
     return LookbackCheck(start, len(src.keys() | dst.keys()), len(differ))

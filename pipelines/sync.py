@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from contextlib import ExitStack, nullcontext
@@ -325,15 +324,23 @@ def _record(target: Target, dataset: str, result: TableResult, run_id: str, mode
             pipelines_dir: Optional[str]) -> None:
     from learnsync.pipelines import runs as run_history
 
+    run_history.record(target, dataset, _run_record(result, run_id, mode), pipelines_dir)
+
+
+def _run_record(result: TableResult, run_id: str, mode: Mode) -> Any:
+    """A table run as a row of the run history (`runs.RunRecord`)."""
+    from learnsync.pipelines import runs as run_history
+
     outcome = "failed" if not result.ok else "interrupted" if result.interrupted else "ok"
-    run_history.record(target, dataset, run_history.RunRecord(
+    after = result.new_cursor if result.new_cursor is not None else result.old_cursor
+    return run_history.RunRecord(
         table_name=result.table, run_id=run_id, mode=mode.value,
         started_at=result.started_at or datetime.now(timezone.utc), seconds=result.seconds, rows=result.rows,
         rows_new=result.rows_new, rows_reread=result.rows_reread,
-        cursor_before=run_history.cursor_text(result.old_cursor), cursor_after=run_history.cursor_text(result.new_cursor if result.new_cursor is not None else result.old_cursor),
+        cursor_before=run_history.cursor_text(result.old_cursor), cursor_after=run_history.cursor_text(after),
         outcome=outcome, error=run_history.one_line(result.error), queries=result.queries,
         snowflake_seconds=result.snowflake_seconds,
-    ), pipelines_dir)
+    )
 
 
 def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float]) -> ContextManager[None]:
@@ -744,9 +751,10 @@ def unchanged_tables(
             pipeline = _catalog_pipeline(target, dataset, pipelines_dir)
             name = destination_namer(pipeline)
             with pipeline.sql_client() as client:
+                summaries = [lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)
+                             for spec in chosen]
                 dest_rows = client.execute_sql(" UNION ALL ".join(
-                    f"SELECT {i} AS T, q.* FROM ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
-                    for i, spec in enumerate(chosen))) or []
+                    f"SELECT {i} AS T, q.* FROM ({text}) q" for i, text in enumerate(summaries))) or []
             skipped: dict[str, TableResult] = {}
             # each skipped table carries the check's query (shared by every table checked with it)
             queries, seconds = (a - b for a, b in zip(reader.stats.snapshot(), before))
@@ -762,14 +770,8 @@ def unchanged_tables(
                         new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started,
                         queries=int(queries), snowflake_seconds=float(seconds))
             if run_id is not None and skipped:
-                run_history.record_many(target, dataset, [
-                    run_history.RunRecord(
-                        table_name=r.table, run_id=run_id, mode=Mode.INCREMENTAL.value, started_at=started_at,
-                        seconds=r.seconds, rows=0, rows_new=0, rows_reread=0,
-                        cursor_before=run_history.cursor_text(r.old_cursor),
-                        cursor_after=run_history.cursor_text(r.new_cursor), outcome="ok", error=None,
-                        queries=r.queries, snowflake_seconds=r.snowflake_seconds)
-                    for r in skipped.values()], pipelines_dir)
+                run_history.record_many(target, dataset, [_run_record(r, run_id, Mode.INCREMENTAL)
+                                                          for r in skipped.values()], pipelines_dir)
     except LearnsyncError:
         raise
     except Exception as exc:  # noqa: BLE001 - an optimization: running every table is always correct
