@@ -35,6 +35,9 @@ DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_def
                        " bigquery://PROJECT[/DATASET]?location=EU or file:///folder")
 DatasetOpt = typer.Option("learning", "--dataset", envvar="LEARNSYNC_DATASET", help="Destination dataset (schema).")
 TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comma-separated tables (default: all).")
+ProgressOpt = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
+                           help="On a terminal, a live display per table (windows, rows, rate, ETA);"
+                           " --no-progress prints only each table's final line.")
 
 
 def _show_version(value: bool) -> None:
@@ -198,9 +201,7 @@ def sync_cmd(
                                     help="Rows per committed window: memory follows it."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
-                                  help="On a terminal, a live display per table (windows, rows, rate, ETA);"
-                                  " --no-progress prints only each table's final line."),
+    progress: bool = ProgressOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
@@ -500,6 +501,7 @@ def demo_cmd(
                                  help="Where the demo data goes (datasets learning_360 and datacamp)."),
     serve: bool = typer.Option(False, "--serve", help="Keep the emulated share running after the sync (until"
                                " Ctrl-C) and print what to export to try status, tables, reconcile and dbt-sources."),
+    progress: bool = ProgressOpt,
 ) -> None:
     """Start an emulated share with generated data and sync both vendor models into a local DuckDB file."""
     import signal
@@ -511,7 +513,7 @@ def demo_cmd(
     if stop is not None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    ok = run_demo(size, dest_uri, echo=typer.echo, serve=stop)
+    ok = run_demo(size, dest_uri, echo=typer.echo, serve=stop, progress=progress)
     if not ok:
         raise typer.Exit(1)
 

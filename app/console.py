@@ -6,6 +6,7 @@ Above the engine (`learnsync.pipelines.sync`), beside the CLI and the demo, whic
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
@@ -87,30 +88,52 @@ class _Plain:
 class _Live:
     """A Rich progress display, one line per table in flight: windows done of planned, rows of planned, rate, ETA
     (from the rows Snowflake counted when the run planned its first window); each table's final line is printed
-    above it when the table ends."""
+    above it when the table ends. A failure of the display itself never stops a sync: it falls back to the plain
+    lines (`_Plain`) for the rest of the run."""
 
     def __init__(self, progress: Any) -> None:
-        self.progress, self.tasks = progress, {}
+        # table -> (Rich task id, monotonic start); Rich's `Progress.tasks` is a list, and a task id is not its
+        # index once an earlier task was removed, so nothing here indexes that list
+        self.progress, self.tasks, self.broken = progress, {}, False
 
     def update(self, r: Any) -> None:
+        if not self.broken:
+            self._guarded(self._update, r)
+
+    def done(self, r: Any, line: str) -> None:
+        if self.broken:
+            typer.echo(line)
+            return
+        self._guarded(self._done, r, line)
+
+    def _update(self, r: Any) -> None:
         import time
 
-        task = self.tasks.get(r.table)
-        if task is None:
-            task = self.tasks[r.table] = self.progress.add_task(r.table, total=None, windows="", rows="", rate="",
-                                                                started=time.monotonic())
-        started = self.progress.tasks[task].fields["started"]
+        if r.table not in self.tasks:
+            self.tasks[r.table] = (self.progress.add_task(r.table, total=None, windows="", rows="", rate=""),
+                                   time.monotonic())
+        task, started = self.tasks[r.table]
         windows = f"window {r.windows} of {r.planned_windows}" if r.planned_windows else f"window {r.windows}"
         total = max(r.planned_rows or 0, r.rows) or None
         rows = f"{r.rows:,} of {total:,} rows" if total else f"{r.rows:,} rows"
         self.progress.update(task, completed=r.rows, total=total, windows=windows, rows=rows,
                              rate=f"{r.rows / max(time.monotonic() - started, 1e-3):,.0f} rows/s")
 
-    def done(self, r: Any, line: str) -> None:
-        task = self.tasks.pop(r.table, None)
+    def _done(self, r: Any, line: str) -> None:
+        task, _ = self.tasks.pop(r.table, (None, None))
         if task is not None:
             self.progress.remove_task(task)
         self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        try:
+            step(*args)
+        except Exception as exc:  # noqa: BLE001 - the display is a convenience; the sync's data must not depend on it
+            self.broken = True
+            logging.getLogger("learnsync").warning("progress display failed (%s: %s); printing plain lines",
+                                                   type(exc).__name__, exc)
+            if len(args) == 2:
+                typer.echo(args[1])
 
 
 @contextmanager

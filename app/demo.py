@@ -26,11 +26,13 @@ QUERY = ("SELECT c.name, count(*) AS attempts, round(avg(t.progress), 1) AS avg_
 
 def run_demo(
     size: int, dest_uri: str, echo: Callable[[str], None] = print, serve: Optional[threading.Event] = None,
+    progress: bool = True,
 ) -> bool:
     """Generate both vendor shares (`size` >= 1 scales the rows) in a local emulator and sync them into `dest_uri`
     (datasets `learning_360` and `datacamp`); True when every table synced. Only its arguments choose where the
     data goes (never LEARNSYNC_DEST_URI or LEARNSYNC_DATASET). With `serve`, the emulated share keeps running
-    after the sync, and the commands to try against it are printed, until the event is set.
+    after the sync, and the commands to try against it are printed, until the event is set. `progress`: the live
+    display of `learnsync.console.run_sync` on a terminal.
 
     Raises LearnsyncError for a destination URI it cannot use, or when the demo extra (fakesnow) is missing."""
     try:
@@ -61,7 +63,7 @@ def run_demo(
             for profile, database, schema, dataset in DEMO_SHARES:
                 with open_share(server.uri(database, schema)) as reader:
                     results = run_sync(reader, vendor_profile(profile), targets[dataset], dataset, None, False,
-                                       pipelines_dir)
+                                       pipelines_dir, progress=progress)
                 ok = ok and all(r.ok for r in results)
         for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
             shutil.rmtree(folder, ignore_errors=True)

@@ -80,11 +80,11 @@ class ChildColumns:
 
 def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     """Fixed columns of every child table; object keys are added per batch (`unnest`)."""
-    key_type = "text" if len(spec.primary_key) > 1 else _key_type(spec)
+    key_type = {"data_type": "text"} if len(spec.primary_key) > 1 else _key_type(spec)
     keys = ", ".join(spec.key_dest)
     joined = " joined with '|'" if len(spec.primary_key) > 1 else ""
     hints: dict[str, dict[str, Any]] = {
-        parent_column(spec): {"name": parent_column(spec), "data_type": key_type, "nullable": False,
+        parent_column(spec): {"name": parent_column(spec), **key_type, "nullable": False,
                               "merge_key": not spec.history,
                               "description": f"Key of the parent row: {spec.dest_name}.{keys}{joined}."},
         POSITION: {"name": POSITION, "data_type": "bigint", "nullable": True,
@@ -120,8 +120,11 @@ def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
     return [{"columns": [parent_column(spec)], "referenced_table": spec.dest_name, "referenced_columns": [spec.key_dest[0]]}]
 
 
-def _key_type(spec: TableSpec) -> str:
-    return column_hint(spec.column(spec.primary_key[0]))["data_type"]
+def _key_type(spec: TableSpec) -> dict[str, Any]:
+    """The parent key's type hints, whole: a TIMESTAMP_NTZ key stays without a zone in its child tables too (dlt
+    makes a `timestamp` without `timezone` zoned)."""
+    hint = column_hint(spec.column(spec.primary_key[0]))
+    return {k: v for k, v in hint.items() if k in ("data_type", "timezone", "precision", "scale")}
 
 
 def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, columns: ChildColumns) -> pa.Table:

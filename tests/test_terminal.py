@@ -1,0 +1,75 @@
+"""Every command that draws progress, run as a person runs it: in a pseudo-terminal, over a share of many tables."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from learnsync import emulator
+from learnsync.pipelines.vendor_docs import LEARNING_360
+from tests.support.helpers import assert_table_equal
+from tests.support.terminal import in_terminal
+from tests.support.warehouses import Dest
+
+TABLES = [t.name for t in LEARNING_360]
+
+
+def _ok_lines(text: str) -> dict[str, str]:
+    """Each table's final line (`  NAME  strategy rows ... ok`), by table."""
+    lines = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) > 3 and words[0] in TABLES and words[2] == "rows":
+            lines[words[0]] = line
+    return lines
+
+
+def test_sync_in_a_terminal_draws_progress_and_syncs_every_table(share, tmp_path):
+    emulator.create_360learning(share.conn, share.database, share.schema)
+    db = tmp_path / "w.duckdb"
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
+
+    run = in_terminal("sync", cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.text[-3000:]
+    assert "Traceback" not in run.text, run.text[-3000:]
+    assert run.drew, "a terminal gets the live display"
+    lines = _ok_lines(run.text)
+    assert sorted(lines) == sorted(TABLES), run.text[-3000:]
+    assert all(line.rstrip().endswith("ok") for line in lines.values()), lines
+    dest = Dest("duckdb", f"duckdb:///{db}", "learning", db)
+    for name in TABLES:
+        assert_table_equal(share, dest, name)
+    runs = dest.query('SELECT table_name, outcome FROM "{ds}"."_learnsync_runs"')
+    assert sorted(runs) == sorted((name, "ok") for name in TABLES)
+
+    # the same terminal without the display: LEARNSYNC_PROGRESS, and --no-progress over it
+    for extra, environ in (([], {"LEARNSYNC_PROGRESS": "false"}), (["--no-progress"], {"LEARNSYNC_PROGRESS": "true"})):
+        plain = in_terminal("sync", *extra, cwd=tmp_path, env={**env, **environ})
+        assert plain.returncode == 0, plain.text[-3000:]
+        assert not plain.drew, plain.raw[-2000:]
+        assert sorted(_ok_lines(plain.text)) == sorted(TABLES)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-progress"]], ids=["progress", "no-progress"])
+def test_demo_in_a_terminal_from_an_empty_folder(flags, tmp_path):
+    run = in_terminal("demo", *flags, cwd=tmp_path, timeout=900)
+    assert run.returncode == 0, run.text[-3000:]
+    assert "Traceback" not in run.text, run.text[-3000:]
+    assert run.drew is (not flags)
+    assert "Done. Try:" in run.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["learnsync-demo.duckdb"]
+
+
+def test_demo_serve_in_a_terminal_stops_on_ctrl_c(tmp_path):
+    def ctrl_c_when_served(text: str, pid: int) -> None:
+        if "until Ctrl-C" in text and "learnsync dbt-sources" in text.split("until Ctrl-C", 1)[1]:
+            os.kill(pid, signal.SIGINT)
+
+    run = in_terminal("demo", "--serve", cwd=tmp_path, timeout=900, on_output=ctrl_c_when_served,
+                      env={"LEARNSYNC_PROGRESS": "true"})
+    assert run.returncode == 0, run.text[-3000:]
+    assert "Traceback" not in run.text, run.text[-3000:]
+    assert run.drew
+    assert "export LEARNSYNC_SOURCE_URI=" in run.text
