@@ -33,7 +33,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NEW = -1
 """The bucket of the rows past the stored cursor."""
 
-Buckets = dict[int, tuple[int, str]]
+Buckets = dict[int, tuple[int, int]]
 
 
 @dataclass
@@ -187,4 +187,4 @@ def _shift(spec: TableSpec, stored: Any, buckets: int) -> Any:
 
 def buckets(found: Any) -> Buckets:
     """{bucket: (rows, fingerprint)} of a summary query's rows."""
-    return {int(b): (int(n), str(fp)) for b, n, fp in found}
+    return {int(b): (int(n), int(fp)) for b, n, fp in found}
