@@ -329,6 +329,10 @@ def history_cmd(
             typer.echo(json.dumps(r.as_json()))
             continue
         error = f": {r.error}" if r.error else ""
+        if run_history.kind(r.mode) == run_history.CHECK:
+            typer.echo(f"{_when_text(r.started_at)}  {'(check of every table)':<28} {r.mode:<12} {r.outcome:<11}"
+                       f"  {r.seconds:.1f}s  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s{error}")
+            continue
         typer.echo(
             f"{_when_text(r.started_at)}  {r.table_name:<28} {r.mode:<12} {r.outcome:<11} rows {r.rows}"
             + (f" fetched, {r.changed} changed" if run_history.kind(r.mode) == run_history.RECONCILE
