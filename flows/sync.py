@@ -23,7 +23,8 @@ from learnsync.flows.tasks import (
     unchanged_tables_task, with_retries,
 )
 from learnsync.pipelines.sync import Mode
-from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from learnsync.defaults import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import FlowSettings
 
 
 
