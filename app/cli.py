@@ -14,7 +14,7 @@ import typer
 
 from learnsync.errors import LearnsyncError
 from learnsync.console import fmt, run_sync
-from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.defaults import LOCK_TIMEOUT, WINDOW_ROWS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -403,7 +403,7 @@ def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
-    from learnsync.settings import DEFAULT_DESTINATION
+    from learnsync.defaults import DEFAULT_DESTINATION
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts

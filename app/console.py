@@ -13,11 +13,14 @@ from typing import Any, Callable, Iterator, Optional
 
 import typer
 
-from learnsync.pipelines.catalog import Profile
-from learnsync.pipelines.snowflake.reader import ShareReader
-from learnsync.pipelines.sync import TableResult, new_dataset_line, plan, sync, synced_tables
-from learnsync.destinations import Target
-from learnsync.settings import LOCK_TIMEOUT
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the engine is imported when a sync starts: `learnsync --help` must not pay for dlt
+    from learnsync.destinations import Target
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.snowflake.reader import ShareReader
+    from learnsync.pipelines.sync import TableResult
+from learnsync.defaults import LOCK_TIMEOUT
 
 
 def fmt(value: Any) -> str:
@@ -38,6 +41,7 @@ def run_sync(
     before any table for a destination that cannot be reached or a bad table name; a table's own failure is in
     its result, never raised. Returns the results in table order. `reset_history` (with `full_refresh`) drops
     the versions of tables kept with history."""
+    from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
 

@@ -24,7 +24,8 @@ from learnsync.flows.tasks import (
 )
 from learnsync.pipelines.runs import RUN_TABLE
 from learnsync.pipelines.sync import Mode
-from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from learnsync.defaults import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import FlowSettings
 
 
 

@@ -18,7 +18,8 @@ from learnsync.errors import LearnsyncError, Unreachable
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.catalog import profile as vendor_profile
 from learnsync.pipelines.sync import Mode, TableResult
-from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from learnsync.defaults import LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import FlowSettings
 from prefect import Task, get_run_logger, task
 from prefect.tasks import exponential_backoff
 

@@ -32,7 +32,8 @@ from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
 from learnsync.pipelines.stages import Stages
-from learnsync.settings import LOCK_TIMEOUT, TableSettings, read_pii_salt, table_settings
+from learnsync.defaults import LOCK_TIMEOUT
+from learnsync.settings import TableSettings, read_pii_salt, table_settings
 
 log = logging.getLogger("learnsync.sync")
 
