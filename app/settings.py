@@ -23,13 +23,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from learnsync.errors import LearnsyncError
 
-DEFAULT_DESTINATION = "duckdb:///./learnsync.duckdb"
-"""Where a sync loads when no destination URI is given: a DuckDB file in the working directory."""
-WINDOW_ROWS = 250_000
-"""Rows per committed window by default (`--window-rows`): memory follows it, at most two windows are held."""
-LOCK_TIMEOUT = 600.0
-"""Seconds a run waits for another run syncing the same table before it stops (`--lock-timeout`)."""
-
 DATASET_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
 """A destination dataset (schema) name every destination takes unquoted: letters, digits, underscores, <= 63."""
 
