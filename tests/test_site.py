@@ -201,6 +201,17 @@ def test_the_reference_pages_are_generated_from_the_code(site):
             assert f'id="{table["name"]}"' in page, (profile, table["name"])
             for column in table["columns"]:
                 assert f"<code>{column}</code>" in page, (profile, table["name"], column)
+    import dataclasses
+
+    from learnsync.settings import FlowSettings, TableSettings
+
+    configuration = (site / "configuration" / "index.html").read_text()
+    for field in dataclasses.fields(TableSettings):
+        if field.init and not field.name.startswith("_") and field.name in TableSettings.__annotations__:
+            assert f"__{field.name.upper()}</code>" in configuration, field.name
+    operations = (site / "operations" / "index.html").read_text()
+    for name in FlowSettings.model_fields:
+        assert f"<code>LEARNSYNC_{name.upper()}</code>" in operations, name
     dbt = (site / "dbt" / "index.html").read_text()
     for model in (ROOT / "app" / "dbt" / "models").rglob("*.sql"):
         assert f"<code>{model.stem}</code>" in dbt, model.stem
