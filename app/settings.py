@@ -64,8 +64,8 @@ SESSION_PARAMETERS = {
     "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
 }
 """Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`, and
-README "Snowflake account settings"). Nothing learnsync sends depends on an output format (`pipelines.fingerprint`
-renders every value with an explicit one), so none is pinned."""
+docs/configuration.md "Snowflake account settings"). Output formats are not pinned: pinning one would change
+every fingerprint already stored (`pipelines.fingerprint`)."""
 
 
 class Authenticator(str, Enum):

@@ -740,7 +740,9 @@ def unchanged_tables(
     A table qualifies when its newest recorded sync (`runs.latest`) succeeded, and the share and the destination
     hold the same rows in the lookback of the cursor that sync stored and past it (`lookback`: the hour buckets'
     counts and fingerprints). All tables are checked in one query to the share and one to the destination
-    (plus one to the run history), under the dataset catalog's lock; such a table's dlt pipeline is never opened.
+    (plus one to the run history; one more each per `lookback.STATEMENT_BYTES` of SQL, so that a share of hundreds
+    of tables stays within Snowflake's statement size), under the dataset catalog's lock; such a table's dlt
+    pipeline is never opened.
     On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
     That query is the run's, not any table's: with `run_id`, one run-level row (table `runs.RUN_TABLE`, mode
     `runs.CHECK`) records it, and the skipped tables' rows (mode incremental, 0 rows, 0 queries) go in the same
@@ -768,20 +770,24 @@ def unchanged_tables(
             chosen = [s for s in candidates if s.name in stored]
             if not chosen:
                 return Checked()
-            texts, params = [], {}
-            for i, spec in enumerate(chosen):
-                text, p = lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
-                texts.append(f"SELECT {i} AS T, q.* FROM ({text}) q")
-                params.update(p)
-            hashed = [s for s in chosen if s.hashed]
-            share_rows = reader.query(" UNION ALL ".join(texts), params, hashed[0] if hashed else None)
+            summaries = [lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
+                         for i, spec in enumerate(chosen)]
+            texts = [f"SELECT {i} AS T, q.* FROM ({text}) q" for i, (text, _) in enumerate(summaries)]
+            share_rows: list[tuple] = []
+            for group in lookback.batched(texts):
+                params = {k: v for i in group for k, v in summaries[i][1].items()}
+                hashed = [chosen[i] for i in group if chosen[i].hashed]
+                share_rows += reader.query(" UNION ALL ".join(texts[i] for i in group), params,
+                                           hashed[0] if hashed else None)
             pipeline = _catalog_pipeline(target, dataset, pipelines_dir)
             name = destination_namer(pipeline)
             with pipeline.sql_client() as client:
-                summaries = [lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)
-                             for spec in chosen]
-                dest_rows = client.execute_sql(" UNION ALL ".join(
-                    f"SELECT {i} AS T, q.* FROM ({text}) q" for i, text in enumerate(summaries))) or []
+                texts = [f"SELECT {i} AS T, q.* FROM"
+                         f" ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
+                         for i, spec in enumerate(chosen)]
+                dest_rows: list[tuple] = []
+                for group in lookback.batched(texts):
+                    dest_rows += client.execute_sql(" UNION ALL ".join(texts[i] for i in group)) or []
             skipped: dict[str, TableResult] = {}
             for i, spec in enumerate(chosen):
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)

@@ -200,6 +200,7 @@ _WIRE_PARAMETERS: dict[str, Callable[[Any], Any]] = {
     "TIMEZONE": lambda v: _check_timezone(str(v)),
     "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": _canonical_result_format,
     "GEOGRAPHY_OUTPUT_FORMAT": _canonical_geography,
+    "GEOMETRY_OUTPUT_FORMAT": _canonical_geography,  # no GEOMETRY is emulated: only the session keeps it
     "QUERY_TAG": str,
     "STATEMENT_TIMEOUT_IN_SECONDS": int,
     "CLIENT_RESULT_CHUNK_SIZE": int,
