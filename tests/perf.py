@@ -32,16 +32,21 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from learnsync import emulator
+from learnsync.emulator.wire import WireConfig
 from tests import perf_peers
 from tests.support.warehouses import drop_pg_schema
 
 PG_URI = os.environ.get("LEARNSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DB, SCHEMA, TABLE = "LEARNING_360", "CORE", "COURSES_TRACKINGS"
 ARRAY_COLUMN = "ACCESS_DATES"
-BENCH = perf_peers.Table(DB, SCHEMA, TABLE, key="ID", cursor="CREATED_AT", array_column=ARRAY_COLUMN)
+# the peers' cursor: CREATED_AT has NULLs (as on the share), which stop ingestr's and stock dlt's incremental
+BENCH = perf_peers.Table(DB, SCHEMA, TABLE, key="ID", cursor="LAST_ACCESSED_AT", array_column=ARRAY_COLUMN)
 IDLE_DB = "IDLE360"
 NEW_ROWS = 1_000
 EMULATOR_CORE, MEASURED_CORE = 0, 1
+# the realistic wire, its gzip chunks marked with Content-Encoding as S3 may: ingestr's pinned connector (3.18)
+# decompresses them only then; for learnsync's (4.x) urllib3 decompresses them instead of the connector
+WIRE = WireConfig(gzip_encoding_header=True)
 
 
 @dataclass
@@ -70,7 +75,11 @@ class Run:
 
 
 class Failed(Exception):
-    """A measured command failed; its message is one line saying why."""
+    """A measured command failed; its message is one line saying why, `output` all it printed."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -147,13 +156,13 @@ def run_process(args: list[str], env: dict[str, str], cwd: Optional[str] = None)
         out.seek(0)
         text = out.read()
     if proc.returncode != 0:
-        raise Failed(f"{os.path.basename(args[0])} exited with {proc.returncode}: {_last_error(text)}")
+        raise Failed(f"{os.path.basename(args[0])} exited with {proc.returncode}: {_last_error(text)}", text)
     return Run(seconds, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024, text)
 
 
 def _last_error(text: str) -> str:
     """The most telling line of a failed command's output, trimmed."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if ln.strip()]
     telling = [ln for ln in lines if re.search(r"error|exception|failed|fatal", ln, re.I)]
     return ((telling or lines or ["no output"])[-1])[:240]
 
@@ -235,26 +244,25 @@ def learnsync_landing(dest: str, dataset: str) -> tuple[int, str]:
     return int(rows), "child table" if child else "in the table"
 
 
-def add_new_rows(conn: Any, database: str, schema: str, table: str, cursor: str, n: int) -> None:
-    """Copy n existing rows with new keys and a cursor one hour past the newest: 'new rows' for the share."""
+def add_new_rows(conn: Any, database: str, schema: str, table: str, stamps: tuple[str, ...], n: int) -> None:
+    """Copy n existing rows with new keys, the `stamps` columns one hour past the newest of them: new rows for
+    every tool's cursor (learnsync's CREATED_AT, the peers' LAST_ACCESSED_AT)."""
+    fq = f'"{database}"."{schema}"."{table}"'
     cur = conn.cursor()
-    cur.execute(f'SELECT MAX("{cursor}") FROM "{database}"."{schema}"."{table}"')
+    cur.execute("SELECT GREATEST(" + ", ".join(f'MAX("{c}")' for c in stamps) + f") FROM {fq}")
     newest = cur.fetchall()[0][0]
     cur.execute(f'SELECT COLUMN_NAME FROM "{database}".INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = %s'
                 " ORDER BY ORDINAL_POSITION", (table,))
     cols = [r[0] for r in cur.fetchall()]
     exprs = []
     for c in cols:
-        if c == cursor:
+        if c in stamps:
             exprs.append("DATEADD(hour, 1, %(newest)s::TIMESTAMP_NTZ)")
         elif c == "ID":
             exprs.append(f"'new-{uuid.uuid4().hex[:6]}-' || \"ID\"")
         else:
             exprs.append(f'"{c}"')
-    cur.execute(
-        f'INSERT INTO "{database}"."{schema}"."{table}" SELECT {", ".join(exprs)}'
-        f' FROM "{database}"."{schema}"."{table}" LIMIT {n}', {"newest": newest}
-    )
+    cur.execute(f"INSERT INTO {fq} SELECT {', '.join(exprs)} FROM {fq} LIMIT {n}", {"newest": newest})
     cur.close()
 
 
@@ -367,7 +375,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.dest != "both":
         dests = {args.dest: dests[args.dest]}
     datasets = {name: f"perf_{uuid.uuid4().hex[:6]}" for name in dests}
-    with emulator.serve_in_subprocess() as server:
+    with emulator.serve_in_subprocess(wire=WIRE) as server:
         if pinning() and server.pid:
             pin_process(server.pid, EMULATOR_CORE)
         conn = server.connect()
@@ -406,7 +414,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                 attempt(mine[name], lambda: learnsync_run(name, "full"))
             for peer in others:
                 attempt(peer.row, lambda: peer.run("full", report))
-            add_new_rows(conn, DB, SCHEMA, TABLE, BENCH.cursor, NEW_ROWS)
+            add_new_rows(conn, DB, SCHEMA, TABLE, ("CREATED_AT", BENCH.cursor), NEW_ROWS)
             for name in dests:
                 attempt(mine[name], lambda: learnsync_run(name, "incremental"))
             for peer in others:

@@ -2,10 +2,11 @@
 the emulator over HTTP (loopback only), one command each, for `python -m tests.perf --with-peers`.
 
 Pinned so they install from the package registry and run offline:
-- ingestr 0.14.155, the last release built on dlt (1.0 moved to Go); it pins dlt 1.21.0, snowflake-connector-python
+- ingestr 0.14.155, the last release built on dlt; it pins dlt 1.21.0, snowflake-connector-python
   3.18.0 and snowflake-sqlalchemy 1.9.0, which stock dlt's `sql_table` uses too;
 - Sling 1.4.11 from its binary wheel, pointed with DUCKDB_PATH at the DuckDB CLI of the duckdb-cli wheel (Sling
-  would download its own CLI from the web otherwise);
+  would download its own CLI from the web otherwise), whose JSON and httpfs extensions come from the duckdb-ext-*
+  wheels (found as ~/.duckdb/extensions under a HOME of Sling's own);
 - a `sitecustomize.py` in the venv: when LEARNSYNC_PEERS_SNOWFLAKE holds JSON, `snowflake.connector.connect` gets
   those arguments (host 127.0.0.1, the emulator's port, protocol http) on top of its own. ingestr's source URI goes
   through snowflake-sqlalchemy, whose URL cannot carry host, port or protocol.
@@ -25,6 +26,10 @@ from typing import Any, Callable
 INGESTR = "ingestr==0.14.155"
 SLING = "sling-linux-amd64==1.4.11"
 DUCKDB_CLI = "duckdb-cli==1.4.4.post2"  # the oldest CLI the registry has; Sling 1.4.11 was built against 1.3.1
+# the CLI has neither JSON nor httpfs (Sling streams its CSV to read_csv over HTTP) built in and would download
+# them: these wheels lay them out as an extension directory. Installed without their dependencies: they ask for
+# duckdb (Python) 1.4.4, ingestr pins 1.4.3, and only their files are used
+DUCKDB_EXTENSIONS = ("duckdb-ext-json==1.4.4.20260205", "duckdb-ext-httpfs==1.4.4.20260205")
 PINS = (INGESTR, SLING, DUCKDB_CLI)
 CONNECT_ENV = "LEARNSYNC_PEERS_SNOWFLAKE"
 # no product telemetry from any peer: dlt's (ingestr and stock dlt), ingestr's own, Sling's
@@ -79,14 +84,15 @@ def ensure_venv(log: Callable[[str], None] = print) -> Path:
     """The peers' venv with PINS installed and the sitecustomize in place; builds it the first time (minutes)."""
     venv = venv_dir()
     marker = venv / "learnsync-peers.txt"
-    wanted = "\n".join(PINS) + "\n" + SITECUSTOMIZE
+    wanted = "\n".join((*PINS, *DUCKDB_EXTENSIONS)) + "\n" + SITECUSTOMIZE
     if marker.exists() and marker.read_text() == wanted:
         return venv
-    log(f"installing the peers into {venv} ({', '.join(PINS)}): a few minutes, once")
+    log(f"installing the peers into {venv} ({', '.join((*PINS, *DUCKDB_EXTENSIONS))}): a few minutes, once")
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *PINS], check=True,
-                   capture_output=True, text=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, *PINS], check=True, capture_output=True, text=True)
+    subprocess.run([*pip, "--no-deps", *DUCKDB_EXTENSIONS], check=True, capture_output=True, text=True)
     purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
     Path(purelib, "sitecustomize.py").write_text(SITECUSTOMIZE)
@@ -103,9 +109,12 @@ def _installed(venv: Path) -> tuple[dict[str, str], dict[str, str]]:
         import sling_linux_amd64
         sling = os.path.join(os.path.dirname(sling_linux_amd64.__file__), "bin", "sling-linux-amd64")
         duckdb = [f for f in md.files("duckdb-cli") if f.name == "duckdb" and "bin" in f.parts][0]
-        print(json.dumps({"sling": sling, "duckdb": str(duckdb.locate())}))
+        extension = [f for f in md.files("duckdb-ext-json") if f.name == "json.duckdb_extension"][0]
+        print(json.dumps({"sling": sling, "duckdb": os.path.realpath(duckdb.locate()),
+                          "duckdb_extensions": str(extension.locate().parents[2])}))
         print(json.dumps({name: md.version(name) for name in ("ingestr", "dlt", "snowflake-connector-python",
-                                                               "snowflake-sqlalchemy", "duckdb", "duckdb-cli")}))
+                                                               "snowflake-sqlalchemy", "duckdb", "duckdb-cli",
+                                                               "duckdb-ext-json", "duckdb-ext-httpfs")}))
         """
     )
     py = str(venv / "bin" / "python")
@@ -206,6 +215,10 @@ class Peers:
                    "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}, "network_timeout": 600}
         env = {**QUIET, **_loopback_only()}
         w = self.work
+        sling_home = Path(w, "sling-home")
+        (sling_home / ".duckdb").mkdir(parents=True, exist_ok=True)
+        if not (sling_home / ".duckdb" / "extensions").exists():
+            (sling_home / ".duckdb" / "extensions").symlink_to(v["duckdb_extensions"])
         ingestr = Peer(
             row(names["ingestr"]),
             [v["ingestr"], "ingest", "--source-uri", f"snowflake://fake:snow@fakesnow/{t.database}",
@@ -219,11 +232,12 @@ class Peers:
             row(names["sling"]),
             [v["sling"], "run", "--src-conn", "BENCH_SNOWFLAKE", "--src-stream", f"{t.schema}.{t.name}",
              "--tgt-conn", "BENCH_DUCKDB", "--tgt-object", f"peers.{t.name.lower()}", "--mode", "incremental",
-             "--primary-key", t.key, "--update-key", t.cursor, "--tgt-options", '{"use_bulk": false}'],
-            {**env, "SLING_HOME_DIR": f"{w}/sling-home", "DUCKDB_PATH": v["duckdb"],
-             # gosnowflake's DSN carries them: host:port and protocol=http
-             "BENCH_SNOWFLAKE": f"snowflake://fake:snow@{server.host}:{server.port}/{t.database}/{t.schema}"
-                                "?protocol=http&account=fakesnow",
+             "--primary-key", t.key, "--update-key", t.cursor],
+            {**env, "HOME": str(sling_home), "SLING_HOME_DIR": str(sling_home / ".sling"), "DUCKDB_PATH": v["duckdb"],
+             # gosnowflake's DSN carries host:port and protocol=http; use_bulk=false reads with a plain SELECT
+             # instead of unloading to a stage (COPY INTO @stage, which the emulator cannot do)
+             "BENCH_SNOWFLAKE": f"snowflake://fake:snow@{server.host}:{server.port}/{t.database}"
+                                f"?schema={t.schema}&protocol=http&account=fakesnow&use_bulk=false",
              "BENCH_DUCKDB": f"duckdb:///{w}/sling.duckdb"},
             (f"{w}/sling.duckdb", "peers", t.name.lower(), t.array_column), v, measure,
         )
@@ -244,7 +258,9 @@ class Peers:
         return textwrap.fill(
             f"Peers, from the venv {venv_dir()}: ingestr {v['ingestr']} (dlt {v['dlt']}, snowflake-connector-python"
             f" {v['snowflake-connector-python']}, snowflake-sqlalchemy {v['snowflake-sqlalchemy']}); Sling"
-            f" {SLING.split('==')[1]} with use_bulk=false and the DuckDB CLI {v['duckdb-cli']} (DUCKDB_PATH); stock"
+            f" {SLING.split('==')[1]} reading with use_bulk=false (a SELECT, no unload to a stage) and writing"
+            f" through the DuckDB CLI {v['duckdb-cli']} (DUCKDB_PATH; its json and httpfs extensions from the"
+            f" duckdb-ext-* {v['duckdb-ext-json']} wheels); stock"
             f" dlt {v['dlt']} sql_table(backend='pyarrow'). Each loads into a DuckDB file of its own, merging on"
             f" {t.key} with {t.cursor} as its incremental cursor; its first run is the full load. ingestr reaches"
             f" the emulator through a sitecustomize.py in that venv that adds host=127.0.0.1, the port and"
