@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from learnsync import emulator
@@ -308,15 +308,16 @@ class Row:
     full: Optional[Run] = None
     incremental: Optional[Run] = None
     arrays: str = "-"
-    note: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # beside a phase's figures: the Postgres server's CPU
     failed: str = ""
 
     def cells(self) -> list[str]:
         if self.failed:
             return [self.tool, f"failed: {self.failed}", "", "", ""]
-        full = f"{self.full.figures()}{self.note}" if self.full else "-"
+        full = f"{self.full.figures()}{self.notes.get('full', '')}" if self.full else "-"
         rss = f"{self.full.peak_rss_mb:,.0f} MB" if self.full else "-"
-        incremental = self.incremental.figures() if self.incremental else "-"
+        incremental = (f"{self.incremental.figures()}{self.notes.get('incremental', '')}"
+                       if self.incremental else "-")
         return [self.tool, full, rss, incremental, self.arrays]
 
 
@@ -393,20 +394,20 @@ def main(argv: Optional[list[str]] = None) -> None:
                    f"{limit.full.figures()}, {rows / limit.full.seconds:,.0f} rows/s")
 
         attempt(limit, measure_limit)
-        pg_cpu: dict[str, float] = {}
 
         def learnsync_run(name: str, phase: str) -> None:
             row = mine[name]
-            before = postgres_cpu() if name == "postgres" else 0.0
+            before = postgres_cpu()
             r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dests[name], datasets[name], f"{work}/dlt-{name}")
+            server_cpu = ""
             if name == "postgres":
-                pg_cpu[phase] = postgres_cpu() - before
+                spent = postgres_cpu() - before
+                server_cpu, row.notes[phase] = f"; Postgres server {spent:.1f} CPU s", f" (+ Postgres server {spent:.1f})"
             setattr(row, phase, r)
             rows, row.arrays = learnsync_landing(dests[name], datasets[name])
             report(f"{phase} -> {name} (wall / CPU s)",
-                   f"{r.figures()}, peak RSS {r.peak_rss_mb:,.0f} MB, {rows:,} rows in the table"
-                   + (f"; Postgres server {pg_cpu[phase]:.1f} CPU s" if name == "postgres" else "")
-                   + f"; Snowflake {r.queries()}")
+                   f"{r.figures()}, peak RSS {r.peak_rss_mb:,.0f} MB, {rows:,} rows in the table{server_cpu}"
+                   f"; Snowflake {r.queries()}")
             report(f"  stages, {phase} -> {name}", r.stage_line())
 
         try:
@@ -419,10 +420,6 @@ def main(argv: Optional[list[str]] = None) -> None:
                 attempt(mine[name], lambda: learnsync_run(name, "incremental"))
             for peer in others:
                 attempt(peer.row, lambda: peer.run("incremental", report))
-            if "postgres" in mine and "full" in pg_cpu:
-                mine["postgres"].note = f" (+ Postgres server {pg_cpu['full']:.1f} CPU s)"
-                mine["postgres"].arrays += (f"; server {pg_cpu['incremental']:.1f} CPU s incremental"
-                                            if "incremental" in pg_cpu else "")
             # the order: the source limit, learnsync into DuckDB, the peers (into DuckDB), into Postgres
             table = table_text([limit, *[mine[k] for k in ("duckdb",) if k in mine], *[p.row for p in others],
                                 *[mine[k] for k in ("postgres",) if k in mine]])
@@ -453,7 +450,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         if args.with_reconcile:
             bench_reconcile(server, conn, work, report)
         conn.close()
-    print(f"\n{n:,} {TABLE} rows, one core each (CPU s: user + system of the measured process):\n")
+    print(f"\n{n:,} {TABLE} rows, one core each (CPU s: user + system of the measured process; into Postgres,"
+          " + the server's own CPU s):\n")
     print(table)
     if big_rss:
         print("\nlearnsync's peak RSS, full load at size: " + "; ".join(big_rss))
