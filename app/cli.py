@@ -29,7 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ProfileOpt = typer.Option("360learning", "--profile", envvar="LEARNSYNC_PROFILE", help="360learning, datacamp or auto.")
 SourceOpt = typer.Option(None, "--source-uri", envvar="LEARNSYNC_SOURCE_URI", show_default=False,
-                         help="snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE")
+                         help="snowflake://USER@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE; the key"
+                         " (private_key_path) or password from .dlt/secrets.toml [sources.learnsync.credentials]"
+                         " or SOURCES__LEARNSYNC__CREDENTIALS__*")
 DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
                        help="duckdb:///path/file.duckdb (default ./learnsync.duckdb), postgresql://user@host:port/db,"
                        " bigquery://PROJECT[/DATASET]?location=EU or file:///folder")
@@ -280,13 +282,21 @@ def status_cmd(
         checked = ""
         if st.last_reconcile is not None:
             found = (f"failed: {st.last_reconcile_error}" if st.last_reconcile_error
-                     else f"{st.last_reconcile_drift} rows changed")
+                     else f"dry run: {_rows(st.last_reconcile_drift)} differing from the share, not changed; run"
+                          " learnsync reconcile to fix" if st.last_reconcile_dry_run and st.last_reconcile_drift
+                     else f"dry run: no drift" if st.last_reconcile_dry_run
+                     else f"{_rows(st.last_reconcile_drift)} changed")
             checked = f"  reconciled {_when_text(st.last_reconcile)} ({found})"
         typer.echo(
             f"{st.table:<28} {st.state.value:<6} rows {fmt(st.rows)}  cursor {fmt(st.cursor)}"
             f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}"
             f"{checked}{error}"
         )
+
+
+def _rows(n: Optional[int]) -> str:
+    """`1 row`, `3 rows`."""
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _when_text(value: Any) -> str:

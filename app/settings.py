@@ -39,7 +39,7 @@ def dataset_name(name: str) -> str:
 SOURCE_SECTIONS = ("sources", "learnsync")
 SOURCE_CREDENTIALS = (*SOURCE_SECTIONS, "credentials")
 TABLE_SECTIONS = (*SOURCE_SECTIONS, "tables")
-URI_FORM = "snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
+URI_FORM = "snowflake://USER@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
 SECRETS_WHERE = "[sources.learnsync.credentials] in .dlt/secrets.toml (env SOURCES__LEARNSYNC__CREDENTIALS__<NAME>)"
 TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60}
 """Seconds: to log in; for one request with the connector's retries (the connector's default is forever); for one
