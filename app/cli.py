@@ -40,6 +40,9 @@ TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comm
 ProgressOpt = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
                            help="On a terminal, a live display per table (windows, rows, rate, ETA);"
                            " --no-progress prints only each table's final line.")
+VerboseOpt = typer.Option(False, "--verbose", "-v",
+                          help="Log on stderr: learnsync's and dlt's INFO lines (a sync's stages: where each table's"
+                          " time went) and the Snowflake connector's warnings.")
 
 
 def _show_version(value: bool) -> None:
@@ -204,7 +207,7 @@ def sync_cmd(
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
     progress: bool = ProgressOpt,
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
@@ -362,7 +365,7 @@ def reconcile_cmd(
     tables: Optional[str] = TablesOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Only report what differs; exit code 1 if anything does."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per table on stdout."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Make the destination equal to the share: rows changed in place, deleted, or missed by the cursor."""
     import json

@@ -266,10 +266,13 @@ class TableSettings(BaseConfiguration):
     case-insensitively; the catalog checks every value: `catalog.resolve_table`)."""
 
     cursor: Optional[str] = None
+    """The column a run resumes from (a TIMESTAMP, DATE or integer column), instead of the profile's."""
     primary_key: Optional[List[str]] = None
+    """The key columns a merge upserts on, instead of the profile's."""
     strategy: Optional[str] = None
     """merge | events | replace."""
     lookback_hours: Optional[float] = None
+    """Hours re-read behind the stored cursor on every run (24 by default; event tables: 3 days)."""
     column_policy: Optional[Dict[str, str]] = None
     """{COLUMN = "exclude" | "hash"}."""
     exclude_columns: Optional[List[str]] = None
