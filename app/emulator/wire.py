@@ -100,6 +100,8 @@ class WireConfig:
     geography_output_format: the account's GEOGRAPHY_OUTPUT_FORMAT: GeoJSON, WKT, WKB, EWKT or EWKB.
     gzip_chunks: serve chunks as raw gzip without Content-Encoding, like S3; the connector finds the gzip magic
         (result_batch._ensure_decompressed).
+    gzip_encoding_header: with gzip_chunks, send `Content-Encoding: gzip` too, as S3 does for an object stored
+        with that metadata: connectors before 4.x (3.18, which ingestr 0.14 pins) only decompress then.
     undefined_nulls: print null elements inside arrays as `undefined`, Snowflake's text for SQL NULL in an ARRAY.
         fakesnow cannot tell SQL NULL from JSON null, so every null array element becomes `undefined`.
     chunk_store_bytes: bound of the chunk bytes held for download (least recently used go first).
@@ -113,6 +115,7 @@ class WireConfig:
     account_result_format: ResultFormat = "ARROW"
     geography_output_format: GeographyFormat = "GeoJSON"
     gzip_chunks: bool = True
+    gzip_encoding_header: bool = False
     undefined_nulls: bool = True
     chunk_store_bytes: int = 512 * 2**20
     chunk_ttl_seconds: float = 600.0
@@ -1318,7 +1321,10 @@ class RealisticWire:
         with self._lock:
             trickle, self._trickle = self._trickle, None
         if trickle is None:
-            await _respond(send, 200, [(b"content-type", b"application/octet-stream")], body)
+            headers = [(b"content-type", b"application/octet-stream")]
+            if self.config.gzip_chunks and self.config.gzip_encoding_header:
+                headers.append((b"content-encoding", b"gzip"))
+            await _respond(send, 200, headers, body)
             return
         await _trickled(receive, send, body, trickle)
 
