@@ -1237,6 +1237,7 @@ class RealisticWire:
         self._lock = threading.Lock()
         self._chunks = _ChunkStore(self.config.chunk_store_bytes, self.config.chunk_ttl_seconds)
         self._trickle: float | None = None  # seconds per byte of the next chunk served (trickle_next_chunk)
+        self._slow_statements: list[tuple[str, float]] = []  # (text it holds, seconds it runs): slow_statement
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         wire = self
@@ -1288,6 +1289,20 @@ class RealisticWire:
                 self._sessions.pop(token, None)
         else:
             await app(scope, receive, send)
+
+    def slow_statement(self, containing: str, seconds: float) -> None:
+        """The next statement whose text holds `containing` runs `seconds` before it answers, or is canceled with
+        Snowflake's timeout error (000630) once the session's STATEMENT_TIMEOUT_IN_SECONDS has passed."""
+        with self._lock:
+            self._slow_statements.append((containing, seconds))
+
+    def _slow(self, sql: str) -> float | None:
+        with self._lock:
+            for i, (containing, seconds) in enumerate(self._slow_statements):
+                if containing in sql:
+                    del self._slow_statements[i]
+                    return seconds
+        return None
 
     def trickle_next_chunk(self, byte_every: float = 2.0) -> None:
         """Send the next chunk downloaded one byte every `byte_every` seconds, as a stalling network does: each
@@ -1359,6 +1374,15 @@ class RealisticWire:
         params = {**self.config.account_parameters(), **session.parameters, **statement}
         record = dict(sql=sql, bindings=request.get("bindings"), parameters=params, session=session.number,
                       describe_only=bool(request.get("describeOnly")))
+        if (slow := self._slow(sql)) is not None:
+            # Snowflake cancels a statement running past the session's STATEMENT_TIMEOUT_IN_SECONDS (default 2 days)
+            limit = int(params.get("STATEMENT_TIMEOUT_IN_SECONDS") or 172800)
+            await asyncio.sleep(min(slow, limit))
+            if slow > limit:
+                self.queries.append(ReceivedQuery(**record, query_id=None))
+                message = f"Statement reached its statement or warehouse timeout of {limit} second(s) and was canceled."
+                await _respond(send, 200, _JSON_HEADERS, _json_body(_error(message, "000630", "57014")))
+                return
 
         alter = _alter_session_items(sql)
         if alter is not None and any(name in _WIRE_PARAMETERS for name, _, _ in alter[1]):
