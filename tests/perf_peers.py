@@ -101,7 +101,6 @@ def ensure_venv(log: Callable[[str], None] = print) -> Path:
     return venv
 
 
-
 def _installed(venv: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The peers' executables, and the versions of what they run on, in the venv."""
     probe = textwrap.dedent(
