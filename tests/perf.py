@@ -244,6 +244,23 @@ def learnsync_landing(dest: str, dataset: str) -> tuple[int, str]:
     return int(rows), "child table" if child else "in the table"
 
 
+def learnsync_at_size(server: Any, name: str, dest: str, rows: int, dataset: str, work: str,
+                      report: Callable[[str, str], None]) -> str:
+    """A full sync of the (regenerated) table into a dataset of its own: its peak RSS, or why it failed."""
+    dataset = f"{dataset}_big{rows}"
+    try:
+        r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dest, dataset, f"{work}/dlt-big{rows}-{name}")
+    except Failed as exc:
+        report(f"peak RSS, full sync of {rows:,} rows -> {name} (MB)", f"failed: {exc}")
+        return f"failed: {exc}"
+    finally:
+        if name == "postgres":
+            drop_pg_schema(dataset)
+    report(f"peak RSS, full sync of {rows:,} rows -> {name} (MB)", f"{r.peak_rss_mb:,.0f}; wall / CPU s {r.figures()}")
+    report(f"  stages, big full -> {name}", r.stage_line())
+    return f"{r.peak_rss_mb:,.0f} MB"
+
+
 def add_new_rows(conn: Any, database: str, schema: str, table: str, stamps: tuple[str, ...], n: int) -> None:
     """Copy n existing rows with new keys, the `stamps` columns one hour past the newest of them: new rows for
     every tool's cursor (learnsync's CREATED_AT, the peers' LAST_ACCESSED_AT)."""
@@ -366,9 +383,12 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     if pinning():
         os.sched_setaffinity(0, {EMULATOR_CORE})  # this benchmark's sampling stays off the measured core
-        report("cores", f"emulator and this benchmark on core {EMULATOR_CORE}, each measured process on core {MEASURED_CORE}")
+        report("cores", f"emulator and this benchmark on core {EMULATOR_CORE}, each measured process on core"
+                        f" {MEASURED_CORE}")
     else:
         report("cores", "cores 0 and 1 are not both available: nothing pinned, figures include the emulator's load")
+    # other processes may run on core 1 too: they stretch wall times, hardly CPU seconds
+    report("load average at the start (1, 5, 15 min)", ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     peers: Optional[perf_peers.Peers] = None
     if args.with_peers:
         peers = perf_peers.prepare(work, lambda text: report("peers", text))
@@ -376,6 +396,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.dest != "both":
         dests = {args.dest: dests[args.dest]}
     datasets = {name: f"perf_{uuid.uuid4().hex[:6]}" for name in dests}
+    big_rss: list[str] = []
     with emulator.serve_in_subprocess(wire=WIRE) as server:
         if pinning() and server.pid:
             pin_process(server.pid, EMULATOR_CORE)
@@ -423,26 +444,24 @@ def main(argv: Optional[list[str]] = None) -> None:
             # the issue's order: the source limit, learnsync into DuckDB, the peers (into DuckDB), into Postgres
             table = table_text([limit, *[mine[k] for k in ("duckdb",) if k in mine], *[p.row for p in others],
                                 *[mine[k] for k in ("postgres",) if k in mine]])
+            print(f"\n{table}\n", flush=True)  # now too: the runs at size take long and may fail
             for name, dest in dests.items():
-                dataset = f"{datasets[name]}_idle"
-                learnsync_sync(server, "360learning", IDLE_DB, SCHEMA, None, dest, dataset, f"{work}/dlt-idle-{name}")
-                r = learnsync_sync(server, "360learning", IDLE_DB, SCHEMA, None, dest, dataset, f"{work}/dlt-idle-{name}")
-                report(f"idle sync of the {len(small)} 360Learning tables -> {name} (wall / CPU s)",
-                       f"{r.figures()}; Snowflake {r.queries()}")
-            big_rss: list[str] = []
+                idle = (server, "360learning", IDLE_DB, SCHEMA, None, dest, f"{datasets[name]}_idle",
+                        f"{work}/dlt-idle-{name}")
+                what = f"idle sync of the {len(small)} 360Learning tables -> {name} (wall / CPU s)"
+                try:
+                    learnsync_sync(*idle)
+                    r = learnsync_sync(*idle)  # the second run finds every table unchanged
+                    report(what, f"{r.figures()}; Snowflake {r.queries()}")
+                except Failed as exc:
+                    report(what, f"failed: {exc}")
             for size in big_sizes:
                 t = time.monotonic()
                 big = emulator.generate_perf_share(conn, events=1000, trackings=size)[f"{DB}.{SCHEMA}.{TABLE}"]
                 report("generate the big table (s)", f"{time.monotonic() - t:.1f}  ({big:,} rows)")
                 for name, dest in dests.items():
-                    r = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, dest, f"{datasets[name]}_big{size}",
-                                       f"{work}/dlt-big{size}-{name}")
-                    if name == "postgres":
-                        drop_pg_schema(f"{datasets[name]}_big{size}")
-                    report(f"peak RSS, full sync of {big:,} rows -> {name} (MB)",
-                           f"{r.peak_rss_mb:,.0f}; wall / CPU s {r.figures()}")
-                    report(f"  stages, big full -> {name}", r.stage_line())
-                    big_rss.append(f"{name} {big:,} rows: {r.peak_rss_mb:,.0f} MB")
+                    peak = learnsync_at_size(server, name, dest, big, datasets[name], work, report)
+                    big_rss.append(f"{name} {big:,} rows: {peak}")
         finally:
             if "postgres" in dests:
                 for suffix in ("", "_idle"):
@@ -450,6 +469,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if args.with_reconcile:
             bench_reconcile(server, conn, work, report)
         conn.close()
+    report("load average at the end (1, 5, 15 min)", ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"\n{n:,} {TABLE} rows, one core each (CPU s: user + system of the measured process; into Postgres,"
           " + the server's own CPU s):\n")
     print(table)

@@ -93,8 +93,9 @@ def ensure_venv(log: Callable[[str], None] = print) -> Path:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, *PINS], check=True, capture_output=True, text=True)
     subprocess.run([*pip, "--no-deps", *DUCKDB_EXTENSIONS], check=True, capture_output=True, text=True)
-    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", where], check=True, capture_output=True,
+                             text=True).stdout.strip()
     Path(purelib, "sitecustomize.py").write_text(SITECUSTOMIZE)
     marker.write_text(wanted)
     return venv
