@@ -190,3 +190,23 @@ def test_a_trickling_chunk_ends_the_run_and_the_next_run_resumes(server, share, 
     assert_table_equal(share, dest, "SKILLS")
     ours = [q for q in server.wire.queries[first:] if '"tool":"learnsync"' in str(q.parameters.get("QUERY_TAG"))]
     assert ours and {q.parameters.get("STATEMENT_TIMEOUT_IN_SECONDS") for q in ours} == {900, 2}
+
+
+def test_a_hashed_key_keeps_its_history_exact(share, tmp_path):
+    """History mode with the key hashed: a reconcile with nothing changed makes no version; a row changed in place
+    gets one new version, a hard-deleted row's current version is closed, and the current versions equal the share."""
+    _users(share, 4)
+    dest = _duckdb(tmp_path)
+    env = {POLICY.format("USERS"): '{"ID": "hash"}', "SOURCES__LEARNSYNC__PII_SALT": SALT,
+           "SOURCES__LEARNSYNC__TABLES__USERS__HISTORY": "true"}
+    _run("sync", share, dest, tmp_path, "--tables", "USERS", env=env)
+    _run("reconcile", share, dest, tmp_path, "--tables", "USERS", env=env)
+    assert dest.query('SELECT COUNT(*) FROM "{ds}"."users"') == [(4,)]
+
+    share.sql('UPDATE "USERS" SET "FIRST_NAME" = \'Renamed\' WHERE "ID" = \'u1\'')
+    share.sql('DELETE FROM "USERS" WHERE "ID" = \'u3\'')
+    _run("reconcile", share, dest, tmp_path, "--tables", "USERS", env=env)
+    versions = dest.query('SELECT "id", "first_name", "valid_to" IS NULL FROM "{ds}"."users"')
+    assert sorted(versions) == sorted([
+        (_sha("u0"), "First0", True), (_sha("u1"), "First1", False), (_sha("u1"), "Renamed", True),
+        (_sha("u2"), "First2", True), (_sha("u3"), "First3", False)])
