@@ -68,7 +68,7 @@ def _command(command: Any, ctx: Any, plain: Callable[[str], str], level: int, to
     out += ["```", " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)]), "```", ""]
     rows = [row for p in command.get_params(ctx) if p.name != "help" and (row := _param(p, ctx, plain))]
     if rows:
-        out += [_table(["option", "what it does", "environment", "default"], rows), ""]
+        out += [_table(["option", "what it does"], rows), ""]
     for name in command.list_commands(ctx) if hasattr(command, "list_commands") else ():
         sub = command.get_command(ctx, name)
         out += _command(sub, sub.context_class(sub, info_name=name, parent=ctx), plain, level if top else level + 1)
@@ -95,10 +95,11 @@ def _param(param: Any, ctx: Any, plain: Callable[[str], str]) -> Optional[list[s
     names, help_text = record
     help_text, extras = _EXTRAS.match(help_text).groups()
     facts = dict(part.split(": ", 1) if ": " in part else ("", part) for part in (extras or "").split("; ") if part)
-    env = f"`{facts.pop('env var')}`" if "env var" in facts else ""
-    default = f"`{facts.pop('default')}`" if "default" in facts else ""
-    rest = "; ".join(f"{k}: {v}" if k else v for k, v in facts.items())
-    return [f"`{names}`", _cell(plain(help_text)), env, ", ".join(x for x in (default, _cell(rest)) if x)]
+    notes = [f"environment `{facts.pop('env var')}`" if "env var" in facts else "",
+             f"default `{facts.pop('default')}`" if "default" in facts else "",
+             *(_cell(f"{k}: {v}" if k else v) for k, v in facts.items())]
+    notes_line = "; ".join(n for n in notes if n)
+    return [f"`{names}`", "<br>".join(x for x in (_cell(plain(help_text)), notes_line) if x)]
 
 
 # click's own help line: the help text, then "  [env var: X; default: Y; x>=1; required]"
