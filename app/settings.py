@@ -39,7 +39,7 @@ def dataset_name(name: str) -> str:
 SOURCE_SECTIONS = ("sources", "learnsync")
 SOURCE_CREDENTIALS = (*SOURCE_SECTIONS, "credentials")
 TABLE_SECTIONS = (*SOURCE_SECTIONS, "tables")
-URI_FORM = "snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
+URI_FORM = "snowflake://USER@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
 SECRETS_WHERE = "[sources.learnsync.credentials] in .dlt/secrets.toml (env SOURCES__LEARNSYNC__CREDENTIALS__<NAME>)"
 TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60}
 """Seconds: to log in; for one request with the connector's retries (the connector's default is forever); for one
@@ -266,10 +266,13 @@ class TableSettings(BaseConfiguration):
     case-insensitively; the catalog checks every value: `catalog.resolve_table`)."""
 
     cursor: Optional[str] = None
+    """The column a run resumes from (a TIMESTAMP, DATE or integer column), instead of the profile's."""
     primary_key: Optional[List[str]] = None
+    """The key columns a merge upserts on, instead of the profile's."""
     strategy: Optional[str] = None
     """merge | events | replace."""
     lookback_hours: Optional[float] = None
+    """Hours re-read behind the stored cursor on every run (24 by default; event tables: 3 days)."""
     column_policy: Optional[Dict[str, str]] = None
     """{COLUMN = "exclude" | "hash"}."""
     exclude_columns: Optional[List[str]] = None

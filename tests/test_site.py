@@ -174,3 +174,45 @@ def test_every_page_renders_offline_with_its_diagrams_and_every_internal_link_re
         if fragment:
             assert f'id="{fragment}"' in body, link
     assert urlsplit(served).hostname == "127.0.0.1"
+
+
+def test_the_reference_pages_are_generated_from_the_code(site):
+    """Every command and option of the Typer app, every table a vendor sync creates and every dbt model has its
+    place in the built site: the reference cannot drift from the code."""
+    import typer.main
+
+    from learnsync.cli import app
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.dbt_sources import catalog_tables
+
+    cli = (site / "cli" / "index.html").read_text()
+    group = typer.main.get_command(app)
+    root = group.context_class(group, info_name="learnsync")
+    for name in group.list_commands(root):
+        command = group.get_command(root, name)
+        assert f'id="learnsync-{name}"' in cli, name
+        ctx = command.context_class(command, info_name=name, parent=root)
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record and param.name != "help":
+                assert f"<code>{record[0].replace('<', '&lt;').replace('>', '&gt;')}</code>" in cli, (name, record)
+    for profile in (Profile.LEARNING_360, Profile.DATACAMP):
+        page = (site / "vendors" / profile.value / "index.html").read_text()
+        for table in catalog_tables(profile):
+            assert f'id="{table["name"]}"' in page, (profile, table["name"])
+            for column in table["columns"]:
+                assert f"<code>{column}</code>" in page, (profile, table["name"], column)
+    import dataclasses
+
+    from learnsync.settings import FlowSettings, TableSettings
+
+    configuration = (site / "configuration" / "index.html").read_text()
+    for field in dataclasses.fields(TableSettings):
+        if field.init and not field.name.startswith("_") and field.name in TableSettings.__annotations__:
+            assert f"__{field.name.upper()}</code>" in configuration, field.name
+    operations = (site / "operations" / "index.html").read_text()
+    for name in FlowSettings.model_fields:
+        assert f"<code>LEARNSYNC_{name.upper()}</code>" in operations, name
+    dbt = (site / "dbt" / "index.html").read_text()
+    for model in (ROOT / "app" / "dbt" / "models").rglob("*.sql"):
+        assert f"<code>{model.stem}</code>" in dbt, model.stem

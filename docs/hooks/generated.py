@@ -3,7 +3,8 @@
 A page asks for one with a marker line, `<!-- generated: NAME [ARG] -->`, replaced before Markdown runs (mkdocs'
 `on_page_markdown` hook): `cli` (every command and option, from the Typer app through click's introspection),
 `vendor 360learning|datacamp` (the tables a sync of the vendor's documented model creates, from the catalog, with
-a Mermaid diagram of their join keys) and `dbt-models` (every model of the dbt package, from its YAML).
+a Mermaid diagram of their join keys), `dbt-models` (every model of the dbt package, from its YAML) and
+`settings TableSettings|FlowSettings` (every setting of the class in `learnsync.settings`, with its docstring).
 An unknown marker fails the build.
 """
 
@@ -13,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-MARKER = re.compile(r"^<!-- generated: ([a-z0-9-]+)(?: ([a-z0-9-]+))? -->$", re.M)
+MARKER = re.compile(r"^<!-- generated: ([a-z0-9-]+)(?: ([A-Za-z0-9_-]+))? -->$", re.M)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,7 +25,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 def _generator(name: str) -> Callable[[Optional[str]], str]:
     generators: dict[str, Callable[[Optional[str]], str]] = {
-        "cli": cli_reference, "vendor": vendor_tables, "dbt-models": dbt_models,
+        "cli": cli_reference, "vendor": vendor_tables, "dbt-models": dbt_models, "settings": settings_table,
     }
     if name not in generators:
         raise ValueError(f"unknown generated section {name!r}: use one of {sorted(generators)}")
@@ -67,7 +68,7 @@ def _command(command: Any, ctx: Any, plain: Callable[[str], str], level: int, to
     out += ["```", " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)]), "```", ""]
     rows = [row for p in command.get_params(ctx) if p.name != "help" and (row := _param(p, ctx, plain))]
     if rows:
-        out += [_table(["option", "what it does", "environment", "default"], rows), ""]
+        out += [_table(["option", "what it does"], rows), ""]
     for name in command.list_commands(ctx) if hasattr(command, "list_commands") else ():
         sub = command.get_command(ctx, name)
         out += _command(sub, sub.context_class(sub, info_name=name, parent=ctx), plain, level if top else level + 1)
@@ -94,10 +95,11 @@ def _param(param: Any, ctx: Any, plain: Callable[[str], str]) -> Optional[list[s
     names, help_text = record
     help_text, extras = _EXTRAS.match(help_text).groups()
     facts = dict(part.split(": ", 1) if ": " in part else ("", part) for part in (extras or "").split("; ") if part)
-    env = f"`{facts.pop('env var')}`" if "env var" in facts else ""
-    default = f"`{facts.pop('default')}`" if "default" in facts else ""
-    rest = "; ".join(f"{k}: {v}" if k else v for k, v in facts.items())
-    return [f"`{names}`", _cell(plain(help_text)), env, ", ".join(x for x in (default, _cell(rest)) if x)]
+    notes = [f"environment `{facts.pop('env var')}`" if "env var" in facts else "",
+             f"default `{facts.pop('default')}`" if "default" in facts else "",
+             *(_cell(f"{k}: {v}" if k else v) for k, v in facts.items())]
+    notes_line = "; ".join(n for n in notes if n)
+    return [f"`{names}`", "<br>".join(x for x in (_cell(plain(help_text)), notes_line) if x)]
 
 
 # click's own help line: the help text, then "  [env var: X; default: Y; x>=1; required]"
@@ -241,3 +243,46 @@ def dbt_models(_: Optional[str] = None) -> str:
 
 def _folder_order(folder: Path) -> tuple[int, str]:
     return (0 if folder.parent.name == "staging" else 1, folder.name)
+
+
+# --- settings ---------------------------------------------------------------------------------------------------
+
+def settings_table(name: Optional[str]) -> str:
+    """Every field of a settings class of `learnsync.settings`: where it is set, its type, default and docstring."""
+    import inspect
+
+    from learnsync import settings
+
+    cls = getattr(settings, name or "")
+    where = {
+        "TableSettings": lambda field: (f"`{field}`",
+                                        f"`SOURCES__LEARNSYNC__TABLES__<TABLE>__{field.upper()}`"),
+        "FlowSettings": lambda field: (f"`LEARNSYNC_{field.upper()}`", ""),
+    }[cls.__name__]
+    rows = []
+    for field, annotation, default, doc in _fields(inspect.getsource(cls)):
+        setting, env = where(field)
+        # docstrings are written as Markdown (`code`): only what would break the table is escaped
+        rows.append([setting, *([env] if env else []), f"`{annotation}`", f"`{default}`",
+                     " ".join(doc.split()).replace("|", "\\|")])
+    header = (["setting", "environment"] if cls.__name__ == "TableSettings" else ["environment"])
+    return _table([*header, "type", "default", "what it does"], rows)
+
+
+def _fields(source: str) -> list[tuple[str, str, str, str]]:
+    """(name, annotation, default, docstring) of each annotated field of a class, in order: the attribute
+    docstring is the string literal right after the field, as Python's docs tools read it."""
+    import ast
+    import textwrap
+
+    source = textwrap.dedent(source)
+    body = ast.parse(source).body[0].body
+    fields = []
+    for i, node in enumerate(body):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            after = body[i + 1] if i + 1 < len(body) else None
+            doc = (after.value.value if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                   and isinstance(after.value.value, str) else "")
+            fields.append((node.target.id, ast.get_source_segment(source, node.annotation),
+                           ast.get_source_segment(source, node.value), doc))
+    return [f for f in fields if not f[0].startswith("_") and f[0] != "model_config"]
