@@ -63,10 +63,13 @@ def dest(request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """One Prefect test server (prefect_test_harness: its own SQLite file) for the session: flows called in the
-    test process report to it. Starting one costs about 25 s, so every test that needs one shares it."""
+    test process report to it. Starting one costs about 25 s, so every test that needs one shares it (one per
+    xdist worker: xdist 3.8's --dist loadgroup does not group under pytest 9, whose node ids it can no longer set)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    # 300 s, not the 120 s each module and test had: this one start serves every Prefect test of the worker, and
+    # on a loaded machine (several test runs on 2 cores) it took over 120 s; a healthy start takes 10-25 s
+    with prefect_test_harness(server_startup_timeout=300):
         yield
 
 
@@ -96,11 +99,9 @@ SLOW_FIXTURES = {"wheel"}  # a pip build of the checkout
 SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks every test by what it uses, so a new test lands in its lane without a marker of its own: a Postgres or
-    BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`; each of those is `slow`. The
-    tests on the Prefect server run in one xdist worker, so the run starts one server."""
+    BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`; each of those is `slow`."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -108,8 +109,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         lanes |= {lane for name, lane in LANE_FIXTURES.items() if name in fixtures}
         for lane in sorted(lanes):
             item.add_marker(lane)
-        if "prefect" in lanes:
-            item.add_marker(pytest.mark.xdist_group("prefect"))
         if fixtures & SLOW_FIXTURES or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
             item.add_marker("slow")
 
