@@ -62,6 +62,8 @@ def run_sync(
                     f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
                     f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
                 )
+                if r.values.line():
+                    line += f"  ({r.values.line()})"
             display.done(r, line)
 
         results = sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,

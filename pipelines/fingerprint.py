@@ -40,6 +40,9 @@ class Dialect:
     ordered_concat: Callable[[str], str]
     int_div: Callable[[str, int], str]
     """`a / b` rounded down, for a >= 0 and b > 0 integers (the lookback's hour buckets)."""
+    loaded_text: Callable[[str], str] = lambda e: e
+    """A text value as it is loaded: the share's side removes NUL characters, as the load does
+    (`pipelines.values`), so a key holding one has the same key text on both sides."""
 
     def key_text(self, exprs: Sequence[str], columns: Sequence[Column]) -> str:
         """Canonical text of a key; parts of a composite key are joined with `|`."""
@@ -49,7 +52,9 @@ class Dialect:
                 parts.append(self.text(self.days(expr)))
             elif col.sf_type.startswith("TIMESTAMP"):
                 parts.append(self.text(self.micros(expr)))
-            elif col.sf_type == "TEXT" or (col.sf_type == "NUMBER" and not col.scale):
+            elif col.sf_type == "TEXT":
+                parts.append(self.loaded_text(self.text(expr)))
+            elif col.sf_type == "NUMBER" and not col.scale:
                 parts.append(self.text(expr))
             else:
                 raise LearnsyncError(
@@ -74,4 +79,5 @@ SNOWFLAKE = Dialect(
     md5=lambda e: f"MD5({e})",
     ordered_concat=lambda e: f"LISTAGG({e}, '') WITHIN GROUP (ORDER BY {e})",
     int_div=lambda a, b: f"FLOOR(({a}) / {b})",
+    loaded_text=lambda e: f"REPLACE({e}, CHR(0), '')",
 )

@@ -100,7 +100,9 @@ def share_summary(reader: ShareReader, spec: TableSpec, stored: Any, tag: str = 
     pruned = stored - timedelta(days=_span(spec) + 1) if by_day else stored - spec.lookback - timedelta(days=1)
 
     def rows(columns: str, where: str) -> str:
-        return f"SELECT {columns} FROM {reader.fqn(spec.name)} WHERE {cursor} >= %(pruned{tag})s AND {where}"
+        keyed = f" AND {sql.key_present(spec)}" if spec.strategy is Strategy.MERGE else ""  # as loaded
+        return (f"SELECT {columns} FROM {reader.fqn(spec.name)} WHERE {cursor} >= %(pruned{tag})s AND {where}"
+                f"{keyed}")
 
     return _summary(SNOWFLAKE, value, sql.row_hash(spec), rows, at, lo, unit), {f"pruned{tag}": as_bound(spec, pruned)}
 

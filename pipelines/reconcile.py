@@ -157,6 +157,7 @@ class _Fetched:
 
 def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:
     def select(columns: str, where: str, exact: bool) -> str:
+        where = f"({where}) AND {sql.key_present(spec)}"  # a row with a NULL key part is never loaded
         if exact:
             return reader.select_sql(spec, where, columns)
         return f"SELECT {columns.format(row_hash=sql.row_hash(spec))} FROM {reader.fqn(spec.name)} WHERE {where}"

@@ -32,6 +32,7 @@ from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
 from learnsync.pipelines.stages import Stages
+from learnsync.pipelines.values import ValueCounts
 from learnsync.settings import LOCK_TIMEOUT, TableSettings, read_pii_salt, table_settings
 
 log = logging.getLogger("learnsync.sync")
@@ -71,6 +72,8 @@ class TableResult:
     """The lookback comparison found nothing new or changed since the stored cursor: nothing was read or loaded."""
     stages: Stages = field(default_factory=Stages, repr=False, compare=False)
     """Seconds per stage of the run (`pipelines.stages`; logged at INFO, `learnsync sync -v`)."""
+    values: ValueCounts = field(default_factory=ValueCounts)
+    """NUL characters removed and rows skipped for a NULL key part (`pipelines.values`)."""
 
     @property
     def ok(self) -> bool:
@@ -280,6 +283,7 @@ def sync_table(
             finally:
                 stream.close()
                 result.stages = stream.stages
+                result.values = stream.values
                 result.windows = stream.windows
                 result.seconds = time.monotonic() - started
                 after = reader.stats.snapshot()

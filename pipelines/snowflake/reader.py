@@ -21,6 +21,7 @@ from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.pipelines.stages import Stages
+from learnsync.pipelines.values import ValueCounts
 from learnsync.settings import WINDOW_ROWS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
@@ -207,6 +208,8 @@ class WindowStream:
         self.stages = Stages()
         """Seconds per stage of the run (`pipelines.stages`): the reader adds snowflake_read and snowflake_wait, the
         dlt source arrow and children, the sync dlt's steps."""
+        self.values = ValueCounts()
+        """NUL characters removed and rows skipped for a NULL key while the windows were prepared."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
