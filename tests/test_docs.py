@@ -283,26 +283,29 @@ def test_datacamp_dimensions_are_described_from_their_names(share, dest):
     assert all(got.values()), sorted(k for k, v in got.items() if not v)
 
 
-def test_the_readme_matches_what_ships():
-    """The README's operator instructions agree with the code: the variables `prefect deploy` reads, the number of
-    deployments `serve` makes, how Postgres loads, the Prefect quickstart's steps."""
+def test_the_docs_match_what_ships():
+    """The operator docs agree with the code: the variables `prefect deploy` reads, the number of deployments
+    `serve` makes, the Prefect quickstart's steps (docs/operations.md), how Postgres loads (docs/configuration.md)."""
     import re
 
     from learnsync.flows.deployments import deployments
 
     root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text()
+    operations = (root / "docs" / "operations.md").read_text()
+    configuration = (root / "docs" / "configuration.md").read_text()
     steps = (root / "deploy" / "prefect.yaml").read_text()
     read_by_deploy = set(re.findall(r"\$\{(LEARNSYNC_[A-Z_]+)", steps))
     assert {"LEARNSYNC_SOURCE_URI", "LEARNSYNC_DEST_URI", "LEARNSYNC_PROFILE", "LEARNSYNC_DATASET",
             "LEARNSYNC_CRON", "LEARNSYNC_HOME"} <= read_by_deploy
     for variable in read_by_deploy:
-        assert f"| `{variable}` |" in readme, variable
+        assert f"| `{variable}` |" in operations, variable
     served = deployments("360learning", None, "duckdb:///./x.duckdb", "learning")
-    assert len(served) == 4 and "# the four deployments" in readme
+    assert len(served) == 4 and "# the four deployments" in operations
     assert {d.name for d in served} == {"360learning-learning"}
     for step in ("prefect server start", "export PREFECT_API_URL=", "prefect work-pool create learnsync --type process",
                  "LEARNSYNC_PROFILE=datacamp", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD=",
                  "prefect worker start --pool learnsync"):
-        assert step in readme, step
-    assert "CSV `COPY`" not in readme and "parquet through ADBC" in readme
+        assert step in operations, step
+    assert "parquet through ADBC" in configuration
+    for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+        assert "CSV `COPY`" not in page.read_text(), page

@@ -84,8 +84,10 @@ def row_hash(spec: TableSpec) -> str:
 
 
 def key_text(spec: TableSpec) -> str:
-    """The canonical text of the table's key in Snowflake's SQL (reconcile buckets keys by its MD5)."""
-    return SNOWFLAKE.key_text([quote(k) for k in spec.primary_key], [spec.column(k) for k in spec.primary_key])
+    """The canonical text of the table's key in Snowflake's SQL (reconcile buckets keys by its MD5). A key column
+    under the `hash` policy is its hash, as the destination holds it: like is compared with like."""
+    exprs = [loaded(spec, k) if k in spec.hashed else quote(k) for k in spec.primary_key]
+    return SNOWFLAKE.key_text(exprs, [spec.column(k) for k in spec.primary_key])
 
 
 def key_present(spec: TableSpec) -> str:

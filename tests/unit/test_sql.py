@@ -53,6 +53,11 @@ def test_hashed_columns_never_leave_snowflake_and_decfloat_reads_as_text() -> No
     assert 'SHA2(%(pii_salt)s || "EMAIL", 256) AS "EMAIL"' in sql.select(spec, "t", "TRUE")
 
 
+def test_a_hashed_key_is_compared_by_its_hash() -> None:
+    assert sql.key_text(_spec()) == 'TO_VARCHAR("ID")'
+    assert sql.key_text(_spec(hashed=("ID",))) == 'TO_VARCHAR(SHA2(%(pii_salt)s || "ID", 256))'
+
+
 def test_the_source_clock_matches_the_cursor_type() -> None:
     assert sql.now(_spec()) == "SYSDATE()"  # TIMESTAMP_NTZ holds UTC wall clock
     event = TableSpec("E", (Column("D", "DATE"),), (), "D", Strategy.EVENTS, timedelta(hours=24))
