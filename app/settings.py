@@ -26,6 +26,8 @@ from learnsync.errors import LearnsyncError
 DEFAULT_DESTINATION = "duckdb:///./learnsync.duckdb"
 """Where a sync loads when no destination URI is given: a DuckDB file in the working directory."""
 WINDOW_ROWS = 250_000
+WINDOW_MB = 256
+"""A window's bytes at most, estimated from the share (`snowflake.sql.row_bytes`): wide rows make smaller windows."""
 """Rows per committed window by default (`--window-rows`): memory follows it, at most two windows are held."""
 LOCK_TIMEOUT = 600.0
 """Seconds a run waits for another run syncing the same table before it stops (`--lock-timeout`)."""

@@ -5,7 +5,9 @@ that rows inserted after the bad one arrive on the next run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,10 +136,17 @@ def _assert_keyed_rows_equal(share: Share, dest: Dest) -> None:
     assert sorted((_parts(p), int(i), v) for p, i, v in elements) == sorted(((o, n), i, v) for o, n, i, v in expected)
 
 
-def _parts(key_text: str) -> tuple[str, int]:
-    """A composite key's text back as its parts (the test's own reading of the documented encoding)."""
-    org, seat = key_text.split("|")
-    return org, int(seat)
+def _parts(key_text: str) -> tuple:
+    """A composite key's text back as its parts, read as documented: each part's length, `:`, the part, parts
+    joined with `|` (a number part comes back as int)."""
+    parts, i = [], 0
+    while i < len(key_text):
+        colon = key_text.index(":", i)
+        n = int(key_text[i:colon])
+        part = key_text[colon + 1: colon + 1 + n]
+        parts.append(int(part) if part.isdigit() else part)
+        i = colon + 1 + n + 1  # past the `|`
+    return tuple(parts)
 
 
 # -- 6. Reserved names ---------------------------------------------------------------------------------------------
@@ -193,3 +202,141 @@ def _assert_renamed_rows_equal(share: Share, dest: Dest, history: bool) -> None:
 
 def _plain(row: tuple) -> tuple:
     return tuple(int(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, float) else v for v in row)
+
+
+# -- 2. Long keys --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["plain", "history"])
+def test_keys_of_any_length_load_and_stay_reconciled(share, dest, history, monkeypatch):
+    share.sql('CREATE TABLE "DOCS" ("ID" TEXT, "TITLE" TEXT, "TAGS" ARRAY, "UPDATED_AT" TIMESTAMP_NTZ)')
+    insert(share, "DOCS", "ID, TITLE, TAGS, UPDATED_AT", [(f"d{i}", f"t{i}", [i], T0 - timedelta(hours=i))
+                                                         for i in range(3)])
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__DOCS__HISTORY", str(history).lower())
+    cli(share, dest, "sync")  # the table gets its key index
+    if dest.kind == "postgres" and not history:  # as an earlier learnsync made it: a btree primary key
+        _pg(dest, 'DROP INDEX "{ds}".learnsync_key_%s; ALTER TABLE "{ds}".docs ADD PRIMARY KEY (id)'
+            % hashlib.sha1(b"docs\0id").hexdigest()[:12])
+
+    # a 3 kB key (random text: Postgres cannot compress it under the btree limit of about 2.7 kB), after the index
+    long_key = secrets.token_urlsafe(2400)
+    insert(share, "DOCS", "ID, TITLE, TAGS, UPDATED_AT", [(long_key, "long", ["x", "y"], T0 + timedelta(hours=1))])
+    out = cli(share, dest, "sync")
+    assert "(1 new," in table_line(out, "DOCS"), out
+    _assert_current_equal(share, dest, "DOCS", history)
+
+    # the lookback re-reads it unchanged; reconcile sees it changed in place and then deleted
+    insert(share, "DOCS", "ID, TITLE, UPDATED_AT", [("d9", "after", T0 + timedelta(hours=2))])
+    share.sql('UPDATE "DOCS" SET "TITLE" = %s WHERE "ID" = %s', ("changed", long_key))
+    out = cli(share, dest, "sync")
+    assert "(1 new," in table_line(out, "DOCS"), out
+    cli(share, dest, "reconcile")
+    _assert_current_equal(share, dest, "DOCS", history)
+    share.sql('DELETE FROM "DOCS" WHERE "ID" = %s', (long_key,))
+    cli(share, dest, "reconcile")
+    _assert_current_equal(share, dest, "DOCS", history)
+    if history:  # its versions stay, closed
+        assert dest.query('SELECT COUNT(*) FROM "{ds}"."docs" WHERE title IN (\'long\', \'changed\')'
+                          ' AND valid_to IS NOT NULL')[0][0] == 2
+
+
+def _pg(dest: Dest, statements: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(dest.uri)
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute(statements.replace("{ds}", dest.dataset))
+    con.close()
+
+
+def _assert_current_equal(share: Share, dest: Dest, table: str, history: bool) -> None:
+    """The table's current rows equal the share's, and so do the current rows' array elements."""
+    src = share.sql(f'SELECT "ID", "TITLE", "TAGS", "UPDATED_AT" FROM "{table}"')
+    current = " WHERE valid_to IS NULL" if history else ""
+    got = dest.query(f'SELECT id, title, tags, updated_at FROM "{{ds}}"."{table.lower()}"{current}')
+    assert sorted((i, t, json.loads(a) if a else None, u) for i, t, a, u in got) == \
+        sorted((i, t, sf_json(a) if a else None, u) for i, t, a, u in src)
+    join = (f' JOIN "{{ds}}"."{table.lower()}" p ON c._learnsync_parent_hash = p._learnsync_hash AND p.valid_to IS NULL'
+            if history else "")
+    elements = dest.query(f'SELECT c.parent_id, c.position, c.value FROM "{{ds}}"."{table.lower()}__tags" c{join}')
+    expected = [(i, n, str(v)) for i, _, a, _ in src if a for n, v in enumerate(sf_json(a, parse_float=float))]
+    assert sorted((p, int(n), v) for p, n, v in elements) == sorted(expected)
+
+
+# -- 3. Composite keys ---------------------------------------------------------------------------------------------
+
+
+def test_composite_keys_that_join_alike_stay_apart(share, dest, monkeypatch):
+    share.sql('CREATE TABLE "PAIRS" ("A" TEXT, "B" TEXT, "TAGS" ARRAY, "UPDATED_AT" TIMESTAMP_NTZ)')
+    insert(share, "PAIRS", "A, B, TAGS, UPDATED_AT", [
+        ("a|b", "c", ["first", "second"], T0), ("a", "b|c", ["third"], T0 - timedelta(hours=1)),
+        ("1:a", "b", ["fourth"], T0 - timedelta(hours=2)),
+    ])
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__PAIRS__PRIMARY_KEY", '["A", "B"]')
+    cli(share, dest, "sync")
+    _assert_pairs_equal(share, dest)
+
+    # a hard delete of one of the two: reconcile removes it and its elements, and only those
+    share.sql('DELETE FROM "PAIRS" WHERE "A" = %s', ("a",))
+    out = cli(share, dest, "reconcile")
+    _assert_pairs_equal(share, dest)
+    insert(share, "PAIRS", "A, B, TAGS, UPDATED_AT", [("a", "b|c", ["back"], T0 + timedelta(hours=1))])
+    out = cli(share, dest, "sync")
+    assert "(1 new," in table_line(out, "PAIRS"), out
+    _assert_pairs_equal(share, dest)
+
+
+def _assert_pairs_equal(share: Share, dest: Dest) -> None:
+    src = share.sql('SELECT "A", "B", "TAGS" FROM "PAIRS"')
+    assert sorted(dest.query('SELECT a, b FROM "{ds}"."pairs"')) == sorted((a, b) for a, b, _ in src)
+    elements = dest.query('SELECT parent_a_b, position, value FROM "{ds}"."pairs__tags"')
+    expected = [((a, b), i, v) for a, b, t in src for i, v in enumerate(sf_json(t))]
+    assert sorted((_parts(p), int(i), v) for p, i, v in elements) == sorted(expected)
+
+
+# -- 5. Emptied event days -----------------------------------------------------------------------------------------
+
+
+def test_an_event_day_the_share_emptied_is_removed_by_the_sync(share, dest):
+    share.sql('CREATE TABLE "CLICKS" ("USER_NAME" TEXT, "PAGE" TEXT, "OCCURRED_AT" TIMESTAMP_NTZ)')
+    days = [T0 - timedelta(days=d) for d in range(4)]  # today and three days back
+    insert(share, "CLICKS", "USER_NAME, PAGE, OCCURRED_AT",
+           [(f"u{i}", f"p{d}", at + timedelta(minutes=i)) for d, at in enumerate(days) for i in range(2)])
+    cli(share, dest, "sync")
+    assert_table_equal(share, dest, "CLICKS", key="-")
+
+    # every event of the day before yesterday is gone from the share, and one event comes in today
+    share.sql('DELETE FROM "CLICKS" WHERE "PAGE" = %s', ("p2",))
+    insert(share, "CLICKS", "USER_NAME, PAGE, OCCURRED_AT", [("u9", "p0", T0 + timedelta(hours=1))])
+    out = cli(share, dest, "sync")
+    line = table_line(out, "CLICKS")
+    # the rows of the days read again (yesterday and today) are re-read, not new: the day of the stored cursor
+    # is read whole, so the new event counts as re-read too
+    assert "1 day(s) the share no longer has removed" in line and "(0 new," in line, line
+    assert_table_equal(share, dest, "CLICKS", key="-")
+    out = cli(share, dest, "sync")
+    assert "1 of 1 table(s) unchanged" in out, out
+
+
+# -- 7. Huge rows --------------------------------------------------------------------------------------------------
+
+
+def test_windows_are_bounded_by_bytes_as_well_as_rows(share, dest):
+    share.sql('CREATE TABLE "BLOBS" ("ID" TEXT, "BODY" VARIANT, "UPDATED_AT" TIMESTAMP_NTZ)')
+    mb = "x" * 2**20
+
+    def row(i: int, at: datetime) -> tuple:
+        return (f"b{i}", {"n": i, "text": mb}, at)
+
+    insert(share, "BLOBS", "ID, BODY, UPDATED_AT", [row(i, T0 - timedelta(minutes=i)) for i in range(6)])
+    # 6 rows of 1 MB at most 2 MB a window: 3 windows or more (the row count alone would make one)
+    out = cli(share, dest, "sync", "--window-mb", "2")
+    windows = int(table_line(out, "BLOBS").split("windows ")[1].split()[0])
+    assert windows >= 3, out
+    assert_table_equal(share, dest, "BLOBS")
+
+    insert(share, "BLOBS", "ID, BODY, UPDATED_AT", [row(99, T0 + timedelta(minutes=1))])
+    out = cli(share, dest, "sync", "--window-mb", "2")
+    assert "(1 new," in table_line(out, "BLOBS"), out
+    assert_table_equal(share, dest, "BLOBS")
