@@ -14,7 +14,7 @@ import typer
 
 from learnsync.errors import LearnsyncError
 from learnsync.console import fmt, run_sync
-from learnsync.settings import LOCK_TIMEOUT, WINDOW_MB, WINDOW_ROWS
+from learnsync.defaults import LOCK_TIMEOUT, WINDOW_MB, WINDOW_ROWS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -334,6 +334,10 @@ def history_cmd(
             typer.echo(json.dumps(r.as_json()))
             continue
         error = f": {r.error}" if r.error else ""
+        if run_history.kind(r.mode) == run_history.CHECK:
+            typer.echo(f"{_when_text(r.started_at)}  {'(check of every table)':<28} {r.mode:<12} {r.outcome:<11}"
+                       f"  {r.seconds:.1f}s  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s{error}")
+            continue
         typer.echo(
             f"{_when_text(r.started_at)}  {r.table_name:<28} {r.mode:<12} {r.outcome:<11} rows {r.rows}"
             + (f" fetched, {r.changed} changed" if run_history.kind(r.mode) == run_history.RECONCILE
@@ -404,7 +408,7 @@ def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
-    from learnsync.settings import DEFAULT_DESTINATION
+    from learnsync.defaults import DEFAULT_DESTINATION
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts

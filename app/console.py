@@ -13,11 +13,14 @@ from typing import Any, Callable, Iterator, Optional
 
 import typer
 
-from learnsync.pipelines.catalog import Profile
-from learnsync.pipelines.snowflake.reader import ShareReader
-from learnsync.pipelines.sync import TableResult, new_dataset_line, plan, sync, synced_tables
-from learnsync.destinations import Target
-from learnsync.settings import LOCK_TIMEOUT
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the engine is imported when a sync starts: `learnsync --help` must not pay for dlt
+    from learnsync.destinations import Target
+    from learnsync.pipelines.catalog import Profile
+    from learnsync.pipelines.snowflake.reader import ShareReader
+    from learnsync.pipelines.sync import TableResult
+from learnsync.defaults import LOCK_TIMEOUT
 
 
 def fmt(value: Any) -> str:
@@ -38,6 +41,7 @@ def run_sync(
     before any table for a destination that cannot be reached or a bad table name; a table's own failure is in
     its result, never raised. Returns the results in table order. `reset_history` (with `full_refresh`) drops
     the versions of tables kept with history."""
+    from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
 
@@ -68,15 +72,31 @@ def run_sync(
                     line += f"  ({', '.join(n for n in notes if n)})"
             display.done(r, line)
 
+        checks: list[TableResult] = []
+
+        def check(r: TableResult) -> None:
+            checks.append(r)
+            display.done(r, f"  {'(check)':<28} {len(specs)} table(s) compared with the share in one query"
+                            f"  {r.seconds:6.1f}s  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s")
+
         results = sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
                        on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
-                       reset_history=reset_history)
-    # every query wakes the warehouse, which bills at least a minute: the run's cost in queries, discovery included
-    queries, seconds = reader.stats.snapshot()
-    unchanged = sum(1 for r in results if r.unchanged)
-    typer.echo(f"Snowflake: {queries} queries, {seconds:.1f}s in all; {unchanged} of {len(results)} table(s) unchanged"
-               " since their last sync")
+                       reset_history=reset_history, on_check=check)
+    typer.echo(cost_line(reader.stats.snapshot(), results, checks))
     return results
+
+
+def cost_line(total: tuple[int, float], results: list[TableResult], checks: list[TableResult]) -> str:
+    """The run's Snowflake queries and seconds, split so that the printed lines add up to it: the tables' own, the
+    check for unchanged tables, and the rest (reading the share's catalog). Every query wakes the warehouse,
+    which bills at least a minute."""
+    queries, seconds = total
+    tables = sum(r.queries for r in results)
+    check = sum(r.queries for r in checks)
+    unchanged = sum(1 for r in results if r.unchanged)
+    return (f"Snowflake: {queries} queries, {seconds:.1f}s in all ({tables} by the tables, {check} for the check,"
+            f" {queries - tables - check} reading the share's catalog); {unchanged} of {len(results)} table(s)"
+            " unchanged since their last sync")
 
 
 class _Plain:

@@ -23,15 +23,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from learnsync.errors import LearnsyncError
 
-DEFAULT_DESTINATION = "duckdb:///./learnsync.duckdb"
-"""Where a sync loads when no destination URI is given: a DuckDB file in the working directory."""
-WINDOW_ROWS = 250_000
-WINDOW_MB = 256
-"""A window's bytes at most, estimated from the share (`snowflake.sql.row_bytes`): wide rows make smaller windows."""
-"""Rows per committed window by default (`--window-rows`): memory follows it, at most two windows are held."""
-LOCK_TIMEOUT = 600.0
-"""Seconds a run waits for another run syncing the same table before it stops (`--lock-timeout`)."""
-
 DATASET_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
 """A destination dataset (schema) name every destination takes unquoted: letters, digits, underscores, <= 63."""
 
@@ -275,10 +266,13 @@ class TableSettings(BaseConfiguration):
     case-insensitively; the catalog checks every value: `catalog.resolve_table`)."""
 
     cursor: Optional[str] = None
+    """The column a run resumes from (a TIMESTAMP, DATE or integer column), instead of the profile's."""
     primary_key: Optional[List[str]] = None
+    """The key columns a merge upserts on, instead of the profile's."""
     strategy: Optional[str] = None
     """merge | events | replace."""
     lookback_hours: Optional[float] = None
+    """Hours re-read behind the stored cursor on every run (24 by default; event tables: 3 days)."""
     column_policy: Optional[Dict[str, str]] = None
     """{COLUMN = "exclude" | "hash"}."""
     exclude_columns: Optional[List[str]] = None

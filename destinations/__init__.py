@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from learnsync.destinations import bigquery, duckdb, filesystem, postgres
 from learnsync.destinations.base import STAGING, SWAP, Kind, Target, is_staging
 from learnsync.errors import LearnsyncError
-from learnsync.settings import DEFAULT_DESTINATION
+from learnsync.defaults import DEFAULT_DESTINATION
 
 __all__ = ["DEFAULT_DESTINATION", "Kind", "Target", "dbt_output", "is_staging", "resolve"]
 

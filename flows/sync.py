@@ -22,8 +22,10 @@ from learnsync.flows.tasks import (
     Job, TableFailed, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
     unchanged_tables_task, with_retries,
 )
+from learnsync.pipelines.runs import RUN_TABLE
 from learnsync.pipelines.sync import Mode
-from learnsync.settings import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from learnsync.defaults import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import FlowSettings
 
 
 
@@ -71,9 +73,11 @@ def group_lanes(rows: list[dict[str, Any]], span: str) -> list[dict[str, Any]]:
     return list(tables.values())
 
 
-def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None) -> State:
+def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None,
+             check: Optional[dict[str, Any]] = None) -> State:
     """Wait for every table, publish the artifacts, and end Failed naming the failed tables. With `span` (a
-    backfill's range), the lanes of a table are one row of the artifacts (`group_lanes`)."""
+    backfill's range), the lanes of a table are one row of the artifacts (`group_lanes`). `check`: the row of the
+    run's check for unchanged tables (table `*`), last in the table artifact, so its rows add up to the run."""
     rows, failed = [], []
     for table, future in futures.items():
         outcome = future.result(raise_on_failure=False)
@@ -87,13 +91,18 @@ def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None) -> 
             rows.append({**outcome, "table": table} if span else outcome)
     if span:
         rows, failed = group_lanes(rows, span), sorted(set(failed))
-    create_table_artifact(rows, key=f"learnsync-{kind}", description=f"learnsync {kind}: one row per table")
+    create_table_artifact(rows + ([check] if check else []), key=f"learnsync-{kind}",
+                          description=f"learnsync {kind}: one row per table" + (", and the run's check (*)" if check
+                                                                               else ""))
     lines = [f"# learnsync {kind}", "", f"{len(rows) - len(failed)} of {len(rows)} tables succeeded, "
              f"{sum(r['rows'] or 0 for r in rows)} rows loaded.", ""]
     lines += [f"- **{r['table']}**: {r['outcome']}{', range ' + r['range'] if r.get('range') else ''},"
               f" {r['rows']} rows ({r['rows_new']} new, {r['rows_reread']} re-read),"
               f" {r['snowflake_queries']} Snowflake queries ({r['snowflake_seconds']} s), cursor {r['old_cursor']} ->"
               f" {r['new_cursor']}" for r in rows]
+    if check:
+        lines.append(f"- **the check** ({check['outcome'].split(': ', 1)[-1]}): {check['snowflake_queries']} Snowflake"
+                     f" queries ({check['snowflake_seconds']} s) for all tables at once")
     create_markdown_artifact("\n".join(lines), key=f"learnsync-{kind}-summary", description=f"learnsync {kind}")
     if failed:
         # no data= on a Failed state: Prefect would try to turn it into the exception to raise
@@ -162,10 +171,11 @@ def sync_flow(
     limit = resolve(destination, dataset).max_parallel_loads
     # one query tells which tables changed at all; the others are not run (and open no dlt pipeline)
     skipped = unchanged_tables_task(job, names)
+    check = skipped.pop(RUN_TABLE, None)
     run = with_retries(run_table, settings)
     started = fan_out([n for n in names if n not in skipped], lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
     futures = {n: started[n] if n in started else Finished(skipped[n]) for n in names}
-    return _collect("sync", futures)
+    return _collect("sync", futures, check=check)
 
 
 @dataclass(frozen=True)

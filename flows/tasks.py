@@ -18,7 +18,8 @@ from learnsync.errors import LearnsyncError, Unreachable
 from learnsync.pipelines.catalog import Profile
 from learnsync.pipelines.catalog import profile as vendor_profile
 from learnsync.pipelines.sync import Mode, TableResult
-from learnsync.settings import LOCK_TIMEOUT, WINDOW_ROWS, FlowSettings
+from learnsync.defaults import LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.settings import FlowSettings
 from prefect import Task, get_run_logger, task
 from prefect.tasks import exponential_backoff
 
@@ -290,6 +291,21 @@ def emit_table_event(job: Job, dataset: str, result: TableResult) -> None:
     )
 
 
+CHECKED = "learnsync.run.checked"
+"""The Prefect event of a sync run's check for unchanged tables (resource `learnsync.run.<dataset>`): its
+Snowflake queries are the run's, so the tables' events plus this one add up to the run's total."""
+
+
+def emit_check_event(job: Job, dataset: str, check: TableResult, tables: int) -> None:
+    """Emit `CHECKED` for a run's check for unchanged tables, with its queries, seconds and the tables checked."""
+    from prefect.events import emit_event
+
+    emit_event(CHECKED, resource={"prefect.resource.id": f"learnsync.run.{dataset}", "learnsync.dataset": dataset,
+                                  "learnsync.profile": job.profile.value},
+               payload={"tables": tables, "seconds": round(check.seconds, 1), "snowflake_queries": check.queries,
+                        "snowflake_seconds": round(check.snowflake_seconds, 2)})
+
+
 @task(name="list-tables")
 def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
     """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
@@ -303,9 +319,10 @@ def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
 @task(name="unchanged-tables")
 def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The tables of an incremental flow run that need not run (`pipelines.sync.unchanged_tables`: one query to
-    the share for all of them), as their artifact rows by table; their runs are recorded and their events emitted
-    like a table run's. {} when none qualifies or the check fails for any reason, a source that is away included
-    (every table then runs, in its own retried task); never raises."""
+    the share for all of them), as their artifact rows by table, and under `runs.RUN_TABLE` the check's own row
+    (its query is the run's, not the tables'); the runs are recorded and their events emitted like a table run's
+    (the check: `learnsync.run.checked`). {} when none qualifies or the check fails for any reason, a source that
+    is away included (every table then runs, in its own retried task); never raises."""
     from learnsync.destinations import resolve
     from learnsync.pipelines.sync import plan, recorded_cursors, unchanged_tables
 
@@ -317,17 +334,23 @@ def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str
             return {}
         with open_reader(job, mode="check") as reader:
             specs = plan(reader, job.profile, list(tables))
-            skipped = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id(), recorded=recorded)
+            checked = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id(), recorded=recorded)
     except Exception as exc:  # noqa: BLE001 - an optimization: the table tasks run (and are retried) either way
         get_run_logger().info("The check for unchanged tables failed (%s); every table runs.",
                               " ".join(str(exc).split())[:300])
         return {}
-    for result in skipped.values():
-        emit_table_event(job, target.dataset or job.dataset, result)
-    if skipped:
-        get_run_logger().info("%d table(s) unchanged since their last sync, not run: %s", len(skipped),
-                              ", ".join(skipped))
-    return {name: summary(result) for name, result in skipped.items()}
+    dataset = target.dataset or job.dataset
+    for result in checked.skipped.values():
+        emit_table_event(job, dataset, result)
+    if checked.skipped:
+        get_run_logger().info("%d table(s) unchanged since their last sync, not run: %s", len(checked.skipped),
+                              ", ".join(checked.skipped))
+    rows = {name: summary(result) for name, result in checked.skipped.items()}
+    if checked.run is not None:
+        emit_check_event(job, dataset, checked.run, len(specs))
+        rows[checked.run.table] = {**summary(checked.run), "outcome": f"check: {len(checked.skipped)} of {len(specs)}"
+                                   " table(s) unchanged"}
+    return rows
 
 
 @task(name="reach-destination")

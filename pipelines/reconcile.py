@@ -27,7 +27,7 @@ from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
-from learnsync.settings import LOCK_TIMEOUT
+from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import share_table

@@ -24,6 +24,11 @@ Outcome = str
 """ok | failed | interrupted."""
 RECONCILE = "reconcile"
 """The `mode` prefix of reconcile runs ("reconcile", "reconcile dry-run"); any other mode is a sync."""
+CHECK = "check"
+"""The `mode` of a run's check for unchanged tables: one row per run, `table_name` RUN_TABLE, carrying the one
+share query that checked every table (so the tables' own rows add up to the run's total)."""
+RUN_TABLE = "*"
+"""The `table_name` of a row that belongs to a whole run, not to one table (the check)."""
 
 
 @dataclass
@@ -165,7 +170,10 @@ def read(target: Target, dataset: str, table: Optional[str] = None, limit: int =
 
 
 def kind(mode: str) -> str:
-    """"reconcile" for a reconcile run's mode, else "sync" (incremental, backfill, full refresh)."""
+    """"reconcile" for a reconcile run's mode, "check" for a run's check for unchanged tables, else "sync"
+    (incremental, backfill, full refresh)."""
+    if mode == CHECK:
+        return CHECK
     return RECONCILE if mode.startswith(RECONCILE) else "sync"
 
 

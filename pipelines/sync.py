@@ -35,7 +35,8 @@ from learnsync.pipelines.source.resource import cursor_column, make_incremental,
 from learnsync.pipelines.source.types import DAY
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.values import ValueCounts
-from learnsync.settings import LOCK_TIMEOUT, TableSettings, read_pii_salt, table_settings
+from learnsync.defaults import LOCK_TIMEOUT
+from learnsync.settings import TableSettings, read_pii_salt, table_settings
 
 log = logging.getLogger("learnsync.sync")
 
@@ -107,6 +108,7 @@ def plan(
     from config (or `overrides`). Unknown table names, settings that do not fit and a hash policy without its
     salt are a LearnsyncError, raised before anything is read."""
     discovered = reader.discover()
+    refuse_unfit_profile(profile, list(discovered))
     names = select_tables(profile, list(discovered))
     if not tables:
         for missing in sorted(set(expected_tables(profile)) - set(discovered)):
@@ -136,6 +138,19 @@ def plan(
             " [sources.learnsync] in .dlt/secrets.toml (or set SOURCES__LEARNSYNC__PII_SALT); keep it secret and stable."
         )
     return specs
+
+
+def refuse_unfit_profile(profile: Profile, discovered: Sequence[str]) -> None:
+    """A vendor profile none of whose documented tables is in the share is a LearnsyncError naming the profile
+    that fits (loading the share under the wrong vendor's keys, cursors and comments is never what was meant)."""
+    documented = set(expected_tables(profile))
+    if not documented or documented & set(discovered):
+        return
+    fits = [p.value for p in Profile if p is not profile and set(expected_tables(p)) & set(discovered)]
+    hint = f"--profile {fits[0]}" if fits else "the profile of the vendor whose share this is"
+    raise LearnsyncError(f"None of the {profile.value} profile's tables is in the share (it has"
+                         f" {', '.join(sorted(discovered)[:5])}{', ...' if len(discovered) > 5 else ''}): use {hint},"
+                         " or --profile auto to load a share of another shape.")
 
 
 SOURCE_PREFIX = "learnsync_"
@@ -341,14 +356,14 @@ def _record(target: Target, dataset: str, result: TableResult, run_id: str, mode
     run_history.record(target, dataset, _run_record(result, run_id, mode), pipelines_dir)
 
 
-def _run_record(result: TableResult, run_id: str, mode: Mode) -> Any:
+def _run_record(result: TableResult, run_id: str, mode: str) -> Any:
     """A table run as a row of the run history (`runs.RunRecord`)."""
     from learnsync.pipelines import runs as run_history
 
     outcome = "failed" if not result.ok else "interrupted" if result.interrupted else "ok"
     after = result.new_cursor if result.new_cursor is not None else result.old_cursor
     return run_history.RunRecord(
-        table_name=result.table, run_id=run_id, mode=mode.value,
+        table_name=result.table, run_id=run_id, mode=str(mode),
         started_at=result.started_at or datetime.now(timezone.utc), seconds=result.seconds, rows=result.rows,
         rows_new=result.rows_new, rows_reread=result.rows_reread,
         cursor_before=run_history.cursor_text(result.old_cursor), cursor_after=run_history.cursor_text(after),
@@ -766,6 +781,17 @@ def recorded_cursors(target: Target, dataset: str, pipelines_dir: Optional[str] 
     return out
 
 
+@dataclass
+class Checked:
+    """What a run's check for unchanged tables found: the tables that need not run, and the check itself."""
+
+    skipped: dict[str, TableResult] = field(default_factory=dict)
+    """{table: its result, `unchanged`, 0 rows, 0 queries}: the check's cost is the run's (`run`), not theirs."""
+    run: Optional[TableResult] = None
+    """The check as a run-level result (table `runs.RUN_TABLE`, strategy `runs.CHECK`) holding the one share
+    query and its seconds; None when no check was made."""
+
+
 def unchanged_tables(
     reader: ShareReader,
     specs: Sequence[TableSpec],
@@ -776,25 +802,26 @@ def unchanged_tables(
     run_id: Optional[str] = None,
     recorded: Optional[dict[str, str]] = None,
     checks: Optional[dict[str, tuple[Any, lookback.LookbackCheck]]] = None,
-) -> dict[str, TableResult]:
-    """The tables of an incremental run that need not run at all, as their results ({name: result}, `unchanged`).
+) -> Checked:
+    """The tables of an incremental run that need not run at all (`Checked.skipped`), and the check (`.run`).
 
     A table qualifies when its newest recorded sync (`runs.latest`) succeeded, and the share and the destination
     hold the same rows in the lookback of the cursor that sync stored and past it (`lookback`: the hour buckets'
     counts and fingerprints). All tables are checked in one query to the share and one to the destination
     (plus one to the run history), under the dataset catalog's lock; such a table's dlt pipeline is never opened.
     On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
-    With `run_id`, the skipped tables' runs are recorded in one insert (mode incremental, 0 rows; each carries the
-    check's query, which it shared with the other tables checked). Returns {}
-    where nothing qualifies, or when the check fails for any reason (logged; the tables then run one by one,
-    which is always correct). `recorded`: `recorded_cursors` when the caller read them already. `checks`, when
-    given, receives {table: (the recorded cursor, its LookbackCheck)} for the tables that did change, so their runs
-    need not compare again (`sync_table`'s `lookback_check`)."""
+    That query is the run's, not any table's: with `run_id`, one run-level row (table `runs.RUN_TABLE`, mode
+    `runs.CHECK`) records it, and the skipped tables' rows (mode incremental, 0 rows, 0 queries) go in the same
+    insert, so the tables' figures add up to the run's total. Returns an empty `Checked` where nothing qualifies,
+    or when the check fails for any reason (logged; the tables then run one by one, which is always correct).
+    `recorded`: `recorded_cursors` when the caller read them already. `checks`, when given, receives {table:
+    (the recorded cursor, its LookbackCheck)} for the tables that did change, so their runs need not compare
+    again (`sync_table`'s `lookback_check`)."""
     from learnsync.pipelines import runs as run_history
 
     candidates = [s for s in specs if lookback.applies(s)]
     if not candidates or not target.merges or target.dialect is None or not run_history.supported(target):
-        return {}
+        return Checked()
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     before = reader.stats.snapshot()
     try:
@@ -808,7 +835,7 @@ def unchanged_tables(
                     stored[spec.name] = cursor
             chosen = [s for s in candidates if s.name in stored]
             if not chosen:
-                return {}
+                return Checked()
             texts, params = [], {}
             for i, spec in enumerate(chosen):
                 text, p = lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
@@ -824,8 +851,6 @@ def unchanged_tables(
                 dest_rows = client.execute_sql(" UNION ALL ".join(
                     f"SELECT {i} AS T, q.* FROM ({text}) q" for i, text in enumerate(summaries))) or []
             skipped: dict[str, TableResult] = {}
-            # each skipped table carries the check's query (shared by every table checked with it)
-            queries, seconds = (a - b for a, b in zip(reader.stats.snapshot(), before))
             for i, spec in enumerate(chosen):
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)
                 dst = lookback.buckets(r[1:] for r in dest_rows if int(r[0]) == i)
@@ -835,19 +860,23 @@ def unchanged_tables(
                 if check.unchanged:
                     skipped[spec.name] = TableResult(
                         spec.name, spec.strategy.value, unchanged=True, old_cursor=stored[spec.name],
-                        new_cursor=stored[spec.name], started_at=started_at, seconds=time.monotonic() - started,
-                        queries=int(queries), snowflake_seconds=float(seconds))
-            if run_id is not None and skipped:
-                run_history.record_many(target, dataset, [_run_record(r, run_id, Mode.INCREMENTAL)
-                                                          for r in skipped.values()], pipelines_dir)
+                        new_cursor=stored[spec.name], started_at=started_at)
+            queries, seconds = (a - b for a, b in zip(reader.stats.snapshot(), before))
+            run = TableResult(run_history.RUN_TABLE, run_history.CHECK, started_at=started_at,
+                              seconds=time.monotonic() - started, queries=int(queries),
+                              snowflake_seconds=float(seconds))
+            if run_id is not None:
+                rows = [_run_record(run, run_id, run_history.CHECK)]
+                rows += [_run_record(r, run_id, Mode.INCREMENTAL) for r in skipped.values()]
+                run_history.record_many(target, dataset, rows, pipelines_dir)
     except LearnsyncError:
         raise
     except Exception as exc:  # noqa: BLE001 - an optimization: running every table is always correct
         log.info("The check for unchanged tables failed (%s); every table runs.", " ".join(str(exc).split())[:300])
-        return {}
+        return Checked()
     log.info("%d of %d table(s) unchanged since their last sync (checked in %.2fs): not run.", len(skipped),
              len(specs), time.monotonic() - started)
-    return skipped
+    return Checked(skipped, run)
 
 
 def sync(
@@ -864,16 +893,21 @@ def sync(
     should_stop: Optional[StopCheck] = None,
     run_id: Optional[str] = None,
     reset_history: bool = False,
+    on_check: Optional[Callable[[TableResult], None]] = None,
 ) -> list[TableResult]:
     """Sync tables one after another; a failing table does not stop the others. When `should_stop()` turns
     True, the table in flight stops after its current window and the tables after it are not started
     (`started=False`); both are passed to `on_result`. `reset_history` (with `full_refresh`) drops the versions
-    of tables kept with history and starts their history again (see `sync_table`)."""
+    of tables kept with history and starts their history again (see `sync_table`). `on_check` receives the
+    run's check for unchanged tables (`Checked.run`), when one was made, before any table's result."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
     checks: dict[str, tuple[Any, lookback.LookbackCheck]] = {}
-    skipped = {} if full_refresh else unchanged_tables(reader, specs, target, dataset, pipelines_dir, lock_timeout,
-                                                       run_id, checks=checks)
+    checked = Checked() if full_refresh else unchanged_tables(reader, specs, target, dataset, pipelines_dir,
+                                                              lock_timeout, run_id, checks=checks)
+    skipped = checked.skipped
+    if checked.run is not None and on_check is not None:
+        on_check(checked.run)
     for spec in specs:
         if spec.name in skipped:
             results.append(skipped[spec.name])

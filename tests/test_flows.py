@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from datetime import timedelta
@@ -382,3 +383,33 @@ def test_a_destination_restarting_heals_within_the_retries(share, dest):
     assert proxy.refused == 2
     assert _task_runs(state)["reach-destination"][0] == 3
     assert_table_equal(share, dest, "SKILLS")
+
+
+def test_an_idle_runs_check_is_one_artifact_row_and_the_tables_carry_none_of_it(share, tmp_path):
+    """Issue 21 item 3: summed per table, an idle run's Snowflake queries are the tables' own (none); the one check
+    query is the run's row `*` in the artifact and in `_learnsync_runs`."""
+    import duckdb
+    from prefect.artifacts import Artifact
+
+    from learnsync.flows.sync import sync_flow
+    from tests.support.warehouses import Dest
+
+    create(share, "COURSES_TRACKINGS")
+    create(share, "SKILLS")
+    trackings(share, 6, T0)
+    insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
+    path = tmp_path / "w.duckdb"
+    dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
+    assert sync_flow(**_params(share, dest), return_state=True).is_completed()
+    idle = sync_flow(**_params(share, dest), return_state=True)
+    assert idle.is_completed(), idle.message
+    data = Artifact.get("learnsync-sync").data
+    rows = {r["table"]: r for r in (json.loads(data) if isinstance(data, str) else data)}
+    assert set(rows) == {"COURSES_TRACKINGS", "SKILLS", "*"}, rows
+    assert rows["COURSES_TRACKINGS"]["snowflake_queries"] == rows["SKILLS"]["snowflake_queries"] == 0, rows
+    assert rows["*"]["snowflake_queries"] == 1 and rows["*"]["outcome"].startswith("check: 2 of 2"), rows["*"]
+    con = duckdb.connect(str(path), read_only=True)
+    recorded = con.execute("SELECT table_name, mode, queries FROM learning._learnsync_runs WHERE mode = 'check'"
+                           " OR queries = 0 ORDER BY table_name").fetchall()
+    con.close()
+    assert recorded == [("*", "check", 1), ("COURSES_TRACKINGS", "incremental", 0), ("SKILLS", "incremental", 0)]

@@ -22,7 +22,8 @@ from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.values import ValueCounts
-from learnsync.settings import WINDOW_MB, WINDOW_ROWS, ShareCredentials, read_pii_salt
+from learnsync.defaults import WINDOW_MB, WINDOW_ROWS
+from learnsync.settings import ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 KEYS_PER_READ = 1000
