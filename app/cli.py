@@ -29,7 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ProfileOpt = typer.Option("360learning", "--profile", envvar="LEARNSYNC_PROFILE", help="360learning, datacamp or auto.")
 SourceOpt = typer.Option(None, "--source-uri", envvar="LEARNSYNC_SOURCE_URI", show_default=False,
-                         help="snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE")
+                         help="snowflake://USER@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE; the key"
+                         " (private_key_path) or password from .dlt/secrets.toml [sources.learnsync.credentials]"
+                         " or SOURCES__LEARNSYNC__CREDENTIALS__*")
 DestOpt = typer.Option(None, "--dest-uri", envvar="LEARNSYNC_DEST_URI", show_default=False,
                        help="duckdb:///path/file.duckdb (default ./learnsync.duckdb), postgresql://user@host:port/db,"
                        " bigquery://PROJECT[/DATASET]?location=EU or file:///folder")
@@ -38,6 +40,9 @@ TablesOpt = typer.Option(None, "--tables", envvar="LEARNSYNC_TABLES", help="Comm
 ProgressOpt = typer.Option(True, "--progress/--no-progress", envvar="LEARNSYNC_PROGRESS",
                            help="On a terminal, a live display per table (windows, rows, rate, ETA);"
                            " --no-progress prints only each table's final line.")
+VerboseOpt = typer.Option(False, "--verbose", "-v",
+                          help="Log on stderr: learnsync's and dlt's INFO lines (a sync's stages: where each table's"
+                          " time went) and the Snowflake connector's warnings.")
 
 
 def _show_version(value: bool) -> None:
@@ -206,7 +211,7 @@ def sync_cmd(
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
     progress: bool = ProgressOpt,
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Sync the share into the destination; exit code 0 only if every table succeeded."""
     _setup_logging(verbose)
@@ -285,13 +290,21 @@ def status_cmd(
         checked = ""
         if st.last_reconcile is not None:
             found = (f"failed: {st.last_reconcile_error}" if st.last_reconcile_error
-                     else f"{st.last_reconcile_drift} rows changed")
+                     else f"dry run: {_rows(st.last_reconcile_drift)} differing from the share, not changed; run"
+                          " learnsync reconcile to fix" if st.last_reconcile_dry_run and st.last_reconcile_drift
+                     else f"dry run: no drift" if st.last_reconcile_dry_run
+                     else f"{_rows(st.last_reconcile_drift)} changed")
             checked = f"  reconciled {_when_text(st.last_reconcile)} ({found})"
         typer.echo(
             f"{st.table:<28} {st.state.value:<6} rows {fmt(st.rows)}  cursor {fmt(st.cursor)}"
             f"  lag {duration(st.lag_seconds)}{limit}  last sync {_when_text(st.last_success or st.last_load)}"
             f"{checked}{error}"
         )
+
+
+def _rows(n: Optional[int]) -> str:
+    """`1 row`, `3 rows`."""
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _when_text(value: Any) -> str:
@@ -357,7 +370,7 @@ def reconcile_cmd(
     tables: Optional[str] = TablesOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Only report what differs; exit code 1 if anything does."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per table on stdout."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Make the destination equal to the share: rows changed in place, deleted, or missed by the cursor."""
     import json
@@ -376,8 +389,11 @@ def reconcile_cmd(
         typer.echo(
             f"  {r.table:<28} {r.method:<7} checked {r.rows_checked:>9}  buckets {r.buckets:>6}  updated {r.updated:>6}"
             f"  inserted {r.inserted:>6}  deleted {r.deleted:>6}  fetched {r.rows_fetched:>7} (+{r.fingerprints}"
-            f" fingerprints)  {r.seconds:6.1f}s  {status}"
+            f" fingerprints)  queries {r.queries:>4}  {r.seconds:6.1f}s  {status}"
         )
+        if verbose:  # what Snowflake was asked, values bound beside the text (never in it)
+            for text in r.statements:
+                typer.echo(f"    query: {' '.join(text.split())}")
 
     with _share(source_uri, tag=_tag(prof, _run_id(), "reconcile")) as reader:
         specs = plan(reader, prof, _split(tables))

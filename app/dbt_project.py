@@ -149,6 +149,44 @@ DEMO_DATASETS = {"360learning": "learning_360", "datacamp": "datacamp"}
 """The datasets `learnsync demo` syncs into."""
 
 
+def build_package(
+    duckdb_path: str | Path,
+    datasets: Mapping[str, str] = DEMO_DATASETS,
+    project_dir: Optional[Path] = None,
+    select: Sequence[str] = (),
+) -> str:
+    """Build the dbt package (`dbt deps`, `dbt build`: every staging model and mart of both vendors with their
+    tests, or only `select`'s) on a DuckDB file holding both vendors' datasets; models land in schema
+    `learnsync_dbt` of the file. The project is written into `project_dir` (kept for the user to run dbt again;
+    by default a temporary folder, removed). Returns dbt's summary line ("Done. PASS=.. WARN=.. ERROR=.. SKIP=..
+    TOTAL=.."). Nothing else may hold the file open meanwhile. Raises LearnsyncError when dbt is missing,
+    `project_dir` already holds a project, or the build fails (one line: dbt's first error and its summary)."""
+    path = Path(duckdb_path).expanduser().resolve()
+    spec = ProjectSpec(Vendors.BOTH, dict(datasets), f"duckdb:///{path}")
+    with tempfile.TemporaryDirectory(prefix="learnsync-dbt-") as tmp:
+        project = Path(project_dir) if project_dir is not None else Path(tmp)
+        write_project(project, spec)
+        _check(run_dbt(project, "deps"), "deps")
+        built = run_dbt(project, "build", *select)
+        _check(built, "build")
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in built.stdout.splitlines()]
+    return next((ln[ln.index("Done."):].strip() for ln in reversed(lines) if "Done." in ln), "Done.")
+
+
+def read_mart(duckdb_path: str | Path, mart: str, order_by: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The first `limit` rows of a model in schema `learnsync_dbt` of a DuckDB file, ordered by `order_by` (SQL),
+    as {column: value} dicts."""
+    import duckdb
+
+    con = duckdb.connect(str(Path(duckdb_path).expanduser().resolve()), read_only=True)
+    try:
+        cur = con.execute(f'SELECT * FROM "{DEFAULT_SCHEMA}"."{mart}" ORDER BY {order_by} LIMIT {int(limit)}')
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
 def build_demo_mart(
     duckdb_path: str | Path,
     mart: str = "learning360__course_completion_funnel",
@@ -158,36 +196,15 @@ def build_demo_mart(
     project_dir: Optional[Path] = None,
     only_mart: bool = False,
 ) -> list[dict[str, Any]]:
-    """Build the dbt package on a DuckDB file holding both vendors' demo datasets and read one mart back.
-
-    Writes a project for both vendors (into `project_dir`, kept for the user to run dbt again; by default a
-    temporary folder, removed), runs `dbt deps` and `dbt build` (models land in schema `learnsync_dbt` of the
-    file) and returns the first `limit` rows of `mart` ordered by `order_by` (SQL), as {column: value} dicts.
-    With `only_mart`, only `mart`, the models it reads and their tests are built (the demo: a fraction of the
-    time). Nothing else may hold the file open meanwhile. Raises LearnsyncError when dbt is missing, `project_dir`
-    already holds a project, or the build fails (one line: dbt's first error and its summary).
-    """
-    import duckdb
-
-    path = Path(duckdb_path).expanduser().resolve()
-    spec = ProjectSpec(Vendors.BOTH, dict(datasets), f"duckdb:///{path}")
-    with tempfile.TemporaryDirectory(prefix="learnsync-dbt-") as tmp:
-        project = Path(project_dir) if project_dir is not None else Path(tmp)
-        write_project(project, spec)
-        _check(run_dbt(project, "deps"), "deps")
-        # cautious: a test that also reads a model left out (a relationship to another table) is left out too
-        only = ("--select", f"+{mart}", "--indirect-selection", "cautious") if only_mart else ()
-        _check(run_dbt(project, "build", *only), "build")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        cur = con.execute(f'SELECT * FROM "{DEFAULT_SCHEMA}"."{mart}" ORDER BY {order_by} LIMIT {int(limit)}')
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-    finally:
-        con.close()
+    """`build_package` (with `only_mart`: only `mart`, the models it reads and their tests), then `read_mart`:
+    the first `limit` rows of `mart` ordered by `order_by`. Raises what `build_package` raises."""
+    # cautious: a test that also reads a model left out (a relationship to another table) is left out too
+    only = ("--select", f"+{mart}", "--indirect-selection", "cautious") if only_mart else ()
+    build_package(duckdb_path, datasets, project_dir, only)
+    return read_mart(duckdb_path, mart, order_by, limit)
 
 
 __all__: Sequence[str] = (
-    "DEFAULT_SCHEMA", "PACKAGE_DIR", "ProjectSpec", "Vendors", "build_demo_mart", "project_files", "run_dbt",
-    "write_project",
+    "DEFAULT_SCHEMA", "PACKAGE_DIR", "ProjectSpec", "Vendors", "build_demo_mart", "build_package", "project_files",
+    "read_mart", "run_dbt", "write_project",
 )

@@ -22,6 +22,13 @@ DEMO_SHARES = (
 QUERY = ("SELECT c.name, count(*) AS attempts, round(avg(t.progress), 1) AS avg_progress"
          " FROM learning_360.courses_trackings t JOIN learning_360.courses c ON c.id = t.course"
          " GROUP BY 1 ORDER BY 2 DESC LIMIT 5")
+"""The suggested query without dbt: every attempt in the share, deleted learners' too."""
+MART = "learning360__course_completion_funnel"
+MART_ORDER = "attempts desc, course_id"
+MART_QUERY = (f"SELECT course_name, attempts, learners, completed_attempts, round(completion_rate, 2) AS"
+              f" completion_rate, round(success_rate, 2) AS success_rate FROM learnsync_dbt.{MART}"
+              f" ORDER BY {MART_ORDER} LIMIT 5")
+"""The suggested query once the dbt package was built: the same five courses the demo printed."""
 
 
 def run_demo(
@@ -45,6 +52,7 @@ def run_demo(
     from learnsync.console import run_sync
     from learnsync.destinations import resolve
     from learnsync.pipelines.catalog import profile as vendor_profile
+    from learnsync.pipelines.snowflake.cost import new_run_id
     from learnsync.pipelines.snowflake.reader import open_share
 
     targets = {dataset: resolve(dest_uri, dataset) for _, _, _, dataset in DEMO_SHARES}
@@ -59,18 +67,22 @@ def run_demo(
             counts.update(emulator.create_datacamp(conn, events=5000 * size))
         echo(f"Generated {sum(counts.values())} rows in {len(counts)} tables")
         # the demo's dlt state lives in a throwaway folder; the DuckDB file keeps a copy of it anyway
+        run_id = new_run_id()  # the demo's syncs are in the run history (`learnsync history`) like any sync
         with tempfile.TemporaryDirectory(prefix="learnsync-demo-") as pipelines_dir:
             for profile, database, schema, dataset in DEMO_SHARES:
                 with open_share(server.uri(database, schema)) as reader:
                     results = run_sync(reader, vendor_profile(profile), targets[dataset], dataset, None, False,
-                                       pipelines_dir, progress=progress)
+                                       pipelines_dir, progress=progress, run_id=run_id)
                 ok = ok and all(r.ok for r in results)
         for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
             shutil.rmtree(folder, ignore_errors=True)
+        built = None
         if ok and dest_uri.startswith("duckdb:"):
-            show_mart(_duckdb_path(dest_uri), echo)
+            built = show_mart(_duckdb_path(dest_uri), echo)
+        if dest_uri.startswith("duckdb:"):
+            what_to_open(_duckdb_path(dest_uri), built, echo)
         echo("")
-        echo(f"Done. Try:  {try_command(dest_uri)}")
+        echo(f"Done. Try:  {try_command(dest_uri, mart=built is not None)}")
         if serve is not None:
             _serve(server, dest_uri, echo, serve)
     return ok
@@ -80,11 +92,12 @@ MART_COLUMNS = ("course_name", "attempts", "learners", "completed_attempts", "co
 """The columns of the course completion funnel the demo prints (the mart has more)."""
 
 
-def show_mart(duckdb_path: Path, echo: Callable[[str], None] = print) -> bool:
-    """The demo's last step: build the dbt package on the demo's DuckDB file (`learnsync.dbt_project.
-    build_demo_mart`) and print the top of the course completion funnel; True when it was printed. Without dbt
-    (the `dbt` extra) it prints one line saying how to install it; a failed build prints dbt's one-line reason
-    (the synced data is there either way)."""
+def show_mart(duckdb_path: Path, echo: Callable[[str], None] = print) -> Optional[str]:
+    """The demo's last step: build the whole dbt package on the demo's DuckDB file (`learnsync.dbt_project.
+    build_package`: every staging model and mart of both vendors, with their tests) and print the top of the
+    course completion funnel; returns dbt's summary line, None when nothing was built. Without dbt (the `dbt`
+    extra) it prints one line saying how to install it; a failed build prints dbt's one-line reason (the synced
+    data is there either way)."""
     import importlib.util
 
     from learnsync.errors import LearnsyncError
@@ -92,22 +105,51 @@ def show_mart(duckdb_path: Path, echo: Callable[[str], None] = print) -> bool:
     echo("")
     if importlib.util.find_spec("dbt") is None or importlib.util.find_spec("dbt.cli") is None:
         echo("The dbt package builds marts over these tables: pip install 'learnsync[dbt]', then run learnsync demo again.")
-        return False
-    from learnsync.dbt_project import DEFAULT_SCHEMA, build_demo_mart
+        return None
+    from learnsync.dbt_project import DEFAULT_SCHEMA, build_package, read_mart
 
-    echo("Building the dbt package on it (learnsync/dbt: staging models and marts)...")
+    echo("Building the dbt package on it (every staging model and mart of both vendors, with their tests)...")
     try:
-        rows = build_demo_mart(duckdb_path, only_mart=True)
+        done = build_package(duckdb_path)
     except LearnsyncError as exc:
         echo(f"The dbt build did not finish: {exc}")
-        return False
-    echo(f"{DEFAULT_SCHEMA}.learning360__course_completion_funnel, top {len(rows)} courses by attempts:")
+        return None
+    echo(f"dbt build: {done}")
+    rows = read_mart(duckdb_path, MART, MART_ORDER)
+    echo(f"{DEFAULT_SCHEMA}.{MART}, top {len(rows)} courses by attempts (attempts of learners the share flags"
+         " deleted are left out):")
     columns = [c for c in MART_COLUMNS if rows and c in rows[0]]
     cells = [[_cell(r[c]) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     for line in [columns] + cells:
         echo(("  " + "  ".join(v.ljust(w) for v, w in zip(line, widths))).rstrip())
-    return True
+    return done
+
+
+def what_to_open(duckdb_path: Path, built: Optional[str], echo: Callable[[str], None] = print) -> None:
+    """A short list of what the demo left in the DuckDB file, and the commands that read it."""
+    import duckdb
+
+    con = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        kinds = dict(con.execute(
+            "SELECT table_schema, count(*) FROM information_schema.tables WHERE table_name NOT LIKE '\\_%' ESCAPE '\\'"
+            " GROUP BY 1").fetchall())
+        marts = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'learnsync_dbt'"
+                            " AND table_name NOT LIKE 'stg\\_%' ESCAPE '\\'").fetchall()[0][0]
+    finally:
+        con.close()
+    uri = f"duckdb://{duckdb_path}"
+    echo("")
+    echo(f"What to open in {duckdb_path.name}:")
+    for profile, _, _, dataset in DEMO_SHARES:
+        echo(f"  {dataset + '.*':<16} {kinds.get(dataset, 0)} tables synced from the {profile} share (child tables"
+             " of its JSON columns included)")
+    if built is not None:
+        staging = kinds.get("learnsync_dbt", 0) - marts
+        echo(f"  {'learnsync_dbt.*':<16} the dbt package: {staging} staging models and {marts} marts")
+    echo(f"  learnsync history --dest-uri {shlex.quote(uri)} --dataset learning_360   what each sync did")
+    echo(f"  learnsync dbt-project --profile both --dest-uri {shlex.quote(uri)}   a dbt project of your own on it")
 
 
 def _cell(value: object) -> str:
@@ -120,12 +162,14 @@ def _duckdb_path(dest_uri: str) -> Path:
     return Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
 
 
-def try_command(dest_uri: str) -> str:
+def try_command(dest_uri: str, mart: bool = False) -> str:
     """A shell command that queries the demo's DuckDB file with what `pip install` brought (Python's duckdb
-    package; the duckdb CLI is not installed)."""
+    package; the duckdb CLI is not installed): the mart's top five the demo printed when `mart`, else every
+    attempt per course."""
     path = str(Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve())
     # double-quoted Python strings, so the shell's single quotes around the code need no escapes
-    code = f"import duckdb; duckdb.connect({json.dumps(path)}, read_only=True).sql({json.dumps(QUERY)}).show()"
+    query = MART_QUERY if mart else QUERY
+    code = f"import duckdb; duckdb.connect({json.dumps(path)}, read_only=True).sql({json.dumps(query)}).show()"
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 

@@ -131,6 +131,9 @@ class Target:
     """Given an open dlt SQL client, the datasets holding dlt's `_dlt_version` table; None: cannot list them."""
     dialect: Optional[Dialect] = None
     """How the destination's SQL spells reconcile's expressions; None: reconcile is not supported there."""
+    exists: Callable[[], bool] = lambda: True
+    """Whether the destination is there to be read, asked without touching it (a DuckDB file: whether the file
+    exists), so that commands that only read never create it."""
 
 
 Factory = Callable[[SplitResult, str, dict[str, Any]], Target]

@@ -60,6 +60,7 @@ def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
         describe=comment_on(_comments),
         explain=functools.partial(_held, path),
         dialect=DIALECT,
+        exists=path.is_file,
     )
 
 

@@ -47,6 +47,8 @@ class TableStatus:
     last_reconcile_drift: Optional[int] = None
     """Rows that reconcile updated, inserted or deleted (a dry run: found differing); None when it failed."""
     last_reconcile_error: Optional[str] = None
+    last_reconcile_dry_run: bool = False
+    """The latest reconcile was a dry run: `last_reconcile_drift` rows were found differing and left as they are."""
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready: numbers as numbers (lag in seconds), times as ISO 8601 UTC text, null where nothing is known."""
@@ -62,6 +64,7 @@ class TableStatus:
             "last_error": self.last_error, "last_error_at": iso(self.last_error_at),
             "last_reconcile": iso(self.last_reconcile), "last_reconcile_drift": self.last_reconcile_drift,
             "last_reconcile_error": self.last_reconcile_error,
+            "last_reconcile_dry_run": self.last_reconcile_dry_run,
         }
 
 
@@ -98,6 +101,7 @@ def table_status(
         checked = max(runs_of(runs, spec.name, run_history.RECONCILE), key=lambda r: r.started_at, default=None)
         if checked is not None:
             st.last_reconcile = checked.ended_at
+            st.last_reconcile_dry_run = "dry" in checked.mode
             if checked.outcome == "failed":
                 st.last_reconcile_error = checked.error
             else:

@@ -746,7 +746,11 @@ def learnsync_datasets(target: Target, pipelines_dir: Optional[str] = None) -> l
 
 def require_synced(target: Target, dataset: str, pipelines_dir: Optional[str] = None) -> list[str]:
     """`synced_tables` of a dataset that must hold some: none is a LearnsyncError naming the datasets that do (a
-    mistyped --dataset must not pass as a dataset with nothing to report)."""
+    mistyped --dataset must not pass as a dataset with nothing to report). A destination that is not there (a
+    DuckDB file that does not exist) is that error too, and nothing is created."""
+    if not target.exists():
+        raise LearnsyncError(f"{target.display} does not exist: check --dest-uri (LEARNSYNC_DEST_URI), or run"
+                             " learnsync sync first.")
     tables = synced_tables(target, dataset, pipelines_dir)
     if tables:
         return tables

@@ -88,3 +88,70 @@ def test_a_profile_none_of_whose_tables_is_in_the_share_is_refused(share, tmp_pa
     result = cli("sync", "--profile", "datacamp", "--source-uri", share.uri, "--dest-uri", f"duckdb:///{path}")
     one_error_line(result, "datacamp", "--profile 360learning", "--profile auto")
     assert not path.exists()
+
+
+# item 2: the demo shows the whole product (and item 7: its syncs are in the run history)
+def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_path):
+    import shlex
+    import subprocess
+
+    from learnsync.dbt_project import PACKAGE_DIR
+
+    demo = learnsync("demo", "--no-progress", cwd=tmp_path, timeout=900)
+    out = demo.stdout + demo.stderr
+    assert demo.returncode == 0 and "Traceback" not in out, out[-4000:]
+    assert re.search(r"dbt build: Done\. PASS=\d+ WARN=0 ERROR=0 SKIP=0", out), out[-3000:]
+    path = tmp_path / "learnsync-demo.duckdb"
+    built = {r[0] for r in _duckdb_rows(path, "SELECT table_name FROM information_schema.tables"
+                                              " WHERE table_schema = 'learnsync_dbt'")}
+    models = {p.stem for p in (PACKAGE_DIR / "models").rglob("*.sql")}
+    assert models <= built, sorted(models - built)
+    assert "What to open in learnsync-demo.duckdb:" in out and "learnsync history --dest-uri" in out, out[-3000:]
+
+    # the printed top five and the suggested query's: the same courses and counts
+    lines = out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("learnsync_dbt.learning360__course_completion_funnel"))
+    printed = [ln.split()[-5] for ln in lines[head + 2: head + 7]]  # the attempts column
+    (command,) = [ln.split("Try:", 1)[1].strip() for ln in lines if "Try:" in ln]
+    query = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert query.returncode == 0, query.stderr
+    rows = _duckdb_rows(path, "SELECT attempts FROM learnsync_dbt.learning360__course_completion_funnel"
+                              " ORDER BY attempts DESC, course_id LIMIT 5")
+    assert printed == [str(r[0]) for r in rows], (printed, rows)
+    assert "learnsync_dbt.learning360__course_completion_funnel" in shlex.split(command)[-1]
+    assert [str(r[0]) for r in rows][0] in query.stdout, query.stdout
+
+    history = learnsync("history", "--dest-uri", f"duckdb:///{path}", "--dataset", "datacamp", "--json",
+                        cwd=tmp_path)
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert {json.loads(ln)["table"] for ln in history.stdout.splitlines()} >= {"FACT_LEARN_EVENTS", "DIM_USER"}
+
+
+# item 7: what the operator reads is true
+def test_status_and_history_on_a_missing_duckdb_file_create_nothing(share, tmp_path):
+    create(share, "SKILLS")
+    path = tmp_path / "nowhere.duckdb"
+    uri = f"duckdb:///{path}"
+    one_error_line(cli("history", "--dest-uri", uri), "does not exist", str(path))
+    one_error_line(cli("status", "--source-uri", share.uri, "--dest-uri", uri), "does not exist")
+    assert not path.exists() and not (tmp_path / ".nowhere.duckdb.locks").exists(), list(tmp_path.iterdir())
+
+
+def test_status_after_a_dry_run_that_found_drift_says_nothing_was_changed(share, tmp_path):
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"n{i}"} for i in range(3)])
+    flags = ["--source-uri", share.uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}"]
+    assert cli("sync", *flags).exit_code == 0
+    share.sql(f'UPDATE "{share.database}"."{share.schema}"."SKILLS" SET "NAME" = \'changed\' WHERE "ID" = \'s1\'')
+    assert cli("reconcile", "--dry-run", *flags).exit_code == 1
+    status = cli("status", *flags)
+    assert status.exit_code == 0, status.output
+    line = next(ln for ln in status.output.splitlines() if ln.startswith("SKILLS"))
+    assert "dry run: 1 row differing from the share, not changed" in line and "not changed" in line and "rows changed" not in line, line
+    report = json.loads(cli("status", "--json", *flags).output.splitlines()[0])
+    assert report["last_reconcile_dry_run"] is True and report["last_reconcile_drift"] == 1, report
+
+
+def test_help_shows_the_key_pair_form_of_the_source_uri():
+    text = cli("sync", "--help").output
+    assert "USER:PASSWORD" not in text and "snowflake://USER@ACCOUNT" in text and "private_key_path" in text, text
