@@ -66,6 +66,10 @@ def run_sync(
                     f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
                     f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
                 )
+                notes = [r.values.line()] + ([f"{r.days_removed} day(s) the share no longer has removed"]
+                                             if r.days_removed else [])
+                if any(notes):
+                    line += f"  ({', '.join(n for n in notes if n)})"
             display.done(r, line)
 
         checks: list[TableResult] = []
