@@ -213,6 +213,13 @@ def expected_tables(profile: Profile) -> tuple[str, ...]:
     return tuple(_docs_for(profile))
 
 
+def known_tables(profile: Profile) -> frozenset[str]:
+    """Tables a vendor profile recognizes: the ones it documents, and the dimensions its fact tables' documentation
+    names (DataCamp documents no DIM_* table, yet a share of only dimensions is still DataCamp's)."""
+    dimensions = vendor_docs.DATACAMP_DIMENSION_JOINS if profile is Profile.DATACAMP else {}
+    return frozenset(expected_tables(profile)) | frozenset(dimensions)
+
+
 def resolve_table(
     profile: Profile,
     name: str,

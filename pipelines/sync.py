@@ -21,7 +21,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from learnsync.destinations import Target, is_staging
 from learnsync.destinations.base import Index, pipeline_name
 from learnsync.errors import DestinationUnreachable, LearnsyncError
-from learnsync.pipelines.catalog import Profile, Strategy, TableSpec, expected_tables, resolve_table, select_tables
+from learnsync.pipelines.catalog import Profile, Strategy, TableSpec, expected_tables, known_tables, resolve_table, select_tables
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.drift import column_drift, warn_gone_tables
 from learnsync.pipelines import lookback
@@ -147,10 +147,10 @@ def plan(
 def refuse_unfit_profile(profile: Profile, discovered: Sequence[str]) -> None:
     """A vendor profile none of whose documented tables is in the share is a LearnsyncError naming the profile
     that fits (loading the share under the wrong vendor's keys, cursors and comments is never what was meant)."""
-    documented = set(expected_tables(profile))
+    documented = known_tables(profile)
     if not documented or documented & set(discovered):
         return
-    fits = [p.value for p in Profile if p is not profile and set(expected_tables(p)) & set(discovered)]
+    fits = [p.value for p in Profile if p is not profile and known_tables(p) & set(discovered)]
     hint = f"--profile {fits[0]}" if fits else "the profile of the vendor whose share this is"
     raise LearnsyncError(f"None of the {profile.value} profile's tables is in the share (it has"
                          f" {', '.join(sorted(discovered)[:5])}{', ...' if len(discovered) > 5 else ''}): use {hint},"
