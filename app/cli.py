@@ -249,7 +249,7 @@ def tables_cmd(
         policy = ", ".join(f"{c}={p.value}" for c, p in s.policies.items()) or "-"
         typer.echo(
             f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {fmt(s.cursor):<14} "
-            f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
+            f"strategy {s.strategy.value:<8} lookback {_hours(s.lookback.total_seconds() / 3600)}  children {children}  policy {policy}"
             + ("  history (valid_from, valid_to)" if s.history else "")
         )
 
@@ -431,15 +431,6 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
     )
 
 
-def _finish(state: Any) -> None:
-    typer.echo(f"{state.name}: {state.message or ''}".strip())
-    rows = state.result(raise_on_failure=False) if state.is_completed() else None
-    for row in rows if isinstance(rows, list) else []:
-        typer.echo(f"  {row['table']:<28} rows {row['rows']:>9}  {row['outcome']}")
-    if not state.is_completed():
-        raise typer.Exit(1)
-
-
 def _when(value: str, flag: str) -> Any:
     from datetime import datetime
 
@@ -452,24 +443,52 @@ def _when(value: str, flag: str) -> Any:
 @app.command("backfill")
 @user_errors
 def backfill_cmd(
-    table: list[str] = typer.Option(..., "--table", help="Table to backfill (repeat for several)."),
+    tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables to backfill."),
+    table: Optional[list[str]] = typer.Option(None, "--table", help="A table to backfill (repeat for several)."),
     start: str = typer.Option(..., "--start", help="ISO date/time, inclusive."),
     end: str = typer.Option(..., "--end", help="ISO date/time, exclusive."),
-    window_hours: float = typer.Option(24.0, "--window-hours", min=0.01),
-    parallel: int = typer.Option(4, "--parallel", min=1),
+    window_hours: float = typer.Option(24.0, "--window-hours", min=0.01, help="Hours of the range per window."),
+    parallel: int = typer.Option(4, "--parallel", min=1, help="Windows loaded at once (lanes; a DuckDB file"
+                                 " takes one at a time)."),
     profile: str = ProfileOpt,
     source_uri: Optional[str] = SourceOpt,
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
 ) -> None:
-    """Re-read [start, end) of tables through the backfill flow (locally); the stored cursor never moves."""
-    _setup_logging()
-    params = _flow_params(profile, source_uri, dest_uri, dataset)
-    lo, hi = _when(start, "--start"), _when(end, "--end")
-    from learnsync.flows.sync import backfill_flow
+    """Re-read [start, end) of tables and merge it into the destination, in lanes of windows run here (no
+    Prefect server); the stored cursors never move. Exit code 0 only if every table succeeded."""
+    from datetime import timedelta
 
-    _finish(backfill_flow(tables=table, start=lo, end=hi, window_hours=window_hours, parallel=parallel,
-                          return_state=True, **params))
+    from learnsync.console import table_line
+    from learnsync.pipelines.backfill import backfill, backfill_windows, check_destination
+
+    _setup_logging()
+    # everything local is checked before the first connection: one line, exit 2
+    names = list(table or []) + (_split(tables) or [])
+    if not names:
+        raise LearnsyncError("Name the tables to backfill: --tables COURSES,USERS (or --table COURSES).")
+    lo, hi = _when(start, "--start"), _when(end, "--end")
+    backfill_windows(lo, hi, timedelta(hours=window_hours))
+    prof, name, target = _profile(profile), _dataset(dataset), _target(dest_uri, dataset)
+    check_destination(target)
+    run_id = _run_id()
+    typer.echo(f"Backfilling [{_when_text(lo)}, {_when_text(hi)}) of {', '.join(names)} into {target.display}"
+               f" dataset {name}, windows of {_hours(window_hours)}, {parallel} at once")
+    with _stop_on_signals() as should_stop:
+        results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), prof, names, dest_uri,
+                           name, lo, hi, window_hours, parallel, should_stop, run_id,
+                           on_result=lambda r: typer.echo(table_line(r)))
+    failed = [r.table for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    if any(r.interrupted or not r.started for r in results):
+        raise typer.Exit(INTERRUPTED)
+
+
+def _hours(hours: float) -> str:
+    """`24 h`, `1.5 h`."""
+    return f"{hours:g} h"
 
 
 @app.command("full-refresh")
@@ -482,13 +501,12 @@ def full_refresh_cmd(
     dataset: str = DatasetOpt,
     reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
                                        help="Drop the versions of tables kept with history; their history starts again."),
+    progress: bool = ProgressOpt,
 ) -> None:
-    """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
-    _setup_logging()
-    params = _flow_params(profile, source_uri, dest_uri, dataset)
-    from learnsync.flows.sync import full_refresh_flow
-
-    _finish(full_refresh_flow(tables=_split(tables), reset_history=reset_history, return_state=True, **params))
+    """Reload tables from scratch (learnsync sync --full-refresh); readers never see them half-loaded."""
+    sync_cmd(profile=profile, source_uri=source_uri, dest_uri=dest_uri, dataset=dataset, tables=tables,
+             full_refresh=True, reset_history=reset_history, window_rows=WINDOW_ROWS, lock_timeout=LOCK_TIMEOUT,
+             progress=progress, verbose=False)
 
 
 @app.command("serve")
@@ -650,8 +668,12 @@ def automations_apply_cmd(
     from learnsync.flows.automations import apply
 
     _setup_logging()
-    for name, automation_id in apply(notify_block, Path(file) if file else None, stale_hours):
-        typer.echo(f"Automation {name!r} created ({automation_id}), notifying through {notify_block}")
+    created, warnings = apply(notify_block, Path(file) if file else None, stale_hours)
+    for name, automation_id, replaced in created:
+        typer.echo(f"Automation {name!r} {'replaced' if replaced else 'created'} ({automation_id}), notifying through"
+                   f" {notify_block}")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def main() -> None:
