@@ -384,8 +384,11 @@ def reconcile_cmd(
         typer.echo(
             f"  {r.table:<28} {r.method:<7} checked {r.rows_checked:>9}  buckets {r.buckets:>6}  updated {r.updated:>6}"
             f"  inserted {r.inserted:>6}  deleted {r.deleted:>6}  fetched {r.rows_fetched:>7} (+{r.fingerprints}"
-            f" fingerprints)  {r.seconds:6.1f}s  {status}"
+            f" fingerprints)  queries {r.queries:>4}  {r.seconds:6.1f}s  {status}"
         )
+        if verbose:  # what Snowflake was asked, values bound beside the text (never in it)
+            for text in r.statements:
+                typer.echo(f"    query: {' '.join(text.split())}")
 
     with _share(source_uri, tag=_tag(prof, _run_id(), "reconcile")) as reader:
         specs = plan(reader, prof, _split(tables))

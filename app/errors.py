@@ -18,3 +18,8 @@ class SourceUnreachable(Unreachable):
 
 class DestinationUnreachable(Unreachable):
     """The destination could not be reached (connection refused, timed out, login refused)."""
+
+
+class ReadStalled(SourceUnreachable):
+    """A result chunk did not arrive within the chunk timeout (a stalled or trickling network): the run stops and
+    releases its table; a flow retries it, and the next run resumes from the last committed window."""

@@ -41,10 +41,14 @@ SOURCE_CREDENTIALS = (*SOURCE_SECTIONS, "credentials")
 TABLE_SECTIONS = (*SOURCE_SECTIONS, "tables")
 URI_FORM = "snowflake://USER@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE"
 SECRETS_WHERE = "[sources.learnsync.credentials] in .dlt/secrets.toml (env SOURCES__LEARNSYNC__CREDENTIALS__<NAME>)"
-TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60}
+TIMEOUTS = {"login_timeout": 30, "network_timeout": 120, "socket_timeout": 60, "statement_timeout": 3600,
+            "chunk_timeout": 300}
 """Seconds: to log in; for one request with the connector's retries (the connector's default is forever); for one
 socket read. Snowflake answers a long query with "still running" within ~45 s, so a read never legitimately
-waits longer than a minute, and a source that stops answering fails a run in about two minutes at most."""
+waits longer than a minute, and a source that stops answering fails a run in about two minutes at most.
+`statement_timeout`: Snowflake cancels a statement running longer (STATEMENT_TIMEOUT_IN_SECONDS, pinned at login;
+Snowflake's default is two days). `chunk_timeout`: to download one result chunk (a few MB); the connector bounds
+each socket read only, so a chunk that trickles in one byte every few seconds would hold a run for hours."""
 SESSION_PARAMETERS = {
     # TIMESTAMP_NTZ is UTC wall-clock time, and LTZ/TZ batches are labelled with the session's zone: keep it UTC
     "TIMEZONE": "UTC",
@@ -78,7 +82,7 @@ class ShareCredentials(ConnectionStringCredentials):
 
     The fields of dlt's SnowflakeCredentials (the account as `host`, `username`, `password`, `warehouse`, `role`,
     `authenticator`, `token`, `private_key`, `private_key_path`, `private_key_passphrase`), with the schema, the
-    endpoint and the three timeouts added; its private-key loading (`decode_private_key`). Not a subclass of it:
+    endpoint and the timeouts added; its private-key loading (`decode_private_key`). Not a subclass of it:
     dlt 1.31 runs every `on_resolved` of the class chain, and SnowflakeCredentials' raises on a missing password
     (before learnsync can say which secret to set) and reads `private_key_path` into `private_key` (so a key given
     twice can no longer be told). `repr` and dlt's traces never show a secret."""
@@ -101,6 +105,8 @@ class ShareCredentials(ConnectionStringCredentials):
     login_timeout: int = TIMEOUTS["login_timeout"]
     network_timeout: int = TIMEOUTS["network_timeout"]
     socket_timeout: int = TIMEOUTS["socket_timeout"]
+    statement_timeout: int = TIMEOUTS["statement_timeout"]
+    chunk_timeout: int = TIMEOUTS["chunk_timeout"]
 
     def parse_native_representation(self, native_value: Any) -> None:
         """Parse the source URI; a malformed one is a LearnsyncError that shows the expected form."""
@@ -185,16 +191,18 @@ class ShareCredentials(ConnectionStringCredentials):
     def to_connector_params(self) -> Dict[str, Any]:
         """`snowflake.connector.connect()` arguments: the login of `method` only, the schema, bounded timeouts
         (the connector's defaults are 120 s to log in and retrying a request forever), the pinned
-        SESSION_PARAMETERS, and decimals for scaled numbers (`arrow_number_to_decimal`: the connector's default
-        hands NUMBER(p,s) over as float64). A private key that cannot be loaded is a LearnsyncError."""
+        SESSION_PARAMETERS, server-side binding (`paramstyle` numeric), and decimals for scaled numbers
+        (`arrow_number_to_decimal`: the connector's default hands NUMBER(p,s) over as float64). A private key that cannot be loaded is a LearnsyncError."""
         method = self.method
         kwargs: Dict[str, Any] = {
             "account": self.host, "user": self.username, "database": self.database, "schema": self.schema,
             "login_timeout": self.login_timeout, "network_timeout": self.network_timeout,
             "socket_timeout": self.socket_timeout,
-            "session_parameters": dict(SESSION_PARAMETERS),
+            "session_parameters": {**SESSION_PARAMETERS, "STATEMENT_TIMEOUT_IN_SECONDS": self.statement_timeout},
             "client_session_keep_alive": False,
             "arrow_number_to_decimal": True,
+            # values travel as bindings beside the statement, never inside its text (`sql.server_bound`)
+            "paramstyle": "numeric",
             "authenticator": method.value.upper(),
         }
         if method is Authenticator.PASSWORD:

@@ -4,7 +4,9 @@ Keyed tables are compared by buckets of MD5(key): each side returns, per bucket,
 its rows' fingerprints (`_learnsync_hash`, computed by Snowflake when the row was read). Buckets that differ are
 split one hex digit further until they hold at most LEAF_ROWS rows; for those, both sides return (key,
 fingerprint) pairs, and only the rows whose fingerprint changed or that are missing are read from the share and
-merged through the table's own dlt pipeline (child tables follow, as in a sync). Keys the share no longer has
+merged through the table's own dlt pipeline (child tables follow, as in a sync); when most of the table changed
+(RELOAD_SHARE of its rows, at least RELOAD_MIN_KEYS keys), the table is read again window by window instead, since
+key lists cannot prune and would cost one scan per KEYS_PER_READ keys (method "reload"). Keys the share no longer has
 are deleted with their child rows, or marked `_learnsync_deleted_at` for `soft_delete` tables. Event tables
 (no key) are compared per day and a day that differs is replaced from the share by a backfill of that day.
 What crosses the network is proportional to the change, not to the table.
@@ -29,7 +31,7 @@ from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines.snowflake import sql
-from learnsync.pipelines.snowflake.reader import ShareReader
+from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
     Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock, versioned_disposition,
@@ -41,6 +43,11 @@ log = logging.getLogger("learnsync.reconcile")
 LEAF_ROWS = 64  # a differing bucket this small is compared key by key
 FIRST_BUCKET_ROWS = 1024  # rows per bucket to start with: fewer scans of big tables, few summaries
 CHUNK = 1000  # keys per IN list
+RELOAD_SHARE = 0.5
+"""Changed and missing keys, as a share of the table's rows, from which reconcile re-reads the table instead of
+reading those keys (each IN list of KEYS_PER_READ keys scans the whole table: Snowflake cannot prune on it)."""
+RELOAD_MIN_KEYS = 5 * KEYS_PER_READ
+"""Below this many keys, reading them costs at most a few scans: reconcile reads the keys."""
 
 
 @dataclass
@@ -48,7 +55,7 @@ class ReconcileResult:
     """What reconciling one table found and did."""
 
     table: str
-    method: str  # "keys", "days" or "skipped"
+    method: str  # "keys", "reload" (most keys changed: the table read again), "days" or "skipped"
     rows_checked: int = 0  # source rows covered by the fingerprint comparison
     buckets: int = 0  # buckets (or days) compared
     fingerprints: int = 0  # (key, fingerprint) pairs read from both sides
@@ -57,6 +64,8 @@ class ReconcileResult:
     deleted: int = 0
     rows_fetched: int = 0  # full rows read from the share
     seconds: float = 0.0
+    queries: int = 0  # queries sent to Snowflake
+    statements: list[str] = field(default_factory=list, repr=False)  # their texts (values bound, never in them)
     note: str = ""
     error: Optional[str] = None
 
@@ -69,7 +78,9 @@ class ReconcileResult:
         return bool(self.updated or self.inserted or self.deleted or self.note.startswith("no fingerprints"))
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ReconcileResult.__dataclass_fields__} | {"drift": self.drift}
+        """The result as plain values, without the statements' texts (`--json`, the flows' task results)."""
+        fields = (k for k in ReconcileResult.__dataclass_fields__ if k != "statements")
+        return {k: getattr(self, k) for k in fields} | {"drift": self.drift}
 
 
 Buckets = dict[str, tuple[int, str]]
@@ -155,6 +166,17 @@ class _Fetched:
         return self.batches
 
 
+class _Counted(WindowStream):
+    """A table's windows read from its start, counting the rows read (a reconcile's reload)."""
+
+    rows = 0
+
+    def take(self, start: Any, nulls: bool, end: Any = None) -> list[pa.Table]:
+        batches = super().take(start, nulls, end)
+        self.rows += sum(b.num_rows for b in batches)
+        return batches
+
+
 def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:
     def select(columns: str, where: str, exact: bool) -> str:
         if exact:
@@ -205,6 +227,8 @@ def reconcile_table(
         result.error = _reason(exc)
     finally:
         result.seconds = time.monotonic() - started
+        result.queries = reader.stats.snapshot()[0] - queries
+        result.statements = reader.stats.statements[len(reader.stats.statements) - result.queries:]
     return result
 
 
@@ -324,22 +348,42 @@ class _Table:
         return changed, missing, extra
 
     def _apply_keys(self, changed: list[str], missing: list[str], extra: list[str]) -> None:
+        wanted = len(changed) + len(missing)
+        reload = wanted >= RELOAD_MIN_KEYS and wanted >= RELOAD_SHARE * self.result.rows_checked
+        if reload:
+            self.result.method = "reload"
         if self.dry_run:
             return
-        if changed or missing:
+        if reload:
+            self._reload()
+        elif changed or missing:
             batches = list(self.reader.read_keys(self.spec, changed + missing))
             self.result.rows_fetched = sum(b.num_rows for b in batches)
-            # the table's own source without a cursor: a merge by key that replaces child rows as a sync does,
-            # and leaves the stored cursor where it is
-            # a history table: changed rows become new versions (their current versions are closed), and only
-            # the keys read are in the load's scope
-            versioned = versioned_disposition(self.pipeline, self.spec, Mode.INCREMENTAL) if self.spec.history else None
-            source = share_table.with_args(name=source_name(self.spec))(
-                self.spec, _Fetched(batches), None, False, None, versioned)
-            self.target.adapt(source, self.spec)
-            self.pipeline.run(source, **self.target.run_options)
+            self._merge(_Fetched(batches))
         if extra:
             self._delete(extra)
+
+    def _merge(self, windows: Any) -> None:
+        """Merge one window of rows by key through the table's own source without a cursor: child rows are
+        replaced as a sync does, and the stored cursor stays where it is. A history table: changed rows become new
+        versions (their current versions are closed), and only the keys read are in the load's scope."""
+        versioned = versioned_disposition(self.pipeline, self.spec, Mode.INCREMENTAL) if self.spec.history else None
+        source = share_table.with_args(name=source_name(self.spec))(self.spec, windows, None, False, None, versioned)
+        self.target.adapt(source, self.spec)
+        self.pipeline.run(source, **self.target.run_options)
+
+    def _reload(self) -> None:
+        """Most of the table changed: read all of it, window by window as a sync does (cursor ranges prune), and
+        merge every row; unchanged rows merge to themselves (a history table's fingerprint makes no version)."""
+        stream = _Counted(self.reader, self.spec)
+        try:
+            while True:
+                self._merge(stream)
+                if stream.done:
+                    break
+        finally:
+            stream.close()
+        self.result.rows_fetched = stream.rows
 
     def _delete(self, keys: list[str]) -> None:
         """Remove keys the share no longer has, with their child rows; mark them, for soft_delete tables; close

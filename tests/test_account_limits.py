@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import learnsync
+from tests.support.cli import CANARY, learnsync
 from tests.support.helpers import DOCS, JSON_TYPES, _sorted, comparable, create, dest_rows, insert, source_rows
 from tests.support.rows import T0
 from tests.support.warehouses import Dest
 
-SALT = "acct-salt-5d1e"
+SALT = f"acct-salt-{uuid.uuid4().hex[:8]}"
+"""The tests' pii_salt: unique to this run, so a query text holding it cannot come from another test file."""
 POLICY = "SOURCES__LEARNSYNC__TABLES__{}__COLUMN_POLICY"
 
 
@@ -80,3 +81,103 @@ def test_reconcile_compares_a_hashed_key_with_hashed_keys(share, tmp_path):
     _assert_hashed_equal(share, dest, "USERS", {"ID"})
     parents = {r[0] for r in dest.query('SELECT DISTINCT "parent_id" FROM "{ds}"."users__managers"')}
     assert parents == {_sha("u1"), _sha("u2")}  # u3's child rows went with it
+
+
+# -- item 7: no secret in any query text -----------------------------------------------------------------------
+
+
+def test_no_secret_in_any_query_text(server, share, tmp_path):
+    """A sync, an incremental sync with its lookback, and a reconcile of tables that hash columns (a key among
+    them): every statement the emulator received is free of the salt and of the password, and the hashes that
+    landed are SHA-256(salt || value) as Python computes them."""
+    _users(share, 5)
+    dest = _duckdb(tmp_path)
+    env = {POLICY.format("USERS"): '{"ID": "hash", "EMAIL": "hash"}', "SOURCES__LEARNSYNC__PII_SALT": SALT}
+    share.server = server
+    uri = share.uri.replace("fake:snow@", f"fake:{CANARY}@")
+    first = len(server.wire.queries)
+
+    def run(command: str, *args: str) -> None:
+        proc = learnsync(command, "--source-uri", uri, "--dest-uri", dest.uri, "--dataset", dest.dataset,
+                         "--tables", "USERS", *args, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    run("sync")
+    insert(share, "USERS", [{"ID": "u9", "CREATED_AT": T0 + timedelta(days=1), "EMAIL": "it's@example.com"}])
+    share.sql('UPDATE "USERS" SET "EMAIL" = \'changed@example.com\' WHERE "ID" = \'u0\'')
+    run("sync")
+    run("reconcile")
+    _assert_hashed_equal(share, dest, "USERS", {"ID", "EMAIL"})
+
+    received = server.wire.queries[first:]
+    for q in received:
+        assert SALT not in q.sql and CANARY not in q.sql, q.sql
+    hashing = [q for q in received if q.bindings and any(b["value"] == SALT for b in q.bindings.values())]
+    assert len(hashing) >= 3, "the hashed reads were not seen"  # sync, lookback, reconcile: bound, not pasted
+
+
+# -- item 6: reconcile of a mass change -----------------------------------------------------------------------------
+
+
+def test_reconcile_reloads_a_table_that_mostly_changed(share, tmp_path):
+    """6,000 rows, every one renamed, some deleted, some inserted behind the cursor: reconcile re-reads the table
+    instead of 6 key lists, prints how many queries it sent (and, with -v, each statement), and the destination
+    equals the share row for row."""
+    from tests.support.helpers import assert_table_equal
+
+    create(share, "SKILLS")
+    share.sql("""INSERT INTO "SKILLS" SELECT 'sk' || seq4(), '2026-01-01'::TIMESTAMP_NTZ + seq4() * INTERVAL '1 minute',
+                 'a' || (seq4() % 97), 'Skill ' || seq4(), NULL FROM TABLE(GENERATOR(ROWCOUNT => 6000))""")
+    dest = _duckdb(tmp_path)
+    _run("sync", share, dest, tmp_path, "--tables", "SKILLS")
+    share.sql('UPDATE "SKILLS" SET "NAME" = "NAME" || \' (renamed)\'')
+    share.sql('DELETE FROM "SKILLS" WHERE "ID" IN (\'sk1\', \'sk22\', \'sk333\')')
+    insert(share, "SKILLS", [{"ID": "late", "CREATED_AT": T0 - timedelta(days=900), "NAME": "behind the cursor"}])
+
+    out = _run("reconcile", share, dest, tmp_path, "--tables", "SKILLS", "-v")
+    line = next(x for x in out.splitlines() if x.strip().startswith("SKILLS"))
+    fields = line.split()
+    assert fields[1] == "reload", line
+    assert fields[fields.index("updated") + 1] == "5997" and fields[fields.index("deleted") + 1] == "3", line
+    queries = int(fields[fields.index("queries") + 1])
+    printed = [x for x in out.splitlines() if x.strip().startswith("query: ")]
+    assert len(printed) == queries, out
+    # the tag, the comparison (bucket summaries, key pairs), one plan and one read per window: not one read per
+    # 1,000 keys (the keys' way sends 9 here)
+    assert queries <= 6, printed
+    assert not any('TO_VARCHAR("ID") IN (' in x for x in printed), printed
+    assert_table_equal(share, dest, "SKILLS")
+
+
+# -- item 9: a slow network ---------------------------------------------------------------------------------------
+
+
+def test_a_trickling_chunk_ends_the_run_and_the_next_run_resumes(server, share, tmp_path):
+    """A result chunk sent one byte every two seconds (each socket read gets its byte before the connector's read
+    timeout): the sync ends with one line naming the chunk timeout instead of hanging for hours, the table is free
+    again, and the next run lands every row. Every statement ran under the pinned statement timeout."""
+    from tests.support.helpers import assert_table_equal
+
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i:03d}", "CREATED_AT": T0 + timedelta(minutes=i), "NAME": f"n{i}"}
+                             for i in range(300)])  # five chunks of 64 rows: four downloaded
+    share.server = server
+    dest = _duckdb(tmp_path)
+    uri = f"{share.uri}&chunk_timeout=3&statement_timeout=900"
+    first = len(server.wire.queries)
+
+    def sync() -> Any:
+        return learnsync("sync", "--source-uri", uri, "--dest-uri", dest.uri, "--dataset", dest.dataset,
+                         "--tables", "SKILLS", cwd=tmp_path, timeout=300)  # a hang guard, not a measure
+
+    server.wire.trickle_next_chunk(byte_every=2.0)
+    stalled = sync()
+    out = stalled.stdout + stalled.stderr
+    assert stalled.returncode == 1 and "Traceback" not in out, out
+    assert len([x for x in out.splitlines() if "did not arrive within 3 s (chunk_timeout" in x]) == 1, out
+
+    resumed = sync()
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_table_equal(share, dest, "SKILLS")
+    ours = [q for q in server.wire.queries[first:] if '"tool":"learnsync"' in str(q.parameters.get("QUERY_TAG"))]
+    assert ours and {q.parameters.get("STATEMENT_TIMEOUT_IN_SECONDS") for q in ours} == {900}

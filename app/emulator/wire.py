@@ -1233,6 +1233,7 @@ class RealisticWire:
         self._numbers = iter(range(1, 2**62))
         self._lock = threading.Lock()
         self._chunks = _ChunkStore(self.config.chunk_store_bytes, self.config.chunk_ttl_seconds)
+        self._trickle: float | None = None  # seconds per byte of the next chunk served (trickle_next_chunk)
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         wire = self
@@ -1272,7 +1273,7 @@ class RealisticWire:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         method = scope.get("method", "")
         if method == "GET" and path.startswith(CHUNK_PATH):
-            await self._chunk(path, send)
+            await self._chunk(path, receive, send)
         elif method == "POST" and path == "/queries/v1/query-request":
             await self._query(app, scope, receive, send)
         elif method == "POST" and path == "/session/v1/login-request":
@@ -1285,14 +1286,26 @@ class RealisticWire:
         else:
             await app(scope, receive, send)
 
-    async def _chunk(self, path: str, send: Send) -> None:
+    def trickle_next_chunk(self, byte_every: float = 2.0) -> None:
+        """Send the next chunk downloaded one byte every `byte_every` seconds, as a stalling network does: each
+        socket read gets a byte before the connector's read timeout (7 s), so only a bound on the whole chunk ends
+        it. The trickle stops when the client goes away."""
+        with self._lock:
+            self._trickle = byte_every
+
+    async def _chunk(self, path: str, receive: Receive, send: Send) -> None:
         self.chunk_gets.append(path)
         body = self._chunks.get(path[len(CHUNK_PATH):])
         if body is None:
             # what S3 answers for an expired presigned URL; the connector does not retry a 403
             await _respond(send, 403, [(b"content-type", b"text/plain")], b"chunk expired or unknown")
             return
-        await _respond(send, 200, [(b"content-type", b"application/octet-stream")], body)
+        with self._lock:
+            trickle, self._trickle = self._trickle, None
+        if trickle is None:
+            await _respond(send, 200, [(b"content-type", b"application/octet-stream")], body)
+            return
+        await _trickled(receive, send, body, trickle)
 
     def _token(self, scope: Scope) -> str:
         for k, v in scope.get("headers", []):
@@ -1501,6 +1514,22 @@ class RealisticWire:
             entries.append({"url": f"{base_url}{CHUNK_PATH}{key}", "rowCount": stop - start,
                             "uncompressedSize": len(body), "compressedSize": len(packed)})
         return entries
+
+
+async def _trickled(receive: Receive, send: Send, body: bytes, byte_every: float) -> None:
+    """`body` one byte at a time, `byte_every` seconds apart, until it is sent or the client disconnects."""
+    await receive()  # the GET's (empty) request body; the next message is the disconnect
+    gone = asyncio.ensure_future(receive())
+    headers = [(b"content-type", b"application/octet-stream"), (b"content-length", str(len(body)).encode())]
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for i in range(len(body)):
+            await send({"type": "http.response.body", "body": body[i:i + 1], "more_body": i + 1 < len(body)})
+            await asyncio.wait([gone], timeout=byte_every)
+            if gone.done():
+                return
+    finally:
+        gone.cancel()
 
 
 def _gzip(body: bytes) -> bytes:

@@ -20,6 +20,8 @@ TOOL = "learnsync"
 """The `tool` of every tag: `QUERY_TAG:tool` in QUERY_HISTORY finds all of learnsync's queries."""
 TAG_LIMIT = 2000
 """Snowflake's limit on QUERY_TAG, in characters."""
+STATEMENT_CHARS = 2000
+"""Characters kept of each statement's text (`QueryStats.statements`): what `reconcile -v` prints."""
 
 
 def new_run_id() -> str:
@@ -66,6 +68,8 @@ class QueryStats:
     queries: int = 0
     seconds: float = 0.0
     query_ids: list[str] = field(default_factory=list, repr=False)
+    statements: list[str] = field(default_factory=list, repr=False)
+    """The text of each query sent (its first STATEMENT_CHARS characters; values are bound, never in it)."""
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
@@ -82,6 +86,7 @@ class QueryStats:
                 self.seconds += took
                 if getattr(cursor, "sfqid", None):
                     self.query_ids.append(cursor.sfqid)
+                self.statements.append(str(getattr(cursor, "query", None) or "")[:STATEMENT_CHARS])
 
     def snapshot(self) -> tuple[int, float]:
         """(queries, seconds) so far, for a difference around one table's run."""

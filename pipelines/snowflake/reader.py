@@ -7,14 +7,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
-from learnsync.errors import LearnsyncError
+from learnsync.errors import LearnsyncError, ReadStalled
 from learnsync.pipelines.catalog import Column, TableSpec
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
@@ -22,7 +25,7 @@ from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.pipelines.stages import Stages
 from learnsync.defaults import WINDOW_ROWS
-from learnsync.settings import ShareCredentials, read_pii_salt
+from learnsync.settings import TIMEOUTS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
 KEYS_PER_READ = 1000
@@ -42,6 +45,8 @@ class ShareReader:
     """The QUERY_TAG the connection logged in with (`connect(..., tag=)`); `tagged` narrows it to one table."""
     stats: QueryStats = field(default_factory=QueryStats)
     """Every query this reader sent and the seconds Snowflake took to answer (see QueryStats)."""
+    chunk_timeout: float = TIMEOUTS["chunk_timeout"]
+    """Seconds a result chunk may take to arrive before the read stops with ReadStalled (`_chunks`)."""
     _wanted: Optional[QueryTag] = field(default=None, repr=False)
 
     @contextmanager
@@ -65,9 +70,9 @@ class ShareReader:
         wanted = self._wanted
         if wanted is None or wanted == self.tag:
             return
-        # bound by the connector (client side, pyformat), which quotes and escapes the JSON text for Snowflake
+        # ALTER SESSION takes no bind variable: the tag (no secret in it) is a literal
         with self.stats.measure(cur):
-            cur.execute("ALTER SESSION SET QUERY_TAG = %(tag)s", {"tag": wanted.text()})
+            cur.execute(f"ALTER SESSION SET QUERY_TAG = {sql.literal(wanted.text())}")
         self.tag = wanted
 
     def fqn(self, table: str) -> str:
@@ -79,7 +84,7 @@ class ShareReader:
         try:
             self._retag(cur)
             with self.stats.measure(cur):
-                cur.execute(text, params or {})
+                cur.execute(*sql.server_bound(text, params or {}))
             return cur.fetchall()
         finally:
             cur.close()
@@ -157,12 +162,54 @@ class ShareReader:
         try:
             self._retag(cur)
             with self.stats.measure(cur):
-                cur.execute(text, {**params, **_salt(spec)})
-            # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
-            # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
-            yield from cur.fetch_arrow_batches(force_microsecond_precision=True)
+                cur.execute(*sql.server_bound(text, {**params, **_salt(spec)}))
+            yield from self._chunks(cur, spec.name)
         finally:
             cur.close()
+
+    def _chunks(self, cur: Any, table: str) -> Iterator[pa.Table]:
+        """The result's chunks as Arrow tables, as `fetch_arrow_batches` gives them, each within `chunk_timeout`
+        seconds. The connector bounds each socket read only, and its download pool is joined at exit, so a chunk
+        that trickles in would hold the run (and the process) for as long as it lasts: the chunks are downloaded
+        here instead, up to the connection's prefetch count ahead, each on a daemon thread that is left behind
+        when it stalls. Raises ReadStalled."""
+        from snowflake.connector.constants import IterUnit
+        from snowflake.connector.result_batch import ArrowResultBatch
+        from snowflake.connector.result_set import check_total_rowcount
+
+        batches = cur.get_result_batches() or []
+        if not all(isinstance(b, ArrowResultBatch) for b in batches):
+            yield from cur.fetch_arrow_batches()  # JSON results: the connector's own NotSupportedError
+            return
+        todo = iter(batches)
+        ahead: deque[Future] = deque()
+
+        def start() -> None:
+            batch = next(todo, None)
+            if batch is not None:
+                # microseconds from the connector itself: 9999-12-31 23:59:59.999999999 would otherwise raise
+                # OverflowError (beyond timestamp[ns]), and it floors pre-1970 values (TimeStampConverter.cpp)
+                ahead.append(_on_daemon(lambda: list(batch.create_iter(
+                    connection=self.conn, iter_unit=IterUnit.TABLE_UNIT, structure="arrow",
+                    force_microsecond_precision=True))))
+
+        for _ in range(max(1, getattr(self.conn, "client_prefetch_threads", 4))):
+            start()
+        rows = 0
+        while ahead:
+            future = ahead.popleft()
+            start()
+            try:
+                tables = future.result(timeout=self.chunk_timeout)
+            except FutureTimeout:
+                raise ReadStalled(
+                    f"A result chunk of {table} did not arrive within {self.chunk_timeout:g} s (chunk_timeout in the"
+                    " source URI or [sources.learnsync.credentials]): the network to Snowflake is stalled or too"
+                    " slow. The windows loaded before stay committed: run again to resume.") from None
+            for t in tables:
+                rows += t.num_rows
+                yield t
+        check_total_rowcount(rows, cur.rowcount)  # as the connector's own iterator: no chunk went missing
 
 
 @contextmanager
@@ -178,7 +225,8 @@ def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WIND
     credentials = source if isinstance(source, ShareCredentials) else parse_source_uri(source)
     conn = connect(credentials, tag)
     try:
-        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows, tag=tag)
+        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows, tag=tag,
+                          chunk_timeout=credentials.chunk_timeout)
     finally:
         conn.close()
 
@@ -249,6 +297,20 @@ class WindowStream:
         if self._ahead is not None:
             self._ahead[1].cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_daemon(work: Any) -> Future:
+    """`work()` on a daemon thread of its own: a download that never ends cannot keep the process alive."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader through the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="learnsync-chunk", daemon=True).start()
+    return future
 
 
 def _salt(spec: TableSpec) -> dict[str, str]:

@@ -1,13 +1,15 @@
 """The SQL learnsync sends to Snowflake, as pure functions of a `TableSpec` (no connection here).
 
-Every identifier comes from INFORMATION_SCHEMA and is double-quoted; values are bound (`%(name)s`), never pasted.
-Hashed columns bind `pii_salt` (the reader adds it to the parameters).
+Every identifier comes from INFORMATION_SCHEMA and is double-quoted; values are written as `%(name)s` and bound by
+Snowflake on the server (`server_bound`), never pasted into the text. Hashed columns bind `pii_salt` (the reader adds
+it to the parameters).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 from learnsync.pipelines.catalog import Strategy, TableSpec
 from learnsync.pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
@@ -22,6 +24,38 @@ _BASE_TYPES = {
     "DECIMAL": "NUMBER", "NUMERIC": "NUMBER", "INT": "NUMBER", "INTEGER": "NUMBER", "BIGINT": "NUMBER",
     "FLOAT4": "FLOAT", "FLOAT8": "FLOAT",
 }
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def server_bound(text: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """A statement written with `%(name)s` placeholders as Snowflake binds it on the server: numeric placeholders
+    (`:1`, one number per name) and the values beside the text, typed (an aware datetime as TIMESTAMP_TZ). Snowflake
+    keeps query texts for a year in QUERY_HISTORY, which the account's owner reads: the salt must never be in them
+    (the connection's `paramstyle` is "numeric", so the connector sends the values as bindings)."""
+    names: dict[str, int] = {}
+
+    def mark(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return "%"  # pyformat's escaped percent sign
+        return f":{names.setdefault(m.group(1), len(names) + 1)}"
+
+    bound = _PLACEHOLDER.sub(mark, text)
+    return bound, [_typed(params[name]) for name in names]
+
+
+def _typed(value: Any) -> Any:
+    # the connector binds every datetime as TIMESTAMP_NTZ unless told: an aware one keeps its instant as TZ
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return ("TIMESTAMP_TZ", value)
+    return value
+
+
+def literal(text: str) -> str:
+    """A Snowflake string literal of `text`, for the few statements that take no bind variable (ALTER SESSION):
+    backslashes doubled (Snowflake reads escapes in single-quoted strings) and quotes doubled."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def quote(name: str) -> str:

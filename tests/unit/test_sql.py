@@ -63,3 +63,15 @@ def test_the_source_clock_matches_the_cursor_type() -> None:
     event = TableSpec("E", (Column("D", "DATE"),), (), "D", Strategy.EVENTS, timedelta(hours=24))
     assert sql.now(event) == "CURRENT_DATE()" and sql.day(event) == '"D"'
     assert sql.day(_spec(Strategy.EVENTS)) == 'TO_DATE("AT")'
+
+
+def test_values_are_bound_on_the_server_never_pasted() -> None:
+    from datetime import timezone
+
+    text, values = sql.server_bound(
+        'SELECT SHA2(%(pii_salt)s || "E", 256) FROM t WHERE "AT" >= %(lo)s AND "AT" < %(hi)s AND "X" LIKE \'a%%\''
+        ' AND "E" <> %(pii_salt)s', {"pii_salt": "s3cret", "lo": T0, "hi": T0.replace(tzinfo=timezone.utc)})
+    assert text == 'SELECT SHA2(:1 || "E", 256) FROM t WHERE "AT" >= :2 AND "AT" < :3 AND "X" LIKE \'a%\' AND "E" <> :1'
+    assert values == ["s3cret", T0, ("TIMESTAMP_TZ", T0.replace(tzinfo=timezone.utc))]
+    assert sql.server_bound("SELECT 1", {}) == ("SELECT 1", [])
+    assert sql.literal('{"a":"it\'s \\ x"}') == "'{\"a\":\"it''s \\\\ x\"}'"
