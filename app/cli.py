@@ -405,17 +405,16 @@ def reconcile_cmd(
         raise typer.Exit(1)
 
 
-def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
-    """Move a password out of a URI into the environment, so flow parameters never hold it."""
-    from urllib.parse import unquote, urlsplit
+def _no_password(uri: Optional[str], flag: str, env_key: str) -> Optional[str]:
+    """`uri` when it holds no password; else a LearnsyncError saying where the password goes. Flow parameters are
+    stored and shown by Prefect, so `serve` refuses a password in a URI as `prefect deploy` does
+    (deploy/prefect.yaml) and the flows do (`flows.tasks.Job`)."""
+    from urllib.parse import urlsplit
 
-    if not uri:
-        return uri
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    os.environ[env_key] = unquote(parts.password)
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)).geturl()
+    if uri and urlsplit(uri).password is not None:
+        raise LearnsyncError(f"{flag} holds a password, which would be stored with the deployments in Prefect: leave"
+                             f" it out; the flows read it from {env_key} (or .dlt/secrets.toml) where they run.")
+    return uri
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
@@ -428,8 +427,9 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return dict(
         profile=profile,
-        source_uri=_secret_free(source_uri, "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
-        destination=_secret_free(dest_uri or DEFAULT_DESTINATION, "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
+        source_uri=_no_password(source_uri, "--source-uri", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
+        destination=_no_password(dest_uri or DEFAULT_DESTINATION, "--dest-uri",
+                                 "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
         dataset=dataset,
     )
 

@@ -107,6 +107,13 @@ def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_p
     models = {p.stem for p in (PACKAGE_DIR / "models").rglob("*.sql")}
     assert models <= built, sorted(models - built)
     assert "What to open in learnsync-demo.duckdb:" in out and "learnsync history --dest-uri" in out, out[-3000:]
+    # item 8: marts a BI tool reads: counts as BIGINT (never HUGEINT), descriptions as comments
+    assert _duckdb_rows(path, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema ="
+                              " 'learnsync_dbt' AND data_type = 'HUGEINT'") == []
+    uncommented = _duckdb_rows(path, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'learnsync_dbt' AND"
+                                     " comment IS NULL UNION ALL SELECT view_name FROM duckdb_views() WHERE"
+                                     " schema_name = 'learnsync_dbt' AND comment IS NULL")
+    assert uncommented == [], uncommented
 
     # the printed top five and the suggested query's: the same courses and counts
     lines = out.splitlines()
@@ -234,3 +241,35 @@ def test_reports_hold_words_and_json_nulls_not_reprs(share):
     create(share, "SKILLS")
     tables = cli("tables", "--source-uri", share.uri, "--tables", "SKILLS")
     assert tables.exit_code == 0 and "lookback 24 h" in tables.output and "day" not in tables.output, tables.output
+
+
+# item 8: a warehouse a BI user can read
+def test_the_run_history_keeps_run_history_days_pruned_by_the_runs(tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    from learnsync.destinations import resolve
+    from learnsync.pipelines import runs
+
+    path = tmp_path / "w.duckdb"
+    target = resolve(f"duckdb:///{path}", "d")
+    now = datetime.now(timezone.utc)
+
+    def run(table: str, days_ago: float) -> Any:
+        return runs.RunRecord(table, "r", "incremental", now - timedelta(days=days_ago), 1.0, 0, 0, 0, None, None,
+                              "ok", None, 0, 0.0)
+
+    monkeypatch.setenv("LEARNSYNC_RUN_HISTORY_DAYS", "0")  # kept forever
+    assert runs.record_many(target, "d", [run("OLD", 120), run("MIDDLE", 40)])
+    monkeypatch.delenv("LEARNSYNC_RUN_HISTORY_DAYS")  # the default: 90 days
+    assert runs.record(target, "d", run("NEW", 0))
+    assert sorted(r[0] for r in _duckdb_rows(path, "SELECT table_name FROM d._learnsync_runs")) == ["MIDDLE", "NEW"]
+    monkeypatch.setenv("LEARNSYNC_RUN_HISTORY_DAYS", "30")
+    assert runs.record(target, "d", run("NEWER", 0))
+    assert sorted(r[0] for r in _duckdb_rows(path, "SELECT table_name FROM d._learnsync_runs")) == ["NEW", "NEWER"]
+
+
+def test_serve_refuses_a_password_in_a_uri_in_one_line_as_deploy_does(share, tmp_path):
+    uri = share.uri.replace("fake:snow@", "fake:canary-Pa55word-7f3a@")
+    result = cli("serve", "--source-uri", uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    line = one_error_line(result, "--source-uri holds a password", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD")
+    assert "canary" not in result.output, line

@@ -191,7 +191,7 @@ def test_status_shows_the_last_reconcile_and_what_it_changed(share, tmp_path):
     assert fixed["last_reconcile_drift"] == 1 and fixed["rows"] == 2 and fixed["last_reconcile"] >= found["last_reconcile"]
     assert fixed["last_success"] == found["last_success"]  # reconciling is not a sync
     text = learnsync("status", cwd=tmp_path, env=env).stdout
-    assert "reconciled" in text and "(1 rows changed)" in text and "None" not in text, text
+    assert "reconciled" in text and "(1 row changed)" in text and "None" not in text, text
     hist = learnsync("history", "--table", "SKILLS", cwd=tmp_path, env=env)
     modes = [ln.split()[4] for ln in hist.stdout.splitlines()]
     assert modes == ["reconcile", "reconcile", "incremental"], hist.stdout
