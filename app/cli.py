@@ -14,7 +14,7 @@ import typer
 
 from learnsync.errors import LearnsyncError
 from learnsync.console import fmt, run_sync
-from learnsync.defaults import LOCK_TIMEOUT, WINDOW_ROWS
+from learnsync.defaults import LOCK_TIMEOUT, WINDOW_MB, WINDOW_ROWS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -158,10 +158,11 @@ def _dataset(name: str) -> str:
 
 
 @contextmanager
-def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, tag: Any = None) -> Iterator[Any]:
+def _share(source_uri: Optional[str], window_rows: int = WINDOW_ROWS, tag: Any = None,
+           window_mb: float = WINDOW_MB) -> Iterator[Any]:
     from learnsync.pipelines.snowflake.reader import open_share
 
-    with open_share(source_uri, window_rows, tag=tag) as reader:
+    with open_share(source_uri, window_rows, tag=tag, window_mb=window_mb) as reader:
         yield reader
 
 
@@ -204,6 +205,9 @@ def sync_cmd(
                                             " their history starts again."),
     window_rows: int = typer.Option(WINDOW_ROWS, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
                                     help="Rows per committed window: memory follows it."),
+    window_mb: float = typer.Option(WINDOW_MB, "--window-mb", envvar="LEARNSYNC_WINDOW_MB", min=0.001,
+                                    help="Megabytes per committed window at most (estimated from the share's"
+                                         " row sizes): wide rows make windows of fewer rows."),
     lock_timeout: float = typer.Option(LOCK_TIMEOUT, "--lock-timeout", envvar="LEARNSYNC_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another run syncing the same table."),
     progress: bool = ProgressOpt,
@@ -217,7 +221,8 @@ def sync_cmd(
     prof, target = _profile(profile), _target(dest_uri, dataset)
     run_id = _run_id()
     mode = "full_refresh" if full_refresh else "incremental"
-    with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode)) as reader:
+    with _stop_on_signals() as should_stop, _share(source_uri, window_rows, _tag(prof, run_id, mode),
+                                                    window_mb) as reader:
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
                            should_stop=should_stop, run_id=run_id, progress=progress,
                            reset_history=reset_history)

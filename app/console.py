@@ -92,11 +92,16 @@ def table_line(r: Any) -> str:
     if r.ok and (r.interrupted or not r.started):
         return f"  {r.stopped_line()}"
     status = "ok" if r.ok else f"FAILED: {r.error}"
-    return (
+    line = (
         f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
         f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
         f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
     )
+    notes = [r.values.line()] + ([f"{r.days_removed} day(s) the share no longer has removed"]
+                                 if r.days_removed else [])
+    if any(notes):
+        line += f"  ({', '.join(n for n in notes if n)})"
+    return line
 
 
 class _Plain:

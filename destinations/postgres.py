@@ -166,31 +166,69 @@ def add_indexes(client: Any, wanted: Sequence[Index]) -> int:
     learnsync reads the table's indexes from the catalog and adds what is missing: the parent's primary key (its
     rows are one per key after learnsync's merge) and an index on each child table's `parent_<key>` (the join and
     the merge's delete both filter on it). Nothing in steady state; a run killed before it is healed by the next.
-    """
+
+    A btree entry holds at most about 2.7 kB (SQLSTATE 54000: a longer key would stop the table for good), so an
+    index over a text column never is a plain btree: a key with a text part is unique through a unique index on
+    the MD5 of its text parts (`_text_index`), and a plain index over one text column is a hash index. A table
+    indexed by an earlier learnsync with a btree over text gets the new index in place of the old one."""
     rows = client.execute_sql(
-        "SELECT c.relname, i.indisprimary, array_agg(a.attname::text ORDER BY k.ord)"
+        "SELECT c.relname, ic.relname, i.indisprimary, am.amname,"
+        " array_agg(coalesce(a.attname::text, '') ORDER BY k.ord)"
         " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam"
         " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
-        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum"
-        " WHERE n.nspname = %s GROUP BY c.relname, i.indexrelid, i.indisprimary",
+        " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum"
+        " WHERE n.nspname = %s GROUP BY c.relname, ic.relname, i.indisprimary, am.amname",
         client.dataset_name,
     )
-    tables = {r[0] for r in client.execute_sql(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", client.dataset_name) or ()}
-    existing = [(t, bool(primary), tuple(cols)) for t, primary, cols in rows or ()]
+    columns = client.execute_sql(
+        "SELECT c.relname, a.attname, t.typcategory FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " JOIN pg_type t ON t.oid = a.atttypid WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", client.dataset_name)
+    tables = {r[0] for r in columns or ()}
+    text = {(t, c) for t, c, category in columns or () if category == "S"}
+    existing = [(t, name, bool(primary), method, tuple(cols)) for t, name, primary, method, cols in rows or ()]
     statements = []
     for want in wanted:
         if want.table not in tables:  # a child table whose arrays were always empty was never created
             continue
+        if any((want.table, c) in text for c in want.columns):
+            statements += _text_index(client, want, text, existing)
+            continue
         name = client.make_qualified_table_name(want.table)
-        columns = ", ".join(client.escape_column_name(c) for c in want.columns)
-        if want.primary and not any(t == want.table and primary for t, primary, _ in existing):
-            statements.append(f"ALTER TABLE {name} ADD PRIMARY KEY ({columns})")
+        columns_sql = ", ".join(client.escape_column_name(c) for c in want.columns)
+        if want.primary and not any(t == want.table and primary for t, _, primary, _, _ in existing):
+            statements.append(f"ALTER TABLE {name} ADD PRIMARY KEY ({columns_sql})")
         elif not want.primary and not any(t == want.table and cols[: len(want.columns)] == want.columns
-                                          for t, _, cols in existing):
-            statements.append(f"CREATE INDEX ON {name} ({columns})")
+                                          for t, _, _, _, cols in existing):
+            statements.append(f"CREATE INDEX ON {name} ({columns_sql})")
     return run_in_transaction(client, statements)
+
+
+def _text_index(client: Any, want: Index, text: set[tuple[str, str]], existing: list[tuple]) -> list[str]:
+    """The statements that give `want` (over a text column) its index of any key length: a unique index on the
+    key with its text parts as MD5 (a primary key), else a hash index on its one column (or a plain index on
+    the MD5 of the text parts); an earlier btree over the same columns (a primary key, or an index learnsync
+    made) is dropped first. Named after the table and columns, so a run finds its own index again."""
+    tag = hashlib.sha1("\0".join((want.table, *want.columns)).encode()).hexdigest()[:12]
+    index = f"learnsync_{'key' if want.primary else 'idx'}_{tag}"
+    if any(name == index for _, name, _, _, _ in existing):
+        return []
+    table = client.make_qualified_table_name(want.table)
+    out = []
+    for t, name, primary, method, cols in existing:
+        if t == want.table and method == "btree" and (primary if want.primary else cols[: len(want.columns)] == want.columns and not primary):
+            out.append(f"ALTER TABLE {table} DROP CONSTRAINT {client.escape_column_name(name)}" if primary
+                       else f"DROP INDEX {client.make_qualified_table_name(name)}")
+    parts = [f"md5({client.escape_column_name(c)})" if (want.table, c) in text else client.escape_column_name(c)
+             for c in want.columns]
+    if want.primary:
+        out.append(f"CREATE UNIQUE INDEX {index} ON {table} ({', '.join(f'({p})' for p in parts)})")
+    elif len(want.columns) == 1:
+        out.append(f"CREATE INDEX {index} ON {table} USING hash ({client.escape_column_name(want.columns[0])})")
+    else:
+        out.append(f"CREATE INDEX {index} ON {table} ({', '.join(f'({p})' for p in parts)})")
+    return out
 
 
 def _lost(display: str, exc: BaseException) -> Optional[str]:

@@ -35,8 +35,9 @@ VALID_FROM, VALID_TO = "valid_from", "valid_to"
 """Validity columns of a table kept with `history = true`: when the version became current, and when it stopped
 being current (NULL: it is current). UTC timestamps of the load that saw the change (dlt's scd2 boundary)."""
 RESERVED = frozenset({"_learnsync_hash", "_learnsync_day", DELETED_AT, "_dlt_id", "_dlt_load_id"})
-"""Destination columns learnsync or dlt add to a parent table: never given to a source column."""
 HISTORY_RESERVED = RESERVED | {VALID_FROM, VALID_TO}
+"""Destination columns learnsync or dlt add to a parent table (history's too, whether on or not): never given to
+a source column."""
 
 
 class Profile(str, Enum):
@@ -303,8 +304,10 @@ def resolve_table(
         doc = vendor_docs.named_doc("DataCamp", name, tuple(by_name))
     decimals = set(_decimal_columns(name, by_name, override.decimal_columns or ()))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
-    # every column gets a destination name of its own, in the share's column order (pipelines.naming)
-    dests = unique_names([c.name for c in kept], taken=HISTORY_RESERVED if override.history else RESERVED)
+    # every column gets a destination name of its own, in the share's column order (pipelines.naming); the history
+    # columns are never a vendor's, history on or off, so turning history on renames nothing (`VALID_FROM` ->
+    # `valid_from_2`); `_LEARNSYNC_*` and `_DLT_*` lose their leading `_` (snake_case), so never meet ours
+    dests = unique_names([c.name for c in kept], taken=HISTORY_RESERVED)
     kept = [replace(c, dest=dests[c.name]) for c in kept]
     return TableSpec(
         name=name,

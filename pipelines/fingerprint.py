@@ -28,6 +28,16 @@ def row_hash_sql(exprs: Sequence[str]) -> str:
     return f"MD5({' || '.join(parts) or chr(39) * 2})"
 
 
+def composite_text(parts: Sequence[str], text: Callable[[str], str]) -> str:
+    """One text of a key's parts (SQL text expressions), unambiguous: a single part as it is; the parts of a
+    composite key each prefixed with its length and joined with `|` (`3:a|b|1:c` for ('a|b', 'c'), `1:a|3:b|c` for
+    ('a', 'b|c')), so no part's text can pass for another split (dlt-hub/dlt#4274). `text` renders the length
+    as text in the engine's SQL; LENGTH counts characters in every engine learnsync speaks."""
+    if len(parts) == 1:
+        return parts[0]
+    return " || '|' || ".join(f"{text(f'LENGTH({p})')} || ':' || {p}" for p in parts)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How one engine spells the few expressions reconcile needs."""
@@ -40,23 +50,28 @@ class Dialect:
     ordered_concat: Callable[[str], str]
     int_div: Callable[[str, int], str]
     """`a / b` rounded down, for a >= 0 and b > 0 integers (the lookback's hour buckets)."""
+    loaded_text: Callable[[str], str] = lambda e: e
+    """A text value as it is loaded: the share's side removes NUL characters, as the load does
+    (`pipelines.values`), so a key holding one has the same key text on both sides."""
 
     def key_text(self, exprs: Sequence[str], columns: Sequence[Column]) -> str:
-        """Canonical text of a key; parts of a composite key are joined with `|`."""
+        """Canonical text of a key; the parts of a composite key length-prefixed (`composite_text`)."""
         parts = []
         for expr, col in zip(exprs, columns):
             if col.sf_type == "DATE":
                 parts.append(self.text(self.days(expr)))
             elif col.sf_type.startswith("TIMESTAMP"):
                 parts.append(self.text(self.micros(expr)))
-            elif col.sf_type == "TEXT" or (col.sf_type == "NUMBER" and not col.scale):
+            elif col.sf_type == "TEXT":
+                parts.append(self.loaded_text(self.text(expr)))
+            elif col.sf_type == "NUMBER" and not col.scale:
                 parts.append(self.text(expr))
             else:
                 raise LearnsyncError(
                     f"Key column {col.name} has type {col.sf_type}: reconcile compares keys of type NUMBER(p,0),"
                     " TEXT, DATE or TIMESTAMP only."
                 )
-        return " || '|' || ".join(parts)
+        return composite_text(parts, self.text)
 
     def bucket(self, key_text: str, length: int) -> str:
         return f"SUBSTR({self.md5(key_text)}, 1, {length})"
@@ -74,4 +89,5 @@ SNOWFLAKE = Dialect(
     md5=lambda e: f"MD5({e})",
     ordered_concat=lambda e: f"LISTAGG({e}, '') WITHIN GROUP (ORDER BY {e})",
     int_div=lambda a, b: f"FLOOR(({a}) / {b})",
+    loaded_text=lambda e: f"REPLACE({e}, CHR(0), '')",
 )

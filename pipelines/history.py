@@ -68,8 +68,8 @@ def destination_scope(spec: TableSpec, escape: Callable[[str], str], scope: Scop
 
 
 def stored_history(columns: Mapping[str, Any]) -> Optional[bool]:
-    """Whether a parent table's stored dlt columns hold versions: True (validity columns), False (a plain table),
-    None (the table was never loaded)."""
+    """Whether a parent table's stored dlt columns hold versions: True (dlt's scd2 validity column, not a vendor's
+    column of that name), False (a plain table), None (the table was never loaded)."""
     if not columns:
         return None
-    return VALID_TO in columns
+    return bool(columns.get(VALID_TO, {}).get("x-valid-to"))

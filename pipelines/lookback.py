@@ -44,6 +44,9 @@ class LookbackCheck:
     start: Any
     buckets: int
     differing: int
+    gone: tuple[date, ...] = ()
+    """Days of an event table's lookback that the destination holds and the share no longer has: no read
+    replaces them (a day is replaced by the rows read for it), so the run removes them (`sync.remove_days`)."""
 
     @property
     def unchanged(self) -> bool:
@@ -100,7 +103,9 @@ def share_summary(reader: ShareReader, spec: TableSpec, stored: Any, tag: str = 
     pruned = stored - timedelta(days=_span(spec) + 1) if by_day else stored - spec.lookback - timedelta(days=1)
 
     def rows(columns: str, where: str) -> str:
-        return f"SELECT {columns} FROM {reader.fqn(spec.name)} WHERE {cursor} >= %(pruned{tag})s AND {where}"
+        keyed = f" AND {sql.key_present(spec)}" if spec.strategy is Strategy.MERGE else ""  # as loaded
+        return (f"SELECT {columns} FROM {reader.fqn(spec.name)} WHERE {cursor} >= %(pruned{tag})s AND {where}"
+                f"{keyed}")
 
     return _summary(SNOWFLAKE, value, sql.row_hash(spec), rows, at, lo, unit), {f"pruned{tag}": as_bound(spec, pruned)}
 
@@ -153,7 +158,9 @@ def decide(spec: TableSpec, stored: Any, src: Buckets, dst: Buckets) -> Lookback
         start = max(_shift(spec, stored, max(behind) + (0 if by_day else 1)), floor)
     else:
         start = _shift(spec, stored, -1) if by_day else stored
-    return LookbackCheck(start, len(src.keys() | dst.keys()), len(differ))
+    gone = tuple(sorted(_shift(spec, stored, b) for b in behind if b not in src)) \
+        if spec.strategy is Strategy.EVENTS else ()
+    return LookbackCheck(start, len(src.keys() | dst.keys()), len(differ), gone)
 
 
 def _frame(spec: TableSpec, stored: Any) -> tuple[bool, int, int, int]:

@@ -28,13 +28,14 @@ from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.pipelines.source.children import child_name, parent_column
-from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
+from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
-    Mode, _reason, destination_name, make_pipeline, resume, source_name, sync_table, table_lock, versioned_disposition,
+    Mode, _reason, destination_name, make_pipeline, remove_days, resume, source_name, sync_table, table_lock,
+    versioned_disposition,
 )
 from learnsync.pipelines.source.types import DAY
 
@@ -179,6 +180,7 @@ class _Counted(WindowStream):
 
 def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:
     def select(columns: str, where: str, exact: bool) -> str:
+        where = f"({where}) AND {sql.key_present(spec)}"  # a row with a NULL key part is never loaded
         if exact:
             return reader.select_sql(spec, where, columns)
         return f"SELECT {columns.format(row_hash=sql.row_hash(spec))} FROM {reader.fqn(spec.name)} WHERE {where}"
@@ -393,8 +395,9 @@ class _Table:
             client = job.sql_client
             parent = client.make_qualified_table_name(self._name(spec.dest_name))
             key_text, key_cols = self._key_text(client), self._keys(client)
-            # a child's parent column holds the key (or its parts' text joined by `|`), as children.unnest writes it
-            child_key = key_cols[0] if len(key_cols) == 1 else " || '|' || ".join(map(self.dialect.text, key_cols))
+            # a child's parent column holds the key (or its parts' text, length-prefixed), as children.unnest writes it
+            child_key = composite_text([k if len(key_cols) == 1 else self.dialect.text(k) for k in key_cols],
+                                       self.dialect.text)
             children = [c for c in (self._name(child_name(spec, col)) for col in spec.json_columns)
                         if job.get_storage_table(c)[0]]
             for i in range(0, len(keys), CHUNK):
@@ -459,12 +462,7 @@ class _Table:
             self.result.rows_fetched += self._sync(Mode.BACKFILL, start, end)
         if gone:
             # a day the share no longer has: a backfill reads nothing for it, so nothing would replace it
-            with self.pipeline.sql_client() as client:
-                client.execute_sql(
-                    f"DELETE FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))}"
-                    f" WHERE {client.escape_column_name(self._name(DAY))} IN ({', '.join('%s' for _ in gone)})",
-                    *gone,
-                )
+            remove_days(self.pipeline, self.spec, gone)
 
 
 def _as_date(value: Any) -> Optional[date]:

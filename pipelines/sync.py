@@ -29,9 +29,12 @@ from learnsync.pipelines.naming import unique_names
 from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
-from learnsync.pipelines.source.children import child_name, parent_column
+from learnsync.pipelines.fingerprint import ROW_HASH, composite_text
+from learnsync.pipelines.source.children import KEY_TEXT_HINT, LENGTH_PREFIXED, child_name, parent_column
 from learnsync.pipelines.source.resource import cursor_column, make_incremental, share_table
+from learnsync.pipelines.source.types import DAY
 from learnsync.pipelines.stages import Stages
+from learnsync.pipelines.values import ValueCounts
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.settings import TableSettings, read_pii_salt, table_settings
 
@@ -72,6 +75,10 @@ class TableResult:
     """The lookback comparison found nothing new or changed since the stored cursor: nothing was read or loaded."""
     stages: Stages = field(default_factory=Stages, repr=False, compare=False)
     """Seconds per stage of the run (`pipelines.stages`; logged at INFO, `learnsync sync -v`)."""
+    days_removed: int = 0
+    """Days of an event table's lookback removed from the destination: the share no longer has any of their rows."""
+    values: ValueCounts = field(default_factory=ValueCounts)
+    """NUL characters removed and rows skipped for a NULL key part (`pipelines.values`)."""
 
     @property
     def ok(self) -> bool:
@@ -276,13 +283,17 @@ def sync_table(
                                          f" table {spec.name}: turn history off for it, or sync into a database.")
                 locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
+                if lock_timeout is not None:
+                    # before the load too: an index an earlier learnsync made (a btree over a text key, which a
+                    # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows
+                    result.indexes = write_indexes(pipeline, target, spec)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
                      reset_history, lookback_check)
                 if lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                     result.comments = write_comments(pipeline, target, spec.name)
-                    result.indexes = write_indexes(pipeline, target, spec)
+                    result.indexes += write_indexes(pipeline, target, spec)
             except PipelineStepFailed as exc:
                 log.debug("step failed", exc_info=True)
                 root = _root(exc)
@@ -295,6 +306,7 @@ def sync_table(
             finally:
                 stream.close()
                 result.stages = stream.stages
+                result.values = stream.values
                 result.windows = stream.windows
                 result.seconds = time.monotonic() - started
                 after = reader.stats.snapshot()
@@ -325,7 +337,9 @@ def _split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult, mo
     try:
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name(destination_name(pipeline, spec.dest_name))
-            column = client.escape_column_name(destination_name(pipeline, spec.dest(spec.cursor)))
+            # an event table's stored cursor is a day, re-read whole: its rows are new only past that day
+            past_cursor = DAY if spec.strategy is Strategy.EVENTS else spec.dest(spec.cursor)
+            column = client.escape_column_name(destination_name(pipeline, past_cursor))
             past = int(client.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {column} > %s",
                                           result.old_cursor)[0][0])
     except Exception as exc:  # noqa: BLE001 - a report only: the rows and cursor are committed
@@ -380,7 +394,8 @@ def _run(
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
     history = _history_options(pipeline, spec, mode, reset_history)
-    options = {**target.run_options, **(history or _drift_options(pipeline, spec))}
+    options = {**target.run_options, **(history or _drift_options(pipeline, spec)
+                                        or _key_text_migration(pipeline, spec, target))}
     if mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is not None:
         if known is not None and known[0] == result.old_cursor:
             check: Optional[lookback.LookbackCheck] = known[1]
@@ -390,6 +405,10 @@ def _run(
         if check is not None and check.unchanged:
             result.unchanged, result.new_cursor = True, result.old_cursor
             return
+        if check is not None and check.gone:
+            result.days_removed = remove_days(pipeline, spec, check.gone)
+            log.warning("Table %s: removed %d day(s) the share no longer has: %s.", spec.name, len(check.gone),
+                        ", ".join(map(str, check.gone)))
         if check is not None:
             stream.start_at = check.start
     # a history table's full refresh reads everything without its cursor: dlt resets the incremental state only
@@ -409,7 +428,7 @@ def _run(
         result.windows = stream.windows
         if stream.planned_rows is not None:
             result.planned_rows = stream.planned_rows
-            result.planned_windows = max(stream.windows, -(-stream.planned_rows // max(1, stream.reader.window_rows)))
+            result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
         if on_window:
             on_window(result)
         if stream.done:
@@ -424,6 +443,19 @@ def _run(
             " they are loaded, but the stored cursor ignores them, so every run reads them again.",
             spec.name, stream.beyond, spec.cursor, stream.limit, FUTURE_TOLERANCE,
         )
+
+
+def remove_days(pipeline: dlt.Pipeline, spec: TableSpec, days: Sequence[Any]) -> int:
+    """Delete an event table's rows of `days` (days the share no longer has: a read replaces only the days it
+    reads rows of); returns the days."""
+    if not days:
+        return 0
+    name = destination_namer(pipeline)
+    with pipeline.sql_client() as client:
+        client.execute_sql(
+            f"DELETE FROM {client.make_qualified_table_name(name(spec.dest_name))}"
+            f" WHERE {client.escape_column_name(name(DAY))} IN ({', '.join('%s' for _ in days)})", *days)
+    return len(days)
 
 
 def _compare_lookback(pipeline: dlt.Pipeline, spec: TableSpec, reader: ShareReader, target: Target,
@@ -566,6 +598,42 @@ def _drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
                 " scratch so no value is cut.", spec.name, ", ".join(changed))
     # drops the table, its child tables and its cursor, in the destination too
     return {"refresh": "drop_resources"}
+
+
+def _key_text_migration(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) -> dict[str, Any]:
+    """Bring child tables whose parent column holds a composite key's parts joined with `|` (learnsync before
+    issue 20: ambiguous, ('a|b', 'c') = ('a', 'b|c')) to the length-prefixed text (`fingerprint.composite_text`).
+    A plain table is loaded again (`refresh="drop_resources"`, returned as run options): the old text cannot be
+    split back for certain. A history table cannot be reloaded without losing its versions, and needs no split:
+    each child row names its parent version, so its parent column is rewritten from that version's key parts in
+    one UPDATE per child table (idempotent: a run killed after it rewrites the same text)."""
+    if len(spec.primary_key) < 2 or not spec.json_columns or target.dialect is None:
+        return {}
+    schema = pipeline.schemas.get(source_name(spec))
+    name = destination_namer(pipeline)
+    old = []
+    for col in spec.json_columns:
+        columns = schema.tables.get(name(child_name(spec, col)), {}).get("columns", {}) if schema else {}
+        parent = columns.get(name(parent_column(spec)))
+        if parent is not None and parent.get(KEY_TEXT_HINT) != LENGTH_PREFIXED:
+            old.append(name(child_name(spec, col)))
+    if not old:
+        return {}
+    if not spec.history:
+        log.warning("Table %s: its child tables hold the composite key joined with '|', which is ambiguous; the"
+                    " table is loaded again once with the length-prefixed key text.", spec.name)
+        return {"refresh": "drop_resources"}
+    d = target.dialect
+    with pipeline.sql_client() as client:
+        esc = client.escape_column_name
+        text = composite_text([d.text(f"p.{esc(name(k))}") for k in spec.key_dest], d.text)
+        for child in old:
+            client.execute_sql(
+                f"UPDATE {client.make_qualified_table_name(child)} AS c SET {esc(name(parent_column(spec)))} = {text}"
+                f" FROM {client.make_qualified_table_name(name(spec.dest_name))} AS p"
+                f" WHERE c.{esc(name(PARENT_VERSION))} = p.{esc(ROW_HASH)}")
+    log.warning("Table %s: the composite key text of its child tables was rewritten length-prefixed.", spec.name)
+    return {}
 
 
 def _rows_normalized(pipeline: dlt.Pipeline, spec: TableSpec) -> int:

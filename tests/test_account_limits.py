@@ -155,7 +155,8 @@ def test_reconcile_reloads_a_table_that_mostly_changed(share, tmp_path):
 def test_a_trickling_chunk_ends_the_run_and_the_next_run_resumes(server, share, tmp_path):
     """A result chunk sent one byte every two seconds (each socket read gets its byte before the connector's read
     timeout): the sync ends with one line naming the chunk timeout instead of hanging for hours, the table is free
-    again, and the next run lands every row. Every statement ran under the pinned statement timeout."""
+    again, and the next run lands every row. A statement running past the pinned statement timeout ends the same
+    way."""
     from tests.support.helpers import assert_table_equal
 
     create(share, "SKILLS")
@@ -176,8 +177,36 @@ def test_a_trickling_chunk_ends_the_run_and_the_next_run_resumes(server, share, 
     assert stalled.returncode == 1 and "Traceback" not in out, out
     assert len([x for x in out.splitlines() if "did not arrive within 3 s (chunk_timeout" in x]) == 1, out
 
+    # a statement running past the pinned statement timeout is canceled by Snowflake: one line too
+    server.wire.slow_statement("QUALIFY ROW_NUMBER()", seconds=60)
+    uri = uri.replace("statement_timeout=900", "statement_timeout=2")
+    canceled = sync()
+    out = canceled.stdout + canceled.stderr
+    assert canceled.returncode == 1 and "Traceback" not in out, out
+    assert len([x for x in out.splitlines() if "timeout of 2 second(s) and was canceled" in x]) == 1, out
+
     resumed = sync()
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_table_equal(share, dest, "SKILLS")
     ours = [q for q in server.wire.queries[first:] if '"tool":"learnsync"' in str(q.parameters.get("QUERY_TAG"))]
-    assert ours and {q.parameters.get("STATEMENT_TIMEOUT_IN_SECONDS") for q in ours} == {900}
+    assert ours and {q.parameters.get("STATEMENT_TIMEOUT_IN_SECONDS") for q in ours} == {900, 2}
+
+
+def test_a_hashed_key_keeps_its_history_exact(share, tmp_path):
+    """History mode with the key hashed: a reconcile with nothing changed makes no version; a row changed in place
+    gets one new version, a hard-deleted row's current version is closed, and the current versions equal the share."""
+    _users(share, 4)
+    dest = _duckdb(tmp_path)
+    env = {POLICY.format("USERS"): '{"ID": "hash"}', "SOURCES__LEARNSYNC__PII_SALT": SALT,
+           "SOURCES__LEARNSYNC__TABLES__USERS__HISTORY": "true"}
+    _run("sync", share, dest, tmp_path, "--tables", "USERS", env=env)
+    _run("reconcile", share, dest, tmp_path, "--tables", "USERS", env=env)
+    assert dest.query('SELECT COUNT(*) FROM "{ds}"."users"') == [(4,)]
+
+    share.sql('UPDATE "USERS" SET "FIRST_NAME" = \'Renamed\' WHERE "ID" = \'u1\'')
+    share.sql('DELETE FROM "USERS" WHERE "ID" = \'u3\'')
+    _run("reconcile", share, dest, tmp_path, "--tables", "USERS", env=env)
+    versions = dest.query('SELECT "id", "first_name", "valid_to" IS NULL FROM "{ds}"."users"')
+    assert sorted(versions) == sorted([
+        (_sha("u0"), "First0", True), (_sha("u1"), "First1", False), (_sha("u1"), "Renamed", True),
+        (_sha("u2"), "First2", True), (_sha("u3"), "First3", False)])

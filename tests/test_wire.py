@@ -508,6 +508,29 @@ def test_empty_inline_first_chunk(server: emulator.EmulatorServer, numbers: str)
         assert len(srv.wire.chunk_gets) == 3
 
 
+def test_gzip_chunks_can_carry_their_content_encoding(conn: Any, numbers: str) -> None:
+    """As S3 serves an object stored with Content-Encoding metadata: older connectors decompress only then."""
+    encodings: list[Any] = []
+
+    def wrap(app: Any) -> Any:
+        async def recording(scope: Any, receive: Any, send: Any) -> None:
+            async def sending(message: Any) -> None:
+                if message["type"] == "http.response.start" and scope.get("path", "").startswith(w.CHUNK_PATH):
+                    encodings.append(dict(message["headers"]).get(b"content-encoding"))
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        return recording
+
+    with emulator.emulated_share(wrap=wrap, wire=WireConfig(chunk_rows=100, gzip_encoding_header=True)) as srv:
+        with srv.connect() as c:
+            tables = batches(c, f'SELECT "N" FROM {numbers} ORDER BY "N"')
+    assert [t.num_rows for t in tables] == [100, 100, 100]
+    assert column(tables, "N") == column(batches(conn, f'SELECT "N" FROM {numbers} ORDER BY "N"'), "N")
+    assert encodings == [b"gzip", b"gzip"]
+
+
 def test_an_empty_result_yields_no_batch(conn: Any, numbers: str) -> None:
     assert batches(conn, f"SELECT * FROM {numbers} WHERE 1 = 0") == []
 

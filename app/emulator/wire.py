@@ -100,6 +100,8 @@ class WireConfig:
     geography_output_format: the account's GEOGRAPHY_OUTPUT_FORMAT: GeoJSON, WKT, WKB, EWKT or EWKB.
     gzip_chunks: serve chunks as raw gzip without Content-Encoding, like S3; the connector finds the gzip magic
         (result_batch._ensure_decompressed).
+    gzip_encoding_header: with gzip_chunks, send `Content-Encoding: gzip` too, as S3 does for an object stored
+        with that metadata: connectors before 4.x (3.18, which ingestr 0.14 pins) only decompress then.
     undefined_nulls: print null elements inside arrays as `undefined`, Snowflake's text for SQL NULL in an ARRAY.
         fakesnow cannot tell SQL NULL from JSON null, so every null array element becomes `undefined`.
     chunk_store_bytes: bound of the chunk bytes held for download (least recently used go first).
@@ -113,6 +115,7 @@ class WireConfig:
     account_result_format: ResultFormat = "ARROW"
     geography_output_format: GeographyFormat = "GeoJSON"
     gzip_chunks: bool = True
+    gzip_encoding_header: bool = False
     undefined_nulls: bool = True
     chunk_store_bytes: int = 512 * 2**20
     chunk_ttl_seconds: float = 600.0
@@ -1234,6 +1237,7 @@ class RealisticWire:
         self._lock = threading.Lock()
         self._chunks = _ChunkStore(self.config.chunk_store_bytes, self.config.chunk_ttl_seconds)
         self._trickle: float | None = None  # seconds per byte of the next chunk served (trickle_next_chunk)
+        self._slow_statements: list[tuple[str, float]] = []  # (text it holds, seconds it runs): slow_statement
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         wire = self
@@ -1286,6 +1290,20 @@ class RealisticWire:
         else:
             await app(scope, receive, send)
 
+    def slow_statement(self, containing: str, seconds: float) -> None:
+        """The next statement whose text holds `containing` runs `seconds` before it answers, or is canceled with
+        Snowflake's timeout error (000630) once the session's STATEMENT_TIMEOUT_IN_SECONDS has passed."""
+        with self._lock:
+            self._slow_statements.append((containing, seconds))
+
+    def _slow(self, sql: str) -> float | None:
+        with self._lock:
+            for i, (containing, seconds) in enumerate(self._slow_statements):
+                if containing in sql:
+                    del self._slow_statements[i]
+                    return seconds
+        return None
+
     def trickle_next_chunk(self, byte_every: float = 2.0) -> None:
         """Send the next chunk downloaded one byte every `byte_every` seconds, as a stalling network does: each
         socket read gets a byte before the connector's read timeout (7 s), so only a bound on the whole chunk ends
@@ -1303,7 +1321,10 @@ class RealisticWire:
         with self._lock:
             trickle, self._trickle = self._trickle, None
         if trickle is None:
-            await _respond(send, 200, [(b"content-type", b"application/octet-stream")], body)
+            headers = [(b"content-type", b"application/octet-stream")]
+            if self.config.gzip_chunks and self.config.gzip_encoding_header:
+                headers.append((b"content-encoding", b"gzip"))
+            await _respond(send, 200, headers, body)
             return
         await _trickled(receive, send, body, trickle)
 
@@ -1353,6 +1374,15 @@ class RealisticWire:
         params = {**self.config.account_parameters(), **session.parameters, **statement}
         record = dict(sql=sql, bindings=request.get("bindings"), parameters=params, session=session.number,
                       describe_only=bool(request.get("describeOnly")))
+        if (slow := self._slow(sql)) is not None:
+            # Snowflake cancels a statement running past the session's STATEMENT_TIMEOUT_IN_SECONDS (default 2 days)
+            limit = int(params.get("STATEMENT_TIMEOUT_IN_SECONDS") or 172800)
+            await asyncio.sleep(min(slow, limit))
+            if slow > limit:
+                self.queries.append(ReceivedQuery(**record, query_id=None))
+                message = f"Statement reached its statement or warehouse timeout of {limit} second(s) and was canceled."
+                await _respond(send, 200, _JSON_HEADERS, _json_body(_error(message, "000630", "57014")))
+                return
 
         alter = _alter_session_items(sql)
         if alter is not None and any(name in _WIRE_PARAMETERS for name, _, _ in alter[1]):

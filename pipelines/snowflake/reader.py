@@ -24,7 +24,8 @@ from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.pipelines.stages import Stages
-from learnsync.defaults import WINDOW_ROWS
+from learnsync.pipelines.values import ValueCounts
+from learnsync.defaults import WINDOW_MB, WINDOW_ROWS
 from learnsync.settings import TIMEOUTS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
@@ -41,6 +42,8 @@ class ShareReader:
     database: str
     schema: str
     window_rows: int = WINDOW_ROWS
+    window_mb: float = WINDOW_MB
+    """A window's bytes at most (estimated: `sql.row_bytes`), so wide rows make windows of fewer rows."""
     tag: Optional[QueryTag] = None
     """The QUERY_TAG the connection logged in with (`connect(..., tag=)`); `tagged` narrows it to one table."""
     stats: QueryStats = field(default_factory=QueryStats)
@@ -110,16 +113,26 @@ class ShareReader:
         where, params = sql.cursor_range(spec, lo, hi, False)
         return int(self._query(f"SELECT COUNT(*) FROM {self.fqn(spec.name)} WHERE {where}", params)[0][0])
 
-    def plan_window(self, spec: TableSpec, lo: Optional[Bound], limit: Optional[Bound] = None) -> WindowPlan:
+    def rows_per_window(self, row_bytes: Optional[float]) -> int:
+        """Rows of a window: `window_rows`, fewer where rows of `row_bytes` would pass `window_mb`."""
+        if not row_bytes:
+            return self.window_rows
+        return max(1, min(self.window_rows, int(self.window_mb * 2**20 // row_bytes)))
+
+    def plan_window(self, spec: TableSpec, lo: Optional[Bound], limit: Optional[Bound] = None,
+                    row_bytes: Optional[float] = None) -> WindowPlan:
         """The next window [lo, hi) holding about `window_rows` rows (`windows.window_end`); `lo` None starts at
         the first cursor value. A date or timestamp cursor value more than FUTURE_TOLERANCE past the source's
         current time (Snowflake's clock, asked in the same query) never plans a bound: such rows are read in the
         last window, and the plan's `limit` and `beyond` say so (the stored cursor must ignore them). `limit`
-        given: reuse it (later windows of one run). One query, plus one only when such rows exist, plus the
-        counts of the search."""
+        given: reuse it (later windows of one run). `row_bytes` given: the run's estimate of a row's bytes, else
+        estimated in the same query (`sql.row_bytes`, the plan's `row_bytes`); a window holds at most
+        `rows_per_window` rows. One query, plus one only when such rows exist, plus the counts of the search."""
         where, params = sql.cursor_range(spec, lo, None, False)
         table = self.fqn(spec.name)
-        row = self._query(sql.cursor_span(spec, table, where, limit is None), params)[0]
+        row = list(self._query(sql.cursor_span(spec, table, where, limit is None, row_bytes is None), params)[0])
+        if row_bytes is None:
+            row_bytes = float(row.pop() or 0)
         total, first, last = row[:3]
         if limit is None and len(row) > 3 and row[3] is not None:
             limit = plus_tolerance(spec, row[3])
@@ -128,9 +141,10 @@ class ShareReader:
             last, beyond = self._query(sql.cursor_before(spec, table, where), {**params, "limit": limit})[0]
         if lo is None and first is not None:
             lo = floor_bound(spec, first)
-        plan = WindowPlan(lo, None, limit, int(beyond or 0), int(total or 0))
+        plan = WindowPlan(lo, None, limit, int(beyond or 0), int(total or 0), row_bytes)
         if lo is not None and last is not None:
-            plan.hi = window_end(spec, lo, last, total, self.window_rows, lambda a, b: self.count(spec, a, b))
+            plan.hi = window_end(spec, lo, last, total, self.rows_per_window(row_bytes),
+                                 lambda a, b: self.count(spec, a, b))
         return plan
 
     def read_window(
@@ -214,7 +228,7 @@ class ShareReader:
 
 @contextmanager
 def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WINDOW_ROWS,
-               tag: Optional[QueryTag] = None) -> Iterator[ShareReader]:
+               tag: Optional[QueryTag] = None, window_mb: float = WINDOW_MB) -> Iterator[ShareReader]:
     """A reader on a connection of its own to the share: `source` is a source URI (None: LEARNSYNC_SOURCE_URI /
     dlt config; secrets from dlt's providers) or credentials already built (`settings.ShareCredentials`, e.g.
     logged in from a Prefect block); its session tagged with `tag` (see `connect`). `window_rows` (>= 1) rows per
@@ -226,7 +240,7 @@ def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WIND
     conn = connect(credentials, tag)
     try:
         yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows, tag=tag,
-                          chunk_timeout=credentials.chunk_timeout)
+                          chunk_timeout=credentials.chunk_timeout, window_mb=window_mb)
     finally:
         conn.close()
 
@@ -256,6 +270,10 @@ class WindowStream:
         self.stages = Stages()
         """Seconds per stage of the run (`pipelines.stages`): the reader adds snowflake_read and snowflake_wait, the
         dlt source arrow and children, the sync dlt's steps."""
+        self.row_bytes: Optional[float] = None
+        """A row's estimated bytes in the share, from the run's first plan (`ShareReader.plan_window`)."""
+        self.values = ValueCounts()
+        """NUL characters removed and rows skipped for a NULL key while the windows were prepared."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
         self._ahead: Optional[tuple[Bound, Future]] = None
 
@@ -267,7 +285,8 @@ class WindowStream:
         if self.spec.cursor is None:
             # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
             return None, list(self.reader.read_window(self.spec, None, None, True))
-        plan = self.reader.plan_window(self.spec, lo, self.limit)
+        plan = self.reader.plan_window(self.spec, lo, self.limit, self.row_bytes)
+        self.row_bytes = plan.row_bytes
         if self.windows == 0 and self.limit is None:
             self.limit, self.beyond = plan.limit, plan.beyond
         if self.planned_rows is None:

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Mapping, Optional, Union
 
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Strategy, TableSpec
 from learnsync.pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
 
 Bound = Union[datetime, date, int]
@@ -124,6 +124,12 @@ def key_text(spec: TableSpec) -> str:
     return SNOWFLAKE.key_text(exprs, [spec.column(k) for k in spec.primary_key])
 
 
+def key_present(spec: TableSpec) -> str:
+    """The condition of rows whose key parts are all set ("TRUE" for a table without a key): a row with a NULL key
+    part is never loaded (`source.arrow`), so the summaries compared with the destination leave it out too."""
+    return " AND ".join(f"{quote(k)} IS NOT NULL" for k in spec.primary_key) or "TRUE"
+
+
 def day(spec: TableSpec) -> str:
     """The UTC day of an event table's cursor, as the loaded `learnsync_day` holds it."""
     c, t = quote(spec.cursor or ""), spec.cursor_column.sf_type if spec.cursor_column else ""
@@ -150,7 +156,9 @@ def select(spec: TableSpec, table: str, where: str, columns: Optional[str] = Non
         if columns is None:
             sql += f", COUNT(*) OVER (PARTITION BY {key}) AS {quote(DUPS_COLUMN)}"
         sql += f" FROM {table} WHERE {where}"
+        # every row with a NULL key part passes, so the dlt source can count what it skips (`source.arrow`)
         sql += f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) = 1"
+        sql += "".join(f" OR {quote(k)} IS NULL" for k in spec.primary_key)
     else:
         sql += f" FROM {table} WHERE {where}"
     return sql
@@ -164,12 +172,26 @@ def now(spec: TableSpec) -> Optional[str]:
             "TIMESTAMP_TZ": "CURRENT_TIMESTAMP()"}.get(t)
 
 
-def cursor_span(spec: TableSpec, table: str, where: str, with_now: bool) -> str:
-    """Rows, first and last cursor value of a range (and Snowflake's current time, `with_now`): one cheap query
-    that plans a window."""
+ROW_SAMPLE = 1000
+"""Rows whose text lengths estimate a table's row bytes (`row_bytes`)."""
+
+
+def row_bytes(spec: TableSpec, table: str, where: str) -> str:
+    """A scalar subquery: the average bytes of a row of a range, estimated from the text lengths of its first
+    ROW_SAMPLE rows (any ROW_SAMPLE: a LIMIT without ORDER reads few micro-partitions), 8 per fixed-width value."""
+    wide = {"TEXT", "BINARY"} | TEXT_JSON_TYPES
+    sizes = [f"COALESCE(LENGTH(TO_VARCHAR({quote(c.name)})), 0)" if c.sf_type in wide else "8" for c in spec.columns]
+    return (f"(SELECT AVG(b) FROM (SELECT {' + '.join(sizes) or '0'} AS b FROM {table} WHERE {where}"
+            f" LIMIT {ROW_SAMPLE}) s)")
+
+
+def cursor_span(spec: TableSpec, table: str, where: str, with_now: bool, with_bytes: bool = False) -> str:
+    """Rows, first and last cursor value of a range (and Snowflake's current time, `with_now`; and the estimated
+    bytes of a row, `with_bytes`, last): one cheap query that plans a window."""
     c = quote(spec.cursor)  # type: ignore[arg-type]
     clock = now(spec) if with_now else None
-    return f"SELECT COUNT(*), MIN({c}), MAX({c}){', ' + clock if clock else ''} FROM {table} WHERE {where}"
+    size = f", {row_bytes(spec, table, where)}" if with_bytes else ""
+    return f"SELECT COUNT(*), MIN({c}), MAX({c}){', ' + clock if clock else ''}{size} FROM {table} WHERE {where}"
 
 
 def cursor_before(spec: TableSpec, table: str, where: str) -> str:

@@ -34,6 +34,8 @@ class WindowPlan:
     beyond: int = 0
     total: int = 0
     """Rows from `lo` on (the count the plan was made from): what is left of the run when it was planned."""
+    row_bytes: Optional[float] = None
+    """A row's estimated bytes (`sql.row_bytes`), which bounds the rows of a window (`ShareReader.rows_per_window`)."""
 
 
 def plus_tolerance(spec: TableSpec, now: Bound) -> Bound:

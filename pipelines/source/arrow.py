@@ -11,6 +11,7 @@ or DuckDB over Arrow); no value is converted row by row in Python.
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 import duckdb
 import pyarrow as pa
@@ -21,14 +22,18 @@ from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Column, Strategy, Table
 from learnsync.pipelines.fingerprint import ROW_HASH, SOURCE_HASH
 from learnsync.pipelines.snowflake.sql import DUPS_COLUMN
 from learnsync.pipelines.source.types import DAY, arrow_schema
+from learnsync.pipelines.values import ValueCounts
 
 log = logging.getLogger("learnsync.types")
 
 
-def prepare_batch(spec: TableSpec, batch: pa.Table) -> pa.Table:
-    """One Arrow batch from Snowflake, as loaded: cast to `arrow_schema(spec)`, NUL characters dropped, key
-    duplicates reported, the event day added. Raises LearnsyncError for a value the declared type cannot hold
-    (a NUMBER(p,0) past 64 bits without `decimal_columns`)."""
+def prepare_batch(spec: TableSpec, batch: pa.Table, counts: Optional[ValueCounts] = None) -> pa.Table:
+    """One Arrow batch from Snowflake, as loaded: cast to `arrow_schema(spec)`, rows with a NULL key part skipped,
+    NUL characters removed (text and JSON strings), key duplicates reported, the event day added; what was skipped
+    or removed is added to `counts` (`pipelines.values`). Raises LearnsyncError for a value the declared type
+    cannot hold (a NUMBER(p,0) past 64 bits without `decimal_columns`)."""
+    counts = counts if counts is not None else ValueCounts()
+    batch = _keyed_rows(spec, batch, counts)
     if DUPS_COLUMN in batch.column_names:
         dups = batch[DUPS_COLUMN]
         extra = pc.sum(pc.subtract(dups.cast(pa.int64()), 1)).as_py() or 0
@@ -37,13 +42,32 @@ def prepare_batch(spec: TableSpec, batch: pa.Table) -> pa.Table:
     schema = arrow_schema(spec)
     arrays: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
-        arrays[col.dest] = _cast(spec, col, batch[col.name], schema.field(col.dest).type)
+        arrays[col.dest] = _cast(spec, col, batch[col.name], schema.field(col.dest).type, counts)
     if spec.strategy is Strategy.EVENTS and spec.cursor:
         arrays[DAY] = _day_of(arrays[spec.dest(spec.cursor)])
     # every read of the share carries the fingerprint (ShareReader.select_sql); NULL marks a row without one
     arrays[ROW_HASH] = (batch[SOURCE_HASH].cast(pa.string()) if SOURCE_HASH in batch.column_names
                         else pa.chunked_array([pa.nulls(batch.num_rows, pa.string())]))
     return pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
+
+
+def _keyed_rows(spec: TableSpec, batch: pa.Table, counts: ValueCounts) -> pa.Table:
+    """The rows of a keyed table whose key parts are all set: a NULL key has no row to merge into, no primary key
+    and no parent for child rows, so such a row is skipped (counted, and said once per batch) and the rest of the
+    table loads (the reader lets every such row through its one-row-per-key QUALIFY, so the count is exact)."""
+    if not spec.primary_key or spec.strategy is Strategy.EVENTS:
+        return batch
+    missing = None
+    for key in spec.primary_key:
+        nulls = pc.is_null(batch[key])
+        missing = nulls if missing is None else pc.or_(missing, nulls)
+    skipped = pc.sum(missing.cast(pa.int64())).as_py() or 0
+    if not skipped:
+        return batch
+    counts.skipped_null_keys += skipped
+    log.warning("Table %s: skipped %d row(s) with a NULL in key %s (a keyed table cannot hold them).", spec.name,
+                skipped, ", ".join(spec.primary_key))
+    return batch.filter(pc.invert(missing))
 
 
 def _day_of(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -54,7 +78,8 @@ def _day_of(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return values
 
 
-def _cast(spec: TableSpec, col: Column, values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+def _cast(spec: TableSpec, col: Column, values: pa.ChunkedArray, target: pa.DataType,
+          counts: ValueCounts) -> pa.ChunkedArray:
     t = values.type
     if pa.types.is_null(t):  # a column of NULLs only, typed `null`
         return pa.chunked_array([pa.nulls(len(values), target)], target)
@@ -64,8 +89,8 @@ def _cast(spec: TableSpec, col: Column, values: pa.ChunkedArray, target: pa.Data
         return _number(spec, col, values, target)
     if target == pa.string():
         if col.sf_type in TEXT_JSON_TYPES or pa.types.is_nested(t):
-            return _no_nul(spec, col, to_json_text(values))
-        return _no_nul(spec, col, values.cast(target))
+            return _no_nul(spec, col, to_json_text(values), counts, json=True)
+        return _no_nul(spec, col, values.cast(target), counts)
     # time32[s|ms] or time64[us] (the connector truncates TIME's nanoseconds), date32, bool, float64, binary
     return values.cast(target)
 
@@ -106,13 +131,31 @@ def _number(spec: TableSpec, col: Column, values: pa.ChunkedArray, target: pa.Da
         ) from None
 
 
-def _no_nul(spec: TableSpec, col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Postgres cannot store the NUL character in text; drop it with a warning (counted)."""
-    n = pc.sum(pc.match_substring(values, "\x00").cast(pa.int64())).as_py()
-    if n:
-        log.warning("Table %s, column %s: dropped NUL characters from %d values.", spec.name, col.name, n)
-        return pc.replace_substring(values, "\x00", "")
-    return values
+_NUL_ESCAPE = (r"((?:^|[^\\])(?:\\\\)*)\\u0000", r"\1")
+"""A `\\u0000` escape in JSON text (preceded by an even run of backslashes: not an escaped backslash's `u0000`),
+removed with what precedes it kept."""
+
+
+def _no_nul(spec: TableSpec, col: Column, values: pa.ChunkedArray, counts: ValueCounts,
+            json: bool = False) -> pa.ChunkedArray:
+    """Text without NUL characters (in JSON text: without `\\u0000` escapes, so no string inside the value holds
+    one): Postgres text and jsonb cannot store it, and every destination gets the same values (`pipelines.values`).
+    The characters removed are counted in `counts` and said once per batch."""
+    if json:
+        before = pc.sum(pc.utf8_length(values)).as_py() or 0
+        out = values
+        # a run of escapes shares its delimiters between matches: repeat until none is left
+        while pc.any(pc.match_substring_regex(out, _NUL_ESCAPE[0])).as_py():
+            out = pc.replace_substring_regex(out, pattern=_NUL_ESCAPE[0], replacement=_NUL_ESCAPE[1])
+        removed = (before - (pc.sum(pc.utf8_length(out)).as_py() or 0)) // len("\\u0000")
+    else:
+        removed = pc.sum(pc.count_substring(values, "\x00")).as_py() or 0
+        out = pc.replace_substring(values, "\x00", "") if removed else values
+    if removed:
+        counts.nul_removed += removed
+        log.warning("Table %s, column %s: removed %d NUL character(s) (no destination keeps them alike).",
+                    spec.name, col.name, removed)
+    return out
 
 
 # Snowflake prints VARIANT/ARRAY/OBJECT (and GeoJSON) values with a 2-space indent, one element or member per line,

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from learnsync.pipelines.catalog import Column, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH
+from learnsync.pipelines.fingerprint import ROW_HASH, composite_text
 from learnsync.pipelines.naming import extend_names, name_order, snake_case
 from learnsync.pipelines.source.types import column_hint
 
@@ -33,6 +33,11 @@ POSITION = "position"
 VALUE = "value"
 PARENT_VERSION = "_learnsync_parent_hash"
 """Column of a history table's child rows: the parent version's `_learnsync_hash` (`pipelines.history`)."""
+KEY_TEXT_HINT = "x-learnsync-key-text"
+"""Column hint of a child table's parent column under a composite key: how the key's parts become one text
+("length-prefixed", `fingerprint.composite_text`); a column without it holds the parts joined with `|`, as
+learnsync wrote them before issue 20 (`pipelines.sync` migrates such tables)."""
+LENGTH_PREFIXED = "length-prefixed"
 KEY_HINT = "x-learnsync-key"
 """Column hint of a child table's object-key column: the JSON key whose values it holds."""
 
@@ -82,10 +87,12 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     """Fixed columns of every child table; object keys are added per batch (`unnest`)."""
     key_type = {"data_type": "text"} if len(spec.primary_key) > 1 else _key_type(spec)
     keys = ", ".join(spec.key_dest)
-    joined = " joined with '|'" if len(spec.primary_key) > 1 else ""
+    joined = (" as one text: each part's length, ':', the part, parts joined with '|'"
+              if len(spec.primary_key) > 1 else "")
     hints: dict[str, dict[str, Any]] = {
         parent_column(spec): {"name": parent_column(spec), **key_type, "nullable": False,
                               "merge_key": not spec.history,
+                              **({KEY_TEXT_HINT: LENGTH_PREFIXED} if len(spec.primary_key) > 1 else {}),
                               "description": f"Key of the parent row: {spec.dest_name}.{keys}{joined}."},
         POSITION: {"name": POSITION, "data_type": "bigint", "nullable": True,
                    "description": "0-based position of the element in the parent's array."},
@@ -104,7 +111,7 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
 
 def child_description(spec: TableSpec, col: Column) -> str:
     """What a child table unnests and how it joins its parent (its table comment)."""
-    keys = " || '|' || ".join(f"{spec.dest_name}.{k}" for k in spec.key_dest)
+    keys = composite_text([f"{spec.dest_name}.{k}" for k in spec.key_dest], lambda e: f"CAST({e} AS TEXT)")
     text = (
         f"Elements of the JSON column {spec.dest_name}.{col.dest}, one row per element: `value` for"
         f" scalars, one column per key for objects. Join on {parent_column(spec)} = {keys}."
@@ -131,7 +138,8 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, col
     """Child rows of one JSON column for a batch of prepared parent rows (destination column names); the
     object-key columns carry their `x-learnsync-key` hint (`key_column_hints`)."""
     keys = list(spec.key_dest)
-    key_sql = _q(keys[0]) if len(keys) == 1 else " || '|' || ".join(f"CAST({_q(k)} AS VARCHAR)" for k in keys)
+    key_sql = composite_text([_q(k) if len(keys) == 1 else f"CAST({_q(k)} AS VARCHAR)" for k in keys],
+                             lambda e: f"CAST({e} AS VARCHAR)")
     src = _q(col.dest)
     con = duckdb.connect()
     try:

@@ -19,6 +19,7 @@ from learnsync.pipelines.source.children import (
 from learnsync.pipelines.source.arrow import prepare_batch
 from learnsync.pipelines.source.types import DAY, empty_batch, table_hints
 from learnsync.pipelines.stages import Stages
+from learnsync.pipelines.values import ValueCounts
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
@@ -115,6 +116,7 @@ def share_table(
     stages: Stages = getattr(windows, "stages", None)
     if stages is None:
         stages = Stages()
+    counts: Optional[ValueCounts] = getattr(windows, "values", None)
 
     def rows(cursor: Optional[dlt.sources.incremental[Any]] = incremental) -> Iterator[pa.Table]:
         empty = True
@@ -134,7 +136,7 @@ def share_table(
                 # window as one table (no copy: chunked columns), so the per-item work of dlt's extract and of the
                 # child unnesting runs once per window, not once per chunk (1,000-row chunks made unnesting 40 %
                 # of a full sync)
-                prepared = [prepare_batch(table, batch) for batch in batches if batch.num_rows]
+                prepared = [prepare_batch(table, batch, counts) for batch in batches if batch.num_rows]
                 window = pa.concat_tables(prepared) if prepared else None
                 batches = prepared = None  # type: ignore[assignment]  # only the prepared window stays alive
             if window is not None:

@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timezone
 from decimal import Decimal
 from contextlib import contextmanager, nullcontext
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from learnsync.destinations import resolve
 from learnsync.pipelines.catalog import Profile, snake_case
@@ -181,16 +181,40 @@ def _sorted(rows: Iterable[tuple]) -> list[tuple]:
     return sorted((tuple(_norm(v) for v in r) for r in rows), key=repr)
 
 
-def assert_table_equal(share: Any, dest: Any, name: str) -> None:
-    """Parent table and each child table equal the source, row for row (as multisets)."""
-    doc = DOCS[name]
+def share_columns(share: Any, name: str) -> TableDoc:
+    """A table of the share as a TableDoc (its columns and Snowflake types, in order), for tables no vendor documents."""
+    from learnsync.pipelines.snowflake.sql import base_type
+    from learnsync.pipelines.vendor_docs import ColumnDoc
+
+    rows = share.sql(f"SELECT COLUMN_NAME, DATA_TYPE FROM \"{share.database}\".INFORMATION_SCHEMA.COLUMNS"
+                     f" WHERE TABLE_SCHEMA = '{share.schema}' AND TABLE_NAME = '{name}' ORDER BY ORDINAL_POSITION")
+    return TableDoc(name, "", tuple(ColumnDoc(c, base_type(t), "") for c, t in rows))
+
+
+Clean = Callable[[Any, str], Any]
+"""(a source value, its Snowflake type) -> the value the destination is expected to hold (JSON types: Snowflake's
+text in, any JSON text out)."""
+
+
+def assert_table_equal(share: Any, dest: Any, name: str, key: Optional[str] = None, clean: Optional[Clean] = None,
+                       columns: Optional[dict[str, str]] = None) -> None:
+    """Parent table and each child table equal the source, row for row (as multisets). A table no vendor documents
+    is read from the share's INFORMATION_SCHEMA; `key` names its key column (child tables are checked by it),
+    `clean` maps each source value to the value expected, `columns` maps a source column to its destination
+    name where it is not its snake_case name."""
+    doc = DOCS.get(name) or share_columns(share, name)
     src = source_rows(share, name)
+    if clean is not None:
+        types = {c.name: c.sf_type for c in doc.columns}
+        src = [{k: clean(v, types[k]) for k, v in r.items()} for r in src]
     names = [c.name for c in doc.columns]
+    columns = columns or {}
     json_at = [i for i, c in enumerate(doc.columns) if c.sf_type in JSON_TYPES]
     expected = _sorted(comparable([r[n] for n in names], json_at, False) for r in src)
-    got = _sorted(comparable(r, json_at, True) for r in dest_rows(dest, snake_case(name), [snake_case(n) for n in names]))
-    assert got == expected, f"{name}: destination differs from source"
-    key = "DATE" if name == "DAILY_METRICS" else "ID"
+    got = _sorted(comparable(r, json_at, True) for r in dest_rows(
+        dest, snake_case(name), [columns.get(n, snake_case(n)) for n in names]))
+    assert got == expected, (f"{name}: destination differs from source", set(got) ^ set(expected))
+    key = key or ("DATE" if name == "DAILY_METRICS" else "ID")
     if key not in names:
         return
     for col in (c for c in doc.columns if c.sf_type in ("ARRAY", "VARIANT", "OBJECT")):

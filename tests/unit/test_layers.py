@@ -16,7 +16,8 @@ PACKAGE_DIRS = {"learnsync": ROOT / "app", "learnsync.pipelines": ROOT / "pipeli
 # lowest first; a module may import its own layer and those below it, never one above
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("errors and settings", ("learnsync", "learnsync.errors", "learnsync.settings", "learnsync.pipelines",
-                             "learnsync.pipelines.naming", "learnsync.pipelines.stages")),
+                             "learnsync.pipelines.naming", "learnsync.pipelines.stages",
+                             "learnsync.pipelines.values")),
     ("catalog", ("learnsync.pipelines.vendor_docs", "learnsync.pipelines.catalog", "learnsync.pipelines.fingerprint")),
     ("Snowflake reading", ("learnsync.pipelines.snowflake",)),
     ("dlt source", ("learnsync.pipelines.source",)),
