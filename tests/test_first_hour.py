@@ -204,7 +204,8 @@ def test_backfill_runs_its_lanes_here_and_full_refresh_is_a_full_sync(share, tmp
 
     share.sql(f'DELETE FROM "{share.database}"."{share.schema}"."COURSES_TRACKINGS" WHERE "ID" = \'ct00003\'')
     refresh = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env)
-    assert refresh.returncode == 0 and "prefect" not in (refresh.stdout + refresh.stderr).lower(), refresh.stderr
+    assert refresh.returncode == 0, refresh.stdout + refresh.stderr
+    assert "prefect" not in (refresh.stdout + refresh.stderr).lower(), refresh.stdout + refresh.stderr
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 
 
