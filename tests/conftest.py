@@ -1,7 +1,12 @@
-"""Fixtures: the emulator (one per session and worker), a fresh share per test, the destinations under test."""
+"""Fixtures: the emulator (one per session and worker), a fresh share per test, the destinations under test, one
+Prefect test server per session and worker; and the lanes: each test's markers, from what it uses."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -53,6 +58,59 @@ def dest(request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         return
     yield Dest("postgres", PG_URI, dataset, tmp_path)
     drop_pg_schema(dataset)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One Prefect test server (prefect_test_harness: its own SQLite file) for the session: flows called in the
+    test process report to it. Starting one costs about 25 s, so every test that needs one shares it (one per
+    xdist worker: xdist 3.8's --dist loadgroup does not group under pytest 9, whose node ids it can no longer set)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    # 300 s, not the 120 s each module and test had: this one start serves every Prefect test of the worker, and
+    # on a loaded machine (several test runs on 2 cores) it took over 120 s; a healthy start takes 10-25 s
+    with prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip wheel .` builds from this checkout, built once per run: xdist's workers share it through
+    their common base temp dir, the first to need it builds it under a lock."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-N/, above each worker's popen-gwN/
+    out = shared / "wheel"
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not any(out.glob("learnsync-*.whl")):
+            root = Path(__file__).resolve().parents[1]
+            proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                                   "-w", str(out), str(root)], capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+    (found,) = out.glob("learnsync-*.whl")
+    return found
+
+
+# the lanes (pyproject.toml registers the markers): `-m "not slow"` is the unit tier plus the DuckDB integration tests
+LANE_PARAMS = {"postgres", "bigquery"}  # a parametrized destination (`dest`, `sql_dest`, `kind`) of a server's
+LANE_FIXTURES = {"bigquery": "bigquery", "prefect_server": "prefect"}
+SLOW_FIXTURES = {"wheel"}  # a pip build of the checkout
+SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test by what it uses, so a new test lands in its lane without a marker of its own: a Postgres or
+    BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`; each of those is `slow`."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fixtures = set(getattr(item, "fixturenames", ()))
+        lanes = {v for v in params.values() if isinstance(v, str) and v in LANE_PARAMS}
+        lanes |= {lane for name, lane in LANE_FIXTURES.items() if name in fixtures}
+        for lane in sorted(lanes):
+            item.add_marker(lane)
+        if fixtures & SLOW_FIXTURES or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker("slow")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""The command line as a user runs it: a real process, real emulator, clear one-line errors, no secrets."""
+"""The command line as a user runs it: a real process, real emulator, clear one-line errors, no secrets. The cases
+that end before any work (bad input, help) run in this process through Typer's CliRunner (`in_process`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from tests.support.helpers import assert_table_equal, create, insert
-from tests.support.cli import CANARY, assert_user_error, learnsync
+from tests.support.cli import CANARY, assert_user_error, in_process, learnsync
 
 
 
@@ -50,13 +51,18 @@ LOOP = f"host=127.0.0.1&port={_closed_port()}&protocol=http&login_timeout=5"
          "bigquery-option"],
 )
 def test_bad_input_is_one_clear_line(args, needles, tmp_path):
-    assert_user_error(learnsync("sync", *args, cwd=tmp_path), *needles)
+    assert_user_error(in_process("sync", *args, cwd=tmp_path), *needles)
+
+
+def test_bad_input_in_a_process_of_its_own(tmp_path):
+    """One of the cases above as a user types it: the console script's process prints the same one line."""
+    assert_user_error(learnsync("sync", "--source-uri", f"mysql://u:{CANARY}@h/db?{LOOP}", cwd=tmp_path), "snowflake://")
 
 
 def test_unreachable_host_fails_fast_without_leaking(tmp_path):
     uri = f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"
     started = time.monotonic()
-    proc = learnsync("sync", "--source-uri", uri, cwd=tmp_path, timeout=60)
+    proc = in_process("sync", "--source-uri", uri, cwd=tmp_path)
     assert time.monotonic() - started < 30
     assert_user_error(proc, "could not reach")
 
@@ -120,6 +126,7 @@ def test_reconcile_through_the_cli(share, tmp_path):
     assert_table_equal(share, Dest("duckdb", f"duckdb:///{db}", "learning", db), "SKILLS")
 
 
+@pytest.mark.slow  # the whole demo, then commands against its share
 def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_path):
     """`learnsync demo --serve` with a production warehouse exported: the demo data goes only into
     ./learnsync-demo.duckdb, the suggested query runs with what pip installed, nothing else is left in the working
@@ -229,11 +236,11 @@ def test_help_of_every_command_and_the_version(tmp_path):
     commands = list(_commands(typer.main.get_command(app)))
     assert len(commands) >= 10, commands  # the app and its subcommands
     for path in commands:
-        proc = learnsync(*path, "--help", cwd=tmp_path)
+        proc = in_process(*path, "--help", cwd=tmp_path)
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0 and "Traceback" not in out, (path, out[-2000:])
         assert "Usage:" in proc.stdout, (path, out[-2000:])
-    # the URI help keeps its brackets as text (Rich markup read them as tags)
+    # the URI help keeps its brackets as text (Rich markup read them as tags), in the console script's process
     assert "bigquery://PROJECT[/DATASET]" in " ".join(learnsync("sync", "--help", cwd=tmp_path, env={"COLUMNS": "300"}).stdout.split())
     version = learnsync("--version", cwd=tmp_path)
     assert (version.returncode, version.stdout.strip()) == (0, f"learnsync {__version__}"), version.stderr
@@ -254,7 +261,7 @@ def test_a_dataset_without_learnsync_tables_is_refused_and_a_new_one_announced(s
     again = learnsync("sync", cwd=tmp_path, env=env)
     assert again.returncode == 0 and "holds no learnsync tables" not in again.stdout, again.stdout + again.stderr
     for command in (["status"], ["reconcile", "--dry-run"], ["reconcile", "--dry-run", "--json"], ["reconcile"]):
-        proc = learnsync(*command, "--dataset", "lerning", cwd=tmp_path, env=env)
+        proc = in_process(*command, "--dataset", "lerning", cwd=tmp_path, env=env)
         assert_user_error(proc, "'lerning'", "holds no learnsync tables", "datasets that do: learning")
         assert not proc.stdout.strip(), proc.stdout  # nothing that looks like a report
     import duckdb
@@ -274,7 +281,7 @@ def test_a_destination_that_is_down_is_one_line_and_exit_2(share, tmp_path):
            "LEARNSYNC_DEST_URI": f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"}
     started = time.monotonic()
     for command in ("sync", "status", "reconcile"):
-        proc = learnsync(command, cwd=tmp_path, env=env)
+        proc = in_process(command, cwd=tmp_path, env=env)
         assert_user_error(proc, "cannot reach the postgres destination", "connection refused")
         assert not any(t in proc.stdout for t in ("SKILLS", "COURSES", "USERS")), proc.stdout
     assert time.monotonic() - started < 60

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
-from tests.support.crashkit import TABLE, assert_exact, kill_nine, landed, move_on, seed, start_sync
+from tests.support.crashkit import MOMENTS, TABLE, assert_exact, kill_nine, landed, move_on, seed, start_sync, wait_for
+
+pytestmark = pytest.mark.slow  # each test runs `learnsync sync` as a process two or three times
 
 
 @pytest.mark.subprocess_sync
-@pytest.mark.parametrize("kill_after", [2.0, 3.0, 4.5])
-def test_kill_minus_nine_then_rerun_is_exact(share, dest, tmp_path, kill_after):
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_kill_minus_nine_then_rerun_is_exact(share, dest, tmp_path, moment):
+    """`kill -9` as the first window is read, is ready to load, or has committed (with nine more to come)."""
     seed(share, 400)
     proc = start_sync(share, dest, tmp_path)
-    time.sleep(kill_after)  # somewhere in reading, normalizing, loading or committing a window
+    seen = wait_for(proc, tmp_path, moment)
     kill_nine(proc)
-    print(f"killed after {kill_after}s with {landed(dest)} of 400 rows loaded")
+    rows = landed(dest)
+    print(f"killed once {seen} with {rows} of 400 rows loaded")
+    assert rows < 400  # mid-run: windows of 40 rows, killed in the first one or right after it committed
     move_on(share, 0)
     rerun = start_sync(share, dest, tmp_path)
     _, err = rerun.communicate(timeout=300)
@@ -32,11 +36,8 @@ def test_a_signal_stops_at_a_window_boundary_and_the_rerun_is_exact(share, dest,
     what it committed and exits 130; the rerun goes on from there and the table equals the share."""
     seed(share, 400)
     proc = start_sync(share, dest, tmp_path)
-    deadline = time.monotonic() + 120
     # each window is one dlt load package: signal once the first one is loaded, with more to come
-    while not list((tmp_path / "dlt").glob("pipelines/*/load/loaded/*")):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
+    wait_for(proc, tmp_path, "loaded")
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err

@@ -25,9 +25,9 @@ from learnsync.dbt_project import PACKAGE_DIR, run_dbt
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
 from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema
 from tests.support.helpers import run_reconcile, run_sync
-from tests.support.cli import learnsync
+from tests.support.cli import in_process, learnsync
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]  # dbt builds the package on every destination
 
 CATALOG = {t.name: t for t in LEARNING_360 + DATACAMP_FACTS + emulator.DATACAMP_DIMENSIONS}
 EVENTS = 2000  # DataCamp events in all: enough for every certification outcome and seats in every group
@@ -558,7 +558,8 @@ def test_one_vendor_project_enables_only_its_models(tmp_path: Path) -> None:
 
 
 def test_cli_help_and_user_errors(tmp_path: Path) -> None:
-    proc = learnsync("dbt-project", "--help", cwd=tmp_path)
+    """In this process (CliRunner): every case ends before dbt runs."""
+    proc = in_process("dbt-project", "--help", cwd=tmp_path)
     assert proc.returncode == 0 and "--360learning-dataset" in proc.stdout, proc.stdout + proc.stderr
     for args, needle in (
         (["--profile", "auto"], "360learning, datacamp or both"),
@@ -568,18 +569,18 @@ def test_cli_help_and_user_errors(tmp_path: Path) -> None:
         (["--dest-uri", "oracle://x/y"], "dbt cannot build in the destination"),
         (["--dest-uri", "postgresql://u@/"], "needs a host"),
     ):
-        proc = learnsync("dbt-project", *args, "--output", str(tmp_path / "p"), cwd=tmp_path)
+        proc = in_process("dbt-project", *args, "--output", str(tmp_path / "p"), cwd=tmp_path)
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
         assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], (args, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "p").exists()
-    ok = learnsync("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
+    ok = in_process("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    again = learnsync("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
+    again = in_process("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
     assert again.returncode == 2 and "already holds a dbt project" in again.stderr
     # no secret in the profile: a password in the URI goes nowhere, dbt reads it from learnsync's variable
-    proc = learnsync("dbt-project", "--dest-uri", "postgresql://loader:Sekret-9x@127.0.0.1:5432/wh", "--force",
-                     "--output", str(tmp_path / "p"), cwd=tmp_path)
+    proc = in_process("dbt-project", "--dest-uri", "postgresql://loader:Sekret-9x@127.0.0.1:5432/wh", "--force",
+                      "--output", str(tmp_path / "p"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / "p" / "profiles.yml").read_text()
     assert "Sekret" not in text and "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD" in text
@@ -643,15 +644,11 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_package_data_in_the_wheel(tmp_path: Path) -> None:
-    """`pip install` carries the package: the wheel holds every file of learnsync/dbt."""
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(tmp_path), str(root)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_package_data_in_the_wheel(wheel: Path) -> None:
+    """`pip install` carries the package: the wheel holds every file of learnsync/dbt (the session's wheel)."""
     import zipfile
 
-    (wheel,) = tmp_path.glob("learnsync-*.whl")
+    root = Path(__file__).resolve().parents[1]
     held = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("learnsync/dbt/")}
     source = root / "app" / "dbt"  # the checkout's files (PACKAGE_DIR is site-packages' copy in a plain install)
     files = {f"learnsync/dbt/{p.relative_to(source)}" for p in source.rglob("*")

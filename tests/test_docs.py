@@ -14,7 +14,7 @@ import yaml
 
 from learnsync.pipelines.descriptions import OBJECT_KEY
 from tests.support.helpers import DOCS, create, insert, run_sync
-from tests.support.cli import learnsync
+from tests.support.cli import in_process, learnsync
 
 def _recent() -> datetime:
     """An hour ago in UTC wall-clock time: fresh for dbt's freshness check."""
@@ -208,10 +208,10 @@ def test_dbt_sources_match_destination(share, dest, tmp_path):
 
 
 def test_dbt_sources_user_errors(tmp_path):
-    proc = learnsync("dbt-sources", "--profile", "auto", cwd=tmp_path)
+    proc = in_process("dbt-sources", "--profile", "auto", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("error: The auto profile documents no tables"), proc.stderr
     missing = f"duckdb:///{tmp_path}/none.duckdb"
-    proc = learnsync("dbt-sources", "--profile", "datacamp", "--dest-uri", missing, "--dataset", "dc", cwd=tmp_path)
+    proc = in_process("dbt-sources", "--profile", "datacamp", "--dest-uri", missing, "--dataset", "dc", cwd=tmp_path)
     assert proc.returncode == 2 and "holds no learnsync tables: run a sync first" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 

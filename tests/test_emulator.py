@@ -270,6 +270,7 @@ def test_uri_form(srv: emulator.EmulatorServer) -> None:
     )
 
 
+@pytest.mark.slow  # the emulator in a process of its own
 def test_serve_in_subprocess() -> None:
     with emulator.serve_in_subprocess() as server:
         with server.connect() as c:

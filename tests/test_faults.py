@@ -112,6 +112,7 @@ def _terminate_loading_session(dataset: str, table: str, stop: threading.Event, 
         con.close()
 
 
+@pytest.mark.postgres
 def test_postgres_session_terminated_mid_load_is_retried_or_fails_clearly_then_exact(share, tmp_path):
     """dlt retries a load job whose session died (a transient error) within the run; when the retry fails too,
     the run fails in one clear line. Either way the destination ends exact, after a rerun in the second case."""
@@ -147,6 +148,7 @@ def test_postgres_session_terminated_mid_load_is_retried_or_fails_clearly_then_e
         drop_pg_schema(dest.dataset)
 
 
+@pytest.mark.slow  # a holder process and two syncs as processes
 def test_duckdb_file_held_by_another_process_is_named(share, tmp_path):
     from tests.support.warehouses import Dest
 
@@ -209,6 +211,7 @@ def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_pa
     assert dest.query('SELECT count(*), count(DISTINCT id) FROM "{ds}"."courses_trackings"') == [(400, 400)]
 
 
+@pytest.mark.slow  # syncs as processes
 def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(share, tmp_path):
     """DuckDB lets one process write a file: a second learnsync process waits for the first's table run (a lock on
     the file between processes) instead of failing on DuckDB's own lock. The test holds that lock first, so both

@@ -1,4 +1,4 @@
-"""Prefect flows through prefect_test_harness, against the emulator and real destinations."""
+"""Prefect flows on the session's Prefect test server (prefect_test_harness), against the emulator and real destinations."""
 
 from __future__ import annotations
 
@@ -11,17 +11,12 @@ import pytest
 
 os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module builds its task
 
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
-
 from tests.support.helpers import assert_table_equal, create, insert  # noqa: E402
 from tests.support.rows import T0, trackings
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = pytest.mark.usefixtures("prefect_server")  # the session's Prefect test server (tests/conftest.py)
 
 
 def _params(share, dest) -> dict:

@@ -225,6 +225,7 @@ def test_a_crash_in_a_versioned_load_leaves_no_half_version(share, dest, tmp_pat
     assert_table_equal(share, Current(dest), TABLE)
 
 
+@pytest.mark.slow  # dbt builds the staging models
 @pytest.mark.parametrize("dest", ["duckdb", "postgres"], indirect=True)
 def test_dbt_staging_reads_current_versions_and_the_trend_reads_history(share, dest, history, tmp_path):
     """The dbt package on a history table: staging holds the current versions (and their elements) only; the
@@ -282,9 +283,7 @@ def test_history_settings_that_do_not_fit_are_refused():
 
 
 def test_reset_history_needs_full_refresh(tmp_path):
-    import subprocess
-    import sys
+    from tests.support.cli import in_process
 
-    proc = subprocess.run([sys.executable, "-m", "learnsync.cli", "sync", "--reset-history"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = in_process("sync", "--reset-history", cwd=tmp_path)
     assert proc.returncode == 2 and "--reset-history drops history only with --full-refresh" in proc.stderr, proc.stderr

@@ -12,8 +12,6 @@ import pytest
 
 os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module builds its task
 
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
-
 from learnsync import emulator  # noqa: E402
 from learnsync.pipelines.catalog import snake_case  # noqa: E402
 from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema  # noqa: E402
@@ -46,7 +44,7 @@ class _Sampler(threading.Thread):
 
 
 @pytest.mark.load
-def test_both_profiles_at_once_within_a_connection_budget(server, monkeypatch):
+def test_both_profiles_at_once_within_a_connection_budget(server, monkeypatch, prefect_server):
     from learnsync.flows.sync import sync_flow
 
     app = f"learnsync-load-{uuid.uuid4().hex[:8]}"
@@ -63,24 +61,23 @@ def test_both_profiles_at_once_within_a_connection_budget(server, monkeypatch):
     states: dict[str, object] = {}
     sampler = _Sampler(app)
     try:
-        with prefect_test_harness(server_startup_timeout=120):
-            sampler.start()
-            started = time.monotonic()
+        sampler.start()
+        started = time.monotonic()
 
-            def run(profile: str) -> None:
-                share = shares[profile]
-                states[profile] = sync_flow(
-                    profile=profile, source_uri=share.uri.replace("fake:snow@", "fake@"), destination=PG_URI,
-                    dataset=datasets[profile], max_connections=BUDGET, return_state=True)
+        def run(profile: str) -> None:
+            share = shares[profile]
+            states[profile] = sync_flow(
+                profile=profile, source_uri=share.uri.replace("fake:snow@", "fake@"), destination=PG_URI,
+                dataset=datasets[profile], max_connections=BUDGET, return_state=True)
 
-            threads = [threading.Thread(target=run, args=(p,)) for p in shares]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            took = time.monotonic() - started
-            sampler.stop.set()
-            sampler.join()
+        threads = [threading.Thread(target=run, args=(p,)) for p in shares]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.monotonic() - started
+        sampler.stop.set()
+        sampler.join()
         print(f"{len(rows)} tables, {sum(rows.values())} rows in {took:.0f} s;"
               f" at most {sampler.most} connections (budget {BUDGET}, {sampler.samples} samples)")
         for profile, state in states.items():

@@ -1,5 +1,5 @@
 """What `pip install .` puts into a user's environment: one import name, `learnsync`, and no emulator dependency
-(fakesnow, which pins duckdb and sqlglot) outside the demo extra; a user's own `flows` package imports beside it."""
+(fakesnow, which pins duckdb and sqlglot) outside the demo extra; a user's own `flows` package imports beside it. The wheel is the session's (conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,6 @@ import sys
 import zipfile
 from email.parser import Parser
 from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    (found,) = out.glob("learnsync-*.whl")
-    return found
 
 
 def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:

@@ -147,10 +147,9 @@ def test_refused_credentials_are_one_clear_line(guarded, accounts, share, tmp_pa
 
 @pytest.mark.parametrize("method", ["password", "key-pair"])
 def test_flows_log_in_with_a_prefect_snowflake_credentials_block(method, guarded, accounts, share, tmp_path,
-                                                                monkeypatch):
+                                                                monkeypatch, prefect_server):
     """The Prefect path takes its login from a prefect-snowflake SnowflakeCredentials block: the flow's parameters
     name the block, the URI names the share, no secret sits in dlt secrets or the environment."""
-    from prefect.testing.utilities import prefect_test_harness
     from prefect_snowflake import SnowflakeCredentials
     from pydantic import SecretBytes, SecretStr
 
@@ -166,10 +165,9 @@ def test_flows_log_in_with_a_prefect_snowflake_credentials_block(method, guarded
         block = SnowflakeCredentials(account="fakesnow", user="reader", private_key=SecretBytes(pem.encode()),
                                      private_key_passphrase=SecretStr("block-phrase"))
     dest = _duckdb(tmp_path)
-    with prefect_test_harness(server_startup_timeout=120):
-        block.save(f"ls-{method}", overwrite=True)
-        state = sync_flow(tables=["SKILLS"], source_uri=_uri(guarded, share, None), destination=dest.uri,
-                          dataset=dest.dataset, credentials_block=f"ls-{method}", return_state=True)
+    block.save(f"ls-{method}", overwrite=True)
+    state = sync_flow(tables=["SKILLS"], source_uri=_uri(guarded, share, None), destination=dest.uri,
+                      dataset=dest.dataset, credentials_block=f"ls-{method}", return_state=True)
     assert state.is_completed(), state.message
     assert_table_equal(share, dest, "SKILLS")
     expected = "SNOWFLAKE" if method == "password" else "SNOWFLAKE_JWT"
@@ -285,11 +283,10 @@ def _destination_records(dest: Dest) -> str:
     return "\n".join(out)
 
 
-def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch, capfd):
+def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch, capfd, prefect_server):
     """A sync, a failing sync, a CLI backfill and Prefect flows (one failing) with canary secrets; then every
     output, file, Prefect record and destination row is searched for them."""
     from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
 
     from learnsync.flows.sync import sync_flow
     from tests.support.warehouses import PG_URI, drop_pg_schema
@@ -332,23 +329,22 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
         monkeypatch.delenv("LEARNSYNC_DEST_URI")
         monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS__PASSWORD", canary["pg"])
         monkeypatch.setenv(CREDS + "TOKEN", canary["token"])
-        with prefect_test_harness(server_startup_timeout=120):
-            # the CLI runs its backfill itself (no Prefect server); its output is searched too
-            backfill = learnsync(
-                "backfill", "--table", "USERS", "--start", "2026-01-01", "--end", "2026-01-02",
-                "--source-uri", _uri(guarded, share, "snowflake_jwt"), cwd=tmp_path, timeout=300,
-                env={**env, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-                     CREDS + "PRIVATE_KEY_PATH": str(keys / "rsa_key.p8"), CREDS + "PRIVATE_KEY_PASSPHRASE": canary["phrase"]},
-            )
-            assert backfill.returncode == 0, backfill.stdout + backfill.stderr
-            outputs.append(backfill.stdout + backfill.stderr)
-            params = dict(tables=["USERS"], destination=PG_URI, dataset=dest.dataset)
-            state = sync_flow(source_uri=_uri(guarded, share, "programmatic_access_token"), return_state=True, **params)
-            assert state.is_completed(), state.message
-            monkeypatch.setenv(CREDS + "TOKEN", canary["wrong"])
-            failed = sync_flow(source_uri=_uri(guarded, share, "programmatic_access_token"), return_state=True, **params)
-            assert failed.is_failed()
-            outputs.append(_prefect_records())
+        # the CLI runs its backfill itself (no Prefect server); its output is searched too
+        backfill = learnsync(
+            "backfill", "--table", "USERS", "--start", "2026-01-01", "--end", "2026-01-02",
+            "--source-uri", _uri(guarded, share, "snowflake_jwt"), cwd=tmp_path, timeout=300,
+            env={**env, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+                 CREDS + "PRIVATE_KEY_PATH": str(keys / "rsa_key.p8"), CREDS + "PRIVATE_KEY_PASSPHRASE": canary["phrase"]},
+        )
+        assert backfill.returncode == 0, backfill.stdout + backfill.stderr
+        outputs.append(backfill.stdout + backfill.stderr)
+        params = dict(tables=["USERS"], destination=PG_URI, dataset=dest.dataset)
+        state = sync_flow(source_uri=_uri(guarded, share, "programmatic_access_token"), return_state=True, **params)
+        assert state.is_completed(), state.message
+        monkeypatch.setenv(CREDS + "TOKEN", canary["wrong"])
+        failed = sync_flow(source_uri=_uri(guarded, share, "programmatic_access_token"), return_state=True, **params)
+        assert failed.is_failed()
+        outputs.append(_prefect_records())
         captured = capfd.readouterr()
         outputs += [captured.out, captured.err, _destination_records(dest)]
         logins = [(lg.authenticator, lg.ok) for lg in accounts.logins]

@@ -137,6 +137,7 @@ def _diagrams(page: Path) -> list[str]:
             for src in re.findall(r'<pre class="mermaid"><code>(.*?)</code></pre>', page.read_text(), flags=re.S)]
 
 
+@pytest.mark.slow  # mkdocs build and headless Chromium
 def test_every_page_renders_offline_with_its_diagrams_and_every_internal_link_resolves(site, served, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 

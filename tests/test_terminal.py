@@ -13,6 +13,8 @@ from tests.support.helpers import assert_table_equal
 from tests.support.terminal import in_terminal
 from tests.support.warehouses import Dest
 
+pytestmark = pytest.mark.slow  # the demo and sync run in a pseudo-terminal, as processes
+
 TABLES = [t.name for t in LEARNING_360]
 
 

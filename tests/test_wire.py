@@ -564,6 +564,7 @@ def test_queries_record_session_parameters(server: emulator.EmulatorServer) -> N
     assert wire.queries[-1].session != first.session
 
 
+@pytest.mark.slow  # the emulator in a process of its own
 def test_subprocess_serves_the_realistic_wire() -> None:
     with emulator.serve_in_subprocess(wire=WireConfig(chunk_rows=10)) as srv:
         assert srv.wire is None  # its state lives in the other process

@@ -1,11 +1,17 @@
-"""Run the `learnsync` command as a user types it, and check a user error's one line."""
+"""Run the `learnsync` command as a user types it (a process) or in this process (Typer's CliRunner, for the
+cases that end before any work: bad input, help), and check a user error's one line."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import subprocess
 import sys
+import threading
+import traceback
 from pathlib import Path
+from typing import Iterator
 
 CANARY = "canary-Pa55word-7f3a"
 """A password the tests put in URIs: it must never appear in any output."""
@@ -17,6 +23,44 @@ def learnsync(*args: str, cwd: Path, timeout: float = 180, env: dict | None = No
         [sys.executable, "-m", "learnsync.cli", *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
+
+
+def in_process(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`learnsync ARGS` through Typer's CliRunner in this process: the same app, exit code, stdout and stderr as
+    `learnsync()` without a Python start-up (2-3 s each). An exception the app lets through becomes what the
+    interpreter would print, its traceback on stderr and exit code 1, so `assert_user_error` still sees it.
+    What a command changes in the process (environment, logging, threading.excepthook) is put back."""
+    from typer.testing import CliRunner
+
+    from learnsync.cli import app
+
+    with _process_state_restored(), contextlib.chdir(cwd):
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="learnsync")
+    stderr = result.stderr
+    code = result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+        code = 1
+    return subprocess.CompletedProcess(["learnsync", *args], code, result.stdout, stderr)
+
+
+@contextlib.contextmanager
+def _process_state_restored() -> Iterator[None]:
+    environ = dict(os.environ)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    named = {n: (logging.getLogger(n).level, logging.getLogger(n).filters[:]) for n in ("learnsync", "dlt", "snowflake.connector")}
+    hook = threading.excepthook
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        root.handlers[:], root.level = handlers, level
+        for name, (lvl, filters) in named.items():
+            logging.getLogger(name).setLevel(lvl)
+            logging.getLogger(name).filters[:] = filters
+        threading.excepthook = hook
 
 
 def assert_user_error(proc: subprocess.CompletedProcess, *needles: str) -> None:

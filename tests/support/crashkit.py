@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,29 @@ def start_sync(share: Any, dest: Any, cwd: Path, *extra: str, window_rows: int =
            "LEARNSYNC_DATASET": dest.dataset, "LEARNSYNC_WINDOW_ROWS": str(window_rows)}
     return subprocess.Popen([sys.executable, "-m", "learnsync.cli", "sync", *extra], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# the moments of a window's way through dlt, as its load package appears in the pipelines dir (dlt's storages):
+# extracted (read from the share), normalized (ready to load), loaded (committed; later windows still to come)
+MOMENTS = {
+    "extracted": "pipelines/*/normalize/extracted/*",
+    "normalized": "pipelines/*/load/normalized/*",
+    "loaded": "pipelines/*/load/loaded/*",
+}
+
+
+def wait_for(proc: subprocess.Popen, cwd: Path, moment: str, timeout: float = 120) -> str:
+    """Wait until the sync started in `cwd` reaches `moment` (or a later one: a package can pass a stage between
+    two looks) and return the moment seen; fails if the process ends first."""
+    later = list(MOMENTS)[list(MOMENTS).index(moment):]
+    deadline = time.monotonic() + timeout
+    while True:
+        for seen in later:
+            if next((cwd / "dlt").glob(MOMENTS[seen]), None) is not None:
+                return seen
+        assert proc.poll() is None, ("the sync ended before it was " + moment, proc.communicate())
+        assert time.monotonic() < deadline, f"the sync was not {moment} after {timeout:.0f} s"
+        time.sleep(0.01)
 
 
 def kill_nine(proc: subprocess.Popen) -> None:
