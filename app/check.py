@@ -1,8 +1,8 @@
 """`learnsync check`: before a first sync, verify one thing per line that the source and destination are usable.
 
 Checks, in order (a check whose prerequisite failed is reported as not run): the secrets and settings resolve,
-the source login (and which method), the role sees the share's tables, the warehouse runs a query, the
-destination accepts writes (a scratch table created and dropped in the dataset). No line holds a secret: every
+the source login (and which method), the role sees the share's tables, the warehouse runs a query, (information)
+the account's session parameters that differ from what learnsync pins, the destination accepts writes (a scratch table created and dropped in the dataset). No line holds a secret: every
 failure is one of learnsync's scrubbed messages.
 """
 
@@ -20,11 +20,13 @@ class Check:
     """One line of `learnsync check`."""
 
     name: str
-    ok: Optional[bool]  # None: not run (a prerequisite failed)
+    ok: Optional[bool]  # None: not run (a prerequisite failed), or information
     detail: str
+    info: bool = False
+    """Information, not a check (neither passes nor fails)."""
 
     def line(self) -> str:
-        mark = "ok  " if self.ok else "FAIL" if self.ok is False else "skip"
+        mark = "info" if self.info else "ok  " if self.ok else "FAIL" if self.ok is False else "skip"
         return f"{mark}  {self.name:<18} {self.detail}"
 
 
@@ -66,6 +68,8 @@ def run_checks(source_uri: Optional[str], profile: Any, target: Any, dataset: st
         yield Check("source login", None, "not tried: a secret is missing")
     try:
         yield from _share_checks(reader, profile, source, expected_tables, plan)
+        if reader is not None:
+            yield _account_settings(reader)
     finally:
         if conn is not None:
             conn.close()
@@ -99,6 +103,30 @@ def _share_checks(reader: Any, profile: Any, source: Any, expected: Callable, pl
     except Exception as exc:  # noqa: BLE001 - the connector's ProgrammingError names the missing warehouse
         hint = "" if source.warehouse else " (no ?warehouse= in the source URI)"
         yield Check("warehouse", False, f"{_one_line(exc)}{hint}")
+
+
+def _account_settings(reader: Any) -> Check:
+    """The session parameters whose account (or user) value differs from what learnsync pins at login
+    (`settings.SESSION_PARAMETERS`): information, since the pins apply to every learnsync session. The pins are
+    unset on this connection first (its last use), so SHOW PARAMETERS answers the account's values."""
+    from learnsync.settings import SESSION_PARAMETERS
+
+    pinned = {k: v for k, v in SESSION_PARAMETERS.items() if k != "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"}
+    try:
+        reader.query(f"ALTER SESSION UNSET {', '.join(pinned)}")
+        shown = {str(row[0]).upper(): str(row[1]) for row in reader.query("SHOW PARAMETERS IN SESSION")}
+    except Exception as exc:  # noqa: BLE001 - information only: a refused SHOW never fails the check
+        return Check("account settings", None, f"not read: {_one_line(exc)}", info=True)
+    differ = [f"{k}={shown[k]}" for k, v in pinned.items() if k in shown and shown[k].upper() != _text(v).upper()]
+    if not differ:
+        return Check("account settings", None, f"the account keeps the {len(pinned)} parameters learnsync pins"
+                     " at their defaults", info=True)
+    return Check("account settings", None, f"the account sets {', '.join(differ)}; learnsync pins them at login"
+                 " (see the Snowflake account settings in the docs), so they change no run", info=True)
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _destination_check(target: Any, dataset: str) -> Check:

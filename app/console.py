@@ -98,7 +98,7 @@ def table_line(r: Any) -> str:
         f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
     )
     notes = [r.values.line()] + ([f"{r.days_removed} day(s) the share no longer has removed"]
-                                 if r.days_removed else [])
+                                 if r.days_removed else []) + ([r.set_aside] if r.set_aside else [])
     if any(notes):
         line += f"  ({', '.join(n for n in notes if n)})"
     return line

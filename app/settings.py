@@ -57,9 +57,19 @@ SESSION_PARAMETERS = {
     # GEOGRAPHY/GEOMETRY as GeoJSON text (an account may default to WKB binary)
     "GEOGRAPHY_OUTPUT_FORMAT": "GeoJSON",
     "GEOMETRY_OUTPUT_FORMAT": "GeoJSON",
+    # cursor bounds and dates are bound as ISO text ('2026-01-01 12:00:00.000000'): with a non-AUTO input
+    # format an account sets, Snowflake refuses them ("is not recognized")
+    "TIMESTAMP_INPUT_FORMAT": "AUTO",
+    "DATE_INPUT_FORMAT": "AUTO",
+    "TIME_INPUT_FORMAT": "AUTO",
+    # names of an `auto` share are quoted as INFORMATION_SCHEMA spells them: with TRUE, "createdAt" would
+    # resolve as CREATEDAT, which does not exist
+    "QUOTED_IDENTIFIERS_IGNORE_CASE": False,
     "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False,
 }
-"""Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`)."""
+"""Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`, and
+docs/configuration.md "Snowflake account settings"). Output formats are not pinned: pinning one would change
+every fingerprint already stored (`pipelines.fingerprint`)."""
 
 
 class Authenticator(str, Enum):

@@ -26,7 +26,8 @@ DIALECT = Dialect(
     days=lambda e: f"({e} - DATE '1970-01-01')",
     micros=lambda e: f"epoch_us({e})",
     md5=lambda e: f"md5({e})",
-    ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e})",
+    # SUM(BIGINT) is HUGEINT
+    hex_prefix=lambda e: f"CAST('0x0' || {e} AS BIGINT)",
     int_div=lambda a, b: f"(({a}) // {b})",  # integer operands
 )
 

@@ -26,8 +26,8 @@ DIALECT = Dialect(
     days=lambda e: f"({e} - DATE '1970-01-01')",
     micros=lambda e: f"CAST(EXTRACT(EPOCH FROM {e}) * 1000000 AS BIGINT)",
     md5=lambda e: f"md5({e})",
-    # byte order, as Snowflake sorts; a locale collation could order hex digits differently
-    ordered_concat=lambda e: f"string_agg({e}, '' ORDER BY {e} COLLATE \"C\")",
+    # 15 hex digits as a 64-bit integer; SUM(bigint) is NUMERIC
+    hex_prefix=lambda e: f"('x' || LPAD({e}, 16, '0'))::bit(64)::bigint",
     int_div=lambda a, b: f"(({a}) / {b})",  # integer operands
 )
 URI_FORM = "postgresql://user[:password]@host:port/db"

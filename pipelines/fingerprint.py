@@ -4,7 +4,10 @@ The row fingerprint (`_learnsync_hash`) is computed by Snowflake when a row is r
 destination never has to re-render values the way Snowflake would (floats, timestamps and JSON text print
 differently in every engine). What both sides do compute is the bucket of a key: MD5 of a canonical key text
 (integers and text as they are, dates as days since 1970, timestamps as epoch microseconds), which every
-engine renders alike, and the MD5 of a bucket's fingerprints concatenated in order.
+engine renders alike, and a group's fingerprint: the SUM of its rows' fingerprints' first 15 hex digits as
+integers (60 bits each), exact in every engine and with no size limit (LISTAGG, which concatenated them, is
+capped at 16 MB: about 500,000 rows). Beside the row count, a changed, added or removed row changes the sum
+unless another change cancels it exactly (a chance of 2^-60 for unrelated changes).
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ class Dialect:
     days: Callable[[str], str]
     micros: Callable[[str], str]
     md5: Callable[[str], str]
-    ordered_concat: Callable[[str], str]
+    hex_prefix: Callable[[str], str]
+    """The integer of a fingerprint's first 15 hex digits (60 bits), in a type whose SUM cannot overflow."""
     int_div: Callable[[str, int], str]
-    """`a / b` rounded down, for a >= 0 and b > 0 integers (the lookback's hour buckets)."""
+    """`a / b` rounded down, for a >= 0 and b > 0 integers (the lookback's hour buckets), exactly."""
     loaded_text: Callable[[str], str] = lambda e: e
     """A text value as it is loaded: the share's side removes NUL characters, as the load does
     (`pipelines.values`), so a key holding one has the same key text on both sides."""
@@ -77,8 +81,9 @@ class Dialect:
         return f"SUBSTR({self.md5(key_text)}, 1, {length})"
 
     def fingerprint(self, hash_expr: str) -> str:
-        """Fingerprint of a group of rows: independent of row order, duplicates counted."""
-        return f"COALESCE({self.md5(self.ordered_concat(hash_expr))}, '')"
+        """Fingerprint of a group of rows (`hash_expr`: their fingerprints; on a destination '' or NULL counts as
+        0): independent of row order, duplicates counted, of any size."""
+        return f"COALESCE(SUM({self.hex_prefix(f'SUBSTR({hash_expr}, 1, 15)')}), 0)"
 
 
 SNOWFLAKE = Dialect(
@@ -87,7 +92,10 @@ SNOWFLAKE = Dialect(
     days=lambda e: f"DATEDIFF('day', '1970-01-01'::DATE, {e})",
     micros=lambda e: f"DATE_PART(EPOCH_MICROSECOND, {e})",
     md5=lambda e: f"MD5({e})",
-    ordered_concat=lambda e: f"LISTAGG({e}, '') WITHIN GROUP (ORDER BY {e})",
-    int_div=lambda a, b: f"FLOOR(({a}) / {b})",
+    # NUMBER(38,0): a SUM of 60-bit integers overflows after 2^66 rows
+    hex_prefix=lambda e: f"TO_NUMBER(UPPER({e}), 'XXXXXXXXXXXXXXX')",
+    # Snowflake's `/` of integers is rounded to 6 decimals ("arithmetic operators" page): FLOOR(a / b) puts a row
+    # within ~2 ms of a bucket's end into the next bucket. a - MOD(a, b) is a multiple of b: its quotient is exact
+    int_div=lambda a, b: f"((({a}) - MOD(({a}), {b})) / {b})",
     loaded_text=lambda e: f"REPLACE({e}, CHR(0), '')",
 )

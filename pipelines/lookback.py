@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
@@ -27,13 +27,17 @@ from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import as_bound
 from learnsync.pipelines.source.types import DAY
 
+STATEMENT_BYTES = 256 * 1024
+"""The most SQL text one statement of a check over many tables holds: Snowflake advises staying under 1 MB a
+statement ("query size limits" page; larger ones cannot be retried), and an `auto` share of 300 tables of 30
+columns needs more than that."""
 HOUR_US = 3_600_000_000
 """Bucket width of a timestamp cursor, in microseconds."""
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NEW = -1
 """The bucket of the rows past the stored cursor."""
 
-Buckets = dict[int, tuple[int, str]]
+Buckets = dict[int, tuple[int, int]]
 
 
 @dataclass
@@ -194,4 +198,20 @@ def _shift(spec: TableSpec, stored: Any, buckets: int) -> Any:
 
 def buckets(found: Any) -> Buckets:
     """{bucket: (rows, fingerprint)} of a summary query's rows."""
-    return {int(b): (int(n), str(fp)) for b, n, fp in found}
+    return {int(b): (int(n), int(fp)) for b, n, fp in found}
+
+
+def batched(texts: Sequence[str], budget: Optional[int] = None) -> list[list[int]]:
+    """The indexes of `texts` in consecutive groups whose texts together stay within `budget` bytes (default
+    STATEMENT_BYTES; a text over it goes alone): the statements of a check over many tables."""
+    budget = STATEMENT_BYTES if budget is None else budget
+    groups: list[list[int]] = []
+    size = budget + 1
+    for i, text in enumerate(texts):
+        length = len(text.encode()) + len(" UNION ALL ")
+        if size + length > budget:
+            groups.append([])
+            size = 0
+        groups[-1].append(i)
+        size += length
+    return groups

@@ -84,7 +84,7 @@ class ReconcileResult:
         return {k: getattr(self, k) for k in fields} | {"drift": self.drift}
 
 
-Buckets = dict[str, tuple[int, str]]
+Buckets = dict[str, tuple[int, int]]
 
 
 Select = Callable[[str, str, bool], str]
@@ -114,7 +114,7 @@ class _Side:
         where, params = self._in(length - 1, parents)
         rows = self.select(f"{self.d.bucket(self.key, length)} AS B, {self.hash} AS H", where, False)
         found = self.run(f"SELECT B, COUNT(*), {self.d.fingerprint('H')} FROM ({rows}) s GROUP BY B", params)
-        return {str(b): (int(n), str(fp)) for b, n, fp in found}
+        return {str(b): (int(n), int(fp)) for b, n, fp in found}
 
     def pairs(self, length: int, prefixes: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -142,7 +142,7 @@ def _diff(src: _Side, dst: _Side, rows: int, result: ReconcileResult) -> tuple[l
             result.rows_checked = sum(n for n, _ in s.values())
         result.buckets += len(s.keys() | d.keys())
         differ = sorted(b for b in s.keys() | d.keys() if s.get(b) != d.get(b))
-        split = [b for b in differ if max(s.get(b, (0, ""))[0], d.get(b, (0, ""))[0]) > LEAF_ROWS and length < 32]
+        split = [b for b in differ if max(s.get(b, (0, 0))[0], d.get(b, (0, 0))[0]) > LEAF_ROWS and length < 32]
         leaves = [b for b in differ if b not in set(split)]
         if leaves:
             src_pairs.update(src.pairs(length, leaves))
@@ -431,7 +431,7 @@ class _Table:
         day = client.escape_column_name(self._name(DAY))
         h = f"COALESCE({client.escape_column_name(ROW_HASH)}, '')"
         dst = {
-            _as_date(d): (int(n), str(fp))
+            _as_date(d): (int(n), int(fp))
             for d, n, fp in client.execute_sql(
                 f"SELECT {day}, COUNT(*), {self.dialect.fingerprint(h)}"
                 f" FROM {client.make_qualified_table_name(self._name(self.spec.dest_name))} GROUP BY 1"
@@ -439,7 +439,7 @@ class _Table:
         }
         rows_sql = self.reader.select_sql(self.spec, "TRUE", f"{sql.day(self.spec)} AS D, {{row_hash}} AS H")
         src = {
-            _as_date(d): (int(n), str(fp))
+            _as_date(d): (int(n), int(fp))
             for d, n, fp in self.reader.query(
                 f"SELECT D, COUNT(*), {SNOWFLAKE.fingerprint('H')} FROM ({rows_sql}) s GROUP BY 1", spec=self.spec
             )

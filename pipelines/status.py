@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Sequence
 from learnsync.destinations import Target
 from learnsync.pipelines import runs as run_history
 from learnsync.pipelines.catalog import VALID_TO, TableSpec
-from learnsync.pipelines.sync import make_pipeline, source_name, stored_cursor
+from learnsync.pipelines.sync import SET_ASIDE, make_pipeline, source_name, stored_cursor
 from learnsync.settings import table_settings
 
 
@@ -21,6 +21,7 @@ class State(str, Enum):
     OK = "ok"
     STALE = "stale"  # lag past the table's max_lag_hours
     FAILED = "failed"  # its latest recorded run failed
+    SET_ASIDE = "set aside"  # its latest run set aside a load that kept failing the same way, then went on
     NEVER = "never synced"
 
 
@@ -117,6 +118,9 @@ def table_status(
             st.state = State.NEVER
         elif newest is not None and newest.outcome == "failed":
             st.state = State.FAILED
+        elif newest is not None and newest.outcome == SET_ASIDE:
+            st.state = State.SET_ASIDE
+            st.last_error, st.last_error_at = newest.error, newest.ended_at
         elif st.max_lag_hours is not None and st.lag_seconds is not None and st.lag_seconds > st.max_lag_hours * 3600:
             st.state = State.STALE
         else:

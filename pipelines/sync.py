@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,9 @@ class TableResult:
     """The lookback comparison found nothing new or changed since the stored cursor: nothing was read or loaded."""
     stages: Stages = field(default_factory=Stages, repr=False, compare=False)
     """Seconds per stage of the run (`pipelines.stages`; logged at INFO, `learnsync sync -v`)."""
+    set_aside: Optional[str] = None
+    """A load left by earlier runs that failed SET_ASIDE_AFTER runs in a row the same way, set aside by this run
+    (its error and rows, one line; its rows are read from the share again); None when nothing was."""
     days_removed: int = 0
     """Days of an event table's lookback removed from the destination: the share no longer has any of their rows."""
     values: ValueCounts = field(default_factory=ValueCounts)
@@ -288,7 +292,7 @@ def sync_table(
                     # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows
                     result.indexes = write_indexes(pipeline, target, spec)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
-                     reset_history, lookback_check)
+                     reset_history, lookback_check, dataset)
                 if lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
@@ -360,14 +364,15 @@ def _run_record(result: TableResult, run_id: str, mode: str) -> Any:
     """A table run as a row of the run history (`runs.RunRecord`)."""
     from learnsync.pipelines import runs as run_history
 
-    outcome = "failed" if not result.ok else "interrupted" if result.interrupted else "ok"
+    outcome = ("failed" if not result.ok else "interrupted" if result.interrupted
+               else SET_ASIDE if result.set_aside else "ok")
     after = result.new_cursor if result.new_cursor is not None else result.old_cursor
     return run_history.RunRecord(
         table_name=result.table, run_id=run_id, mode=str(mode),
         started_at=result.started_at or datetime.now(timezone.utc), seconds=result.seconds, rows=result.rows,
         rows_new=result.rows_new, rows_reread=result.rows_reread,
         cursor_before=run_history.cursor_text(result.old_cursor), cursor_after=run_history.cursor_text(after),
-        outcome=outcome, error=run_history.one_line(result.error), queries=result.queries,
+        outcome=outcome, error=run_history.one_line(result.error or result.set_aside), queries=result.queries,
         snowflake_seconds=result.snowflake_seconds,
     )
 
@@ -385,12 +390,14 @@ def _run(
     should_stop: Optional[StopCheck] = None,
     reset_history: bool = False,
     known: Optional[tuple[Any, lookback.LookbackCheck]] = None,
+    dataset: str = "",
 ) -> None:
     if mode is Mode.FULL_REFRESH:
         pipeline.sync_destination()
         _discard_pending(pipeline, spec, "a full refresh reads everything again")
     else:
-        result.rows += resume(pipeline, spec, target.run_options)
+        result.rows += resume(pipeline, spec, target.run_options, _failures(target, dataset, spec, result), target,
+                              result)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
     history = _history_options(pipeline, spec, mode, reset_history)
@@ -477,12 +484,27 @@ def _compare_lookback(pipeline: dlt.Pipeline, spec: TableSpec, reader: ShareRead
     return check
 
 
-def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any]) -> int:
+SET_ASIDE = "set_aside"
+"""The run history's outcome of a run that set a load aside (and then went on, `TableResult.set_aside`)."""
+SET_ASIDE_AFTER = 3
+"""Runs in a row a left-behind load may fail the same way before it is set aside."""
+
+Failures = Callable[[str], int]
+"""A failure's one line -> how many runs in a row before this one failed with that line."""
+
+
+def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any],
+           failures: Optional[Failures] = None, target: Optional[Target] = None,
+           result: Optional[TableResult] = None) -> int:
     """Restore the state kept in the destination (a fresh machine) and finish a load a killed run left behind
     (its rows and cursor go together); returns the rows that load normalized now (0 if normalized before).
 
     A left-behind load that fails for a lasting reason is discarded with its state (its rows are read again from
-    the share); a transient failure raises PipelineStepFailed and the package stays for the next run."""
+    the share). A transient failure raises PipelineStepFailed and the package stays for the next run, unless
+    `failures` says the runs before failed the same way SET_ASIDE_AFTER - 1 times: whatever dlt calls the error,
+    such a load is set aside then (aborted: dlt restores the state from before it, so the stored cursor never
+    passes its rows, which are read again from the share), said in one line naming the table, the error and the
+    rows, and kept in `result.set_aside`."""
     pipeline.sync_destination()
     if not pipeline.has_pending_data:
         return 0
@@ -490,12 +512,74 @@ def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any])
     try:
         pipeline.run(None, **run_options)
     except PipelineStepFailed as exc:
-        if not isinstance(_root(exc), TerminalException):
-            raise
+        root = _root(exc)
+        if not isinstance(root, TerminalException):
+            error = _error_line(exc, root, target)
+            if failures is None or failures(error) < SET_ASIDE_AFTER - 1:
+                raise
+            rows = _pending_rows(pipeline, spec)
+            line = (f"a load of {rows} row(s) failed {SET_ASIDE_AFTER} runs in a row the same way ({error}); it was"
+                    " set aside and its rows are read again from the share")
+            log.warning("Table %s: %s.", spec.name, line)
+            if result is not None:
+                result.set_aside = line
+            pipeline.abort_packages()
+            return 0
         # the destination refuses it for good: dlt aborted the package and restored the state from before it
         _discard_pending(pipeline, spec, f"it failed again: {_reason(exc)}", always=True)
         return 0
     return _rows_normalized(pipeline, spec)
+
+
+def _error_line(exc: PipelineStepFailed, root: BaseException, target: Optional[Target]) -> str:
+    """A failed step's error as the run history keeps it (`TableResult.error`, one line)."""
+    from learnsync.pipelines import runs as run_history
+
+    text = (target.explain(root) if target is not None else None) or source_lost(root) or _failed(exc, root)
+    return run_history.one_line(text) or ""
+
+
+def _failures(target: Target, dataset: str, spec: TableSpec, result: TableResult) -> Failures:
+    """`resume`'s count of earlier runs in a row that failed with a given line (the run history; 0 without one)."""
+    from learnsync.pipelines import runs as run_history
+
+    def count(error: str) -> int:
+        if not dataset or not run_history.supported(target):
+            return 0
+        try:
+            runs = run_history.read(target, dataset, spec.name, limit=SET_ASIDE_AFTER)
+        except Exception:  # noqa: BLE001 - no history to read: the load stays, as without this check
+            return 0
+        n = 0
+        for run in runs:
+            if run_history.kind(run.mode) != "sync" or run.outcome != "failed" or _shape(run.error) != _shape(error):
+                break
+            n += 1
+        return n
+
+    return count
+
+
+def _shape(error: Optional[str]) -> str:
+    """An error line with its numbers masked: the same failure names another retry's job file (`.4.parquet`,
+    `.9.parquet`) or another tuple on every run."""
+    return re.sub(r"\d+", "#", error or "")
+
+
+def _pending_rows(pipeline: dlt.Pipeline, spec: TableSpec) -> int:
+    """Parent rows in the pipeline's pending load packages (from their parquet files' metadata)."""
+    import pyarrow.parquet as pq
+
+    rows = 0
+    for load_id in pipeline.list_normalized_load_packages():
+        for jobs in pipeline.get_load_package_info(load_id).jobs.values():
+            for job in jobs:
+                if job.job_file_info.table_name == spec.dest_name and job.file_path.endswith(".parquet"):
+                    try:
+                        rows += pq.ParquetFile(job.file_path).metadata.num_rows
+                    except Exception:  # noqa: BLE001 - a report only
+                        pass
+    return rows
 
 
 def _discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str, always: bool = False) -> None:
@@ -818,7 +902,9 @@ def unchanged_tables(
     A table qualifies when its newest recorded sync (`runs.latest`) succeeded, and the share and the destination
     hold the same rows in the lookback of the cursor that sync stored and past it (`lookback`: the hour buckets'
     counts and fingerprints). All tables are checked in one query to the share and one to the destination
-    (plus one to the run history), under the dataset catalog's lock; such a table's dlt pipeline is never opened.
+    (plus one to the run history; one more each per `lookback.STATEMENT_BYTES` of SQL, so that a share of hundreds
+    of tables stays within Snowflake's statement size), under the dataset catalog's lock; such a table's dlt
+    pipeline is never opened.
     On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
     That query is the run's, not any table's: with `run_id`, one run-level row (table `runs.RUN_TABLE`, mode
     `runs.CHECK`) records it, and the skipped tables' rows (mode incremental, 0 rows, 0 queries) go in the same
@@ -846,20 +932,24 @@ def unchanged_tables(
             chosen = [s for s in candidates if s.name in stored]
             if not chosen:
                 return Checked()
-            texts, params = [], {}
-            for i, spec in enumerate(chosen):
-                text, p = lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
-                texts.append(f"SELECT {i} AS T, q.* FROM ({text}) q")
-                params.update(p)
-            hashed = [s for s in chosen if s.hashed]
-            share_rows = reader.query(" UNION ALL ".join(texts), params, hashed[0] if hashed else None)
+            summaries = [lookback.share_summary(reader, spec, stored[spec.name], tag=str(i))
+                         for i, spec in enumerate(chosen)]
+            texts = [f"SELECT {i} AS T, q.* FROM ({text}) q" for i, (text, _) in enumerate(summaries)]
+            share_rows: list[tuple] = []
+            for group in lookback.batched(texts):
+                params = {k: v for i in group for k, v in summaries[i][1].items()}
+                hashed = [chosen[i] for i in group if chosen[i].hashed]
+                share_rows += reader.query(" UNION ALL ".join(texts[i] for i in group), params,
+                                           hashed[0] if hashed else None)
             pipeline = _catalog_pipeline(target, dataset, pipelines_dir)
             name = destination_namer(pipeline)
             with pipeline.sql_client() as client:
-                summaries = [lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)
-                             for spec in chosen]
-                dest_rows = client.execute_sql(" UNION ALL ".join(
-                    f"SELECT {i} AS T, q.* FROM ({text}) q" for i, text in enumerate(summaries))) or []
+                texts = [f"SELECT {i} AS T, q.* FROM"
+                         f" ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
+                         for i, spec in enumerate(chosen)]
+                dest_rows: list[tuple] = []
+                for group in lookback.batched(texts):
+                    dest_rows += client.execute_sql(" UNION ALL ".join(texts[i] for i in group)) or []
             skipped: dict[str, TableResult] = {}
             for i, spec in enumerate(chosen):
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)

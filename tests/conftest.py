@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from learnsync import emulator
+from learnsync.emulator.account import AccountSettings
 from learnsync.emulator.wire import WireConfig
 from tests.support.warehouses import CHUNK_ROWS, PG_URI, Dest, Share, bigquery_dest, drop_pg_schema, new_share
 
@@ -22,8 +23,12 @@ from tests.support.warehouses import CHUNK_ROWS, PG_URI, Dest, Share, bigquery_d
 def server() -> Iterator[Any]:
     """One emulator for the session; each test gets its own database in it. It answers as a real account does
     (`learnsync.emulator.wire`), in small chunks so that a few hundred rows span many of them, each chunk with
-    its own integer widths."""
-    with emulator.emulated_share(wire=WireConfig(chunk_rows=CHUNK_ROWS)) as srv:
+    its own integer widths, and as an account whose administrators changed its parameters
+    (`AccountSettings.strict()`: a parameter learnsync forgets to pin fails a test); the tests' own connections
+    pin what their SQL needs (`EmulatorServer.connect`)."""
+    # LISTAGG capped at 64 KB (16 MB on a real account), so that a test reaches it with 2,000 rows
+    config = WireConfig(chunk_rows=CHUNK_ROWS, account=AccountSettings.strict(listagg_max_bytes=64 * 2**10))
+    with emulator.emulated_share(wire=config) as srv:
         yield srv
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+import dlt
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 from typer.testing import CliRunner
 
 from learnsync.cli import app
@@ -26,12 +29,16 @@ def cli(share: Share, dest: Dest, *args: str, code: int = 0) -> str:
     """`learnsync ARGS` against the share and the destination (profile auto); its output (stdout then stderr),
     after checking its exit code."""
     hook = threading.excepthook  # the CLI installs its own for the connector's threads
+    # the CLI (and dlt) add log handlers on this invocation's stderr, which is closed after it
+    handlers = {name: list(logging.getLogger(name).handlers) for name in ("", "dlt")}
     try:
         res = CliRunner().invoke(app, [*args], env={
             "LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": dest.uri, "LEARNSYNC_DATASET": dest.dataset,
             "LEARNSYNC_PROFILE": "auto", "LEARNSYNC_PROGRESS": "false"}, catch_exceptions=False)
     finally:
         threading.excepthook = hook
+        for name, kept in handlers.items():
+            logging.getLogger(name).handlers[:] = kept
     out = res.stdout + res.stderr
     assert res.exit_code == code, out
     assert "Traceback" not in out, out
@@ -340,3 +347,59 @@ def test_windows_are_bounded_by_bytes_as_well_as_rows(share, dest):
     out = cli(share, dest, "sync", "--window-mb", "2")
     assert "(1 new," in table_line(out, "BLOBS"), out
     assert_table_equal(share, dest, "BLOBS")
+
+
+# -- 8. Never wedged -----------------------------------------------------------------------------------------------
+
+
+def test_a_load_failing_the_same_way_run_after_run_is_set_aside(share, dest, tmp_path, monkeypatch):
+    share.sql('CREATE TABLE "ITEMS" ("ID" TEXT, "NAME" TEXT, "TAGS" ARRAY, "UPDATED_AT" TIMESTAMP_NTZ)')
+    insert(share, "ITEMS", "ID, NAME, TAGS, UPDATED_AT", [(f"i{i}", f"n{i}", [i], T0 - timedelta(hours=i))
+                                                           for i in range(3)])
+    cli(share, dest, "sync")
+
+    # a run leaves a load package behind (its load stopped), and the package is broken (its child table's file):
+    # every load of it fails the same way, which dlt calls transient (a job's unknown error is retried)
+    insert(share, "ITEMS", "ID, NAME, UPDATED_AT", [("i7", "late", T0 + timedelta(hours=1))])
+    original = dlt.Pipeline.load
+
+    def stopped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PipelineStepFailed(self, "load", None, RuntimeError("the load was stopped"))
+
+    monkeypatch.setattr(dlt.Pipeline, "load", stopped)
+    cli(share, dest, "sync", code=1)
+    monkeypatch.setattr(dlt.Pipeline, "load", original)
+    files = [f for f in (tmp_path / "dlt").rglob("*.parquet") if "normalized" in f.parts and f.name.startswith("items__tags.")]
+    assert files, "no pending package"
+    for f in files:
+        f.write_bytes(b"not a parquet file")
+
+    if dest.kind == "bigquery":
+        # BigQuery's load job calls the broken file invalid, which dlt takes as terminal: the package is discarded
+        # on the first rerun (as before issue 20) and its rows read again, with the row inserted meanwhile
+        insert(share, "ITEMS", "ID, NAME, UPDATED_AT", [("i8", "later", T0 + timedelta(hours=2))])
+        out = cli(share, dest, "sync")
+        assert "(2 new," in table_line(out, "ITEMS"), out
+        assert_table_equal(share, dest, "ITEMS")
+        return
+    first = cli(share, dest, "sync", code=1)
+    second = cli(share, dest, "sync", code=1)
+    # the same way: the same error, but for the retry number in the job file's name
+    assert "FAILED" in table_line(first, "ITEMS") and "FAILED" in table_line(second, "ITEMS")
+    status = cli(share, dest, "status")
+    assert table_line(status, "ITEMS").split()[1] == "failed", status
+
+    # the third failure in a row sets the package aside: one line naming the table, the error and the rows (the
+    # late row and the stored cursor's tie); the run reads them again from the share, with the row inserted meanwhile
+    insert(share, "ITEMS", "ID, NAME, UPDATED_AT", [("i8", "later", T0 + timedelta(hours=2))])
+    out = cli(share, dest, "sync")
+    aside = [ln for ln in out.splitlines() if "set aside" in ln and "ITEMS" in ln]
+    assert aside and "2 row(s)" in aside[0], out
+    assert "(2 new," in table_line(out, "ITEMS"), out
+    assert_table_equal(share, dest, "ITEMS")
+    status = cli(share, dest, "status")
+    assert "set aside" in table_line(status, "ITEMS"), status
+    insert(share, "ITEMS", "ID, NAME, UPDATED_AT", [("i9", "last", T0 + timedelta(hours=3))])
+    out = cli(share, dest, "sync")
+    assert "(1 new," in table_line(out, "ITEMS"), out
+    assert_table_equal(share, dest, "ITEMS")

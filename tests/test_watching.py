@@ -397,9 +397,11 @@ def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path
     assert ok.returncode == 0, ok.stdout + ok.stderr
     lines = ok.stdout.splitlines()
     assert [ln.split()[:2] for ln in lines] == [["ok", "secrets"], ["ok", "source"], ["ok", "share"],
-                                                ["ok", "warehouse"], ["ok", "destination"]], ok.stdout
+                                                ["ok", "warehouse"], ["info", "account"], ["ok", "destination"]], ok.stdout
     assert "(snowflake)" in lines[1] and "snow@" not in ok.stdout and ":snow" not in ok.stdout
-    assert "1 table(s)" in lines[2] and "scratch table" in lines[4]
+    assert "1 table(s)" in lines[2] and "scratch table" in lines[5]
+    # the tests' account sets what learnsync pins (AccountSettings.strict()): listed, and no failure
+    assert "QUOTED_IDENTIFIERS_IGNORE_CASE=true" in lines[4] and "TIMESTAMP_INPUT_FORMAT=DD/MM/YYYY" in lines[4]
     print(ok.stdout)
 
     # a password the account refuses (the emulator checks it: tests/auth_server.py), a destination that is down

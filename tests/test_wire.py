@@ -556,9 +556,13 @@ def test_queries_record_session_parameters(server: emulator.EmulatorServer) -> N
         with pytest.raises(ProgrammingError):
             run(c, "SELECT * FROM NO_SUCH_TABLE")
         assert wire.queries[-1].query_id is None
+        # a parameter the account plays (learnsync.emulator.account) is the session's
+        run(c, "ALTER SESSION SET QUOTED_IDENTIFIERS_IGNORE_CASE = TRUE")
+        run(c, "SELECT 5")
+        assert wire.queries[-1].parameters["QUOTED_IDENTIFIERS_IGNORE_CASE"] is True
         # a parameter neither the wire nor fakesnow knows fails as fakesnow fails it
         with pytest.raises(ProgrammingError, match="not implemented"):
-            run(c, "ALTER SESSION SET QUOTED_IDENTIFIERS_IGNORE_CASE = TRUE")
+            run(c, "ALTER SESSION SET ERROR_ON_NONDETERMINISTIC_MERGE = FALSE")
     with server.connect() as other:
         run(other, "SELECT 4")
     assert wire.queries[-1].session != first.session

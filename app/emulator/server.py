@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from learnsync.emulator.account import AccountSettings
 from learnsync.emulator.wire import RealisticWire, WireConfig, WireSpec, make_wire
 
 HOST = "127.0.0.1"
@@ -91,12 +92,20 @@ def _connect_kwargs(host: str, port: int, network_timeout: int = 60) -> dict[str
         host=host,
         port=port,
         protocol="http",
-        # no telemetry to the real Snowflake
-        session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        # no telemetry to the real Snowflake; and the parameters the tests' own SQL relies on, pinned as any
+        # client must on an account that changed them (`AccountSettings.strict()`, the tests' account)
+        session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False, **TEST_SESSION_PARAMETERS},
         # fakesnow yields 1 s, which fails any query that takes longer; note the connector retries HTTP 500s
         # (the emulator's answer to SQL it can't translate) until this runs out
         network_timeout=network_timeout,
     )
+
+
+TEST_SESSION_PARAMETERS = {
+    "QUOTED_IDENTIFIERS_IGNORE_CASE": False, "TIMESTAMP_INPUT_FORMAT": "AUTO", "DATE_INPUT_FORMAT": "AUTO",
+    "TIME_INPUT_FORMAT": "AUTO",
+}
+"""What the emulator's own connections (`EmulatorServer.connect`: tests filling a share) pin."""
 
 
 @dataclass
@@ -123,7 +132,8 @@ class EmulatorServer:
         )
 
     def connect(self, database: str | None = None, schema: str | None = None, **overrides: Any) -> Any:
-        """A real snowflake.connector connection to the emulator (its in-memory data is shared by all)."""
+        """A real snowflake.connector connection to the emulator (its in-memory data is shared by all), with
+        TEST_SESSION_PARAMETERS pinned (and any `session_parameters` given)."""
         import snowflake.connector
 
         kwargs = dict(self.connect_kwargs)
@@ -131,6 +141,8 @@ class EmulatorServer:
             kwargs["database"] = database
         if schema is not None:
             kwargs["schema"] = schema
+        # a caller's session parameters add to the pinned ones
+        overrides["session_parameters"] = {**kwargs["session_parameters"], **overrides.get("session_parameters", {})}
         kwargs.update(overrides)
         return snowflake.connector.connect(**kwargs)
 
@@ -284,7 +296,13 @@ def _wire_args(config: WireConfig | str | None) -> list[str]:
     if not isinstance(config, WireConfig):
         raise ValueError(f"wire must be 'plain', 'realistic' or a WireConfig, not {config!r}")
     args = ["--wire", "realistic"]
+    if config.account.name == "custom":
+        raise ValueError("serve_in_subprocess takes a new or strict account (AccountSettings() or .strict())")
+    if config.account != AccountSettings():
+        args += ["--account", config.account.name]
     for f in dataclasses.fields(WireConfig):
+        if f.name == "account":
+            continue
         value = getattr(config, f.name)
         if value == f.default:
             continue
@@ -312,7 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--wire", choices=("plain", "realistic"), default="realistic",
         help="realistic: a real Snowflake account's wire form (default); plain: fakesnow's own answers",
     )
+    serve.add_argument("--account", choices=("new", "strict"), default="new",
+                       help="new: a new account's parameters; strict: AccountSettings.strict()")
     for f in dataclasses.fields(WireConfig):
+        if f.name == "account":
+            continue
         if isinstance(f.default, bool):
             serve.add_argument(_option(f.name), action=argparse.BooleanOptionalAction, default=f.default)
         else:
@@ -323,7 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         wire = None
         if args.wire == "realistic":
-            config = WireConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(WireConfig)})
+            settings = AccountSettings.strict() if args.account == "strict" else AccountSettings()
+            config = WireConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(WireConfig)
+                                   if f.name != "account"}, account=settings)
             wire = RealisticWire(config)
         _serve_forever(args.port, wire)
     return 0

@@ -58,6 +58,9 @@ import sqlglot
 from sqlglot import exp
 from starlette.concurrency import run_in_threadpool
 
+from learnsync.emulator import account
+from learnsync.emulator.account import AccountSettings
+
 __all__ = ["CHUNK_PATH", "RealisticWire", "ReceivedQuery", "WireConfig", "WireSpec", "make_wire"]
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,8 @@ class WireConfig:
     chunk_store_bytes: bound of the chunk bytes held for download (least recently used go first).
     chunk_ttl_seconds: how long an undownloaded chunk stays (real chunk URLs expire after hours; tests need
         minutes); after its first download a chunk stays at most another minute.
+    account: the account's other parameters and Snowflake's limits (`learnsync.emulator.account`): a new
+        account's by default, `AccountSettings.strict()` for one whose administrators changed them.
     """
 
     chunk_rows: int = 1000
@@ -119,6 +124,7 @@ class WireConfig:
     undefined_nulls: bool = True
     chunk_store_bytes: int = 512 * 2**20
     chunk_ttl_seconds: float = 600.0
+    account: AccountSettings = field(default_factory=AccountSettings)
 
     def __post_init__(self) -> None:
         if self.chunk_rows < 1:
@@ -134,6 +140,7 @@ class WireConfig:
     def account_parameters(self) -> dict[str, Any]:
         """The parameters a session has before it sets any (names as Snowflake spells them)."""
         return {
+            **self.account.values(),
             "TIMEZONE": self.account_timezone,
             "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": self.account_result_format,
             "GEOGRAPHY_OUTPUT_FORMAT": self.geography_output_format,
@@ -186,16 +193,24 @@ def _canonical_geography(value: Any) -> str:
         ) from None
 
 
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).upper() in ("TRUE", "ON", "YES", "1")
+
+
 # the parameters this layer owns: fakesnow rejects ALTER SESSION SET for them (NotImplementedError), and none
 # changes what fakesnow computes; TIMEZONE only labels answers here, fakesnow's SQL still runs in UTC
 _WIRE_PARAMETERS: dict[str, Callable[[Any], Any]] = {
     "TIMEZONE": lambda v: _check_timezone(str(v)),
     "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT": _canonical_result_format,
     "GEOGRAPHY_OUTPUT_FORMAT": _canonical_geography,
+    "GEOMETRY_OUTPUT_FORMAT": _canonical_geography,  # no GEOMETRY is emulated: only the session keeps it
     "QUERY_TAG": str,
     "STATEMENT_TIMEOUT_IN_SECONDS": int,
     "CLIENT_RESULT_CHUNK_SIZE": int,
-    "CLIENT_SESSION_KEEP_ALIVE": lambda v: v if isinstance(v, bool) else str(v).upper() in ("TRUE", "ON", "YES", "1"),
+    "CLIENT_SESSION_KEEP_ALIVE": _flag,
+    # the account's parameters this emulator plays (`learnsync.emulator.account`)
+    **{name: _flag if isinstance(default, bool) else type(default)
+       for name, default in account.DEFAULT_PARAMETERS.items()},
 }
 
 
@@ -1356,7 +1371,7 @@ class RealisticWire:
         info = data.get("sessionInfo") or {}
         with self._lock:
             self._sessions[token] = _Session(
-                next(self._numbers), {k.upper(): v for k, v in params.items()}, info.get("databaseName"),
+                next(self._numbers), {k.upper(): v for k, v in params.items() if v is not None}, info.get("databaseName"),
                 info.get("schemaName"),
             )
         await _respond(send, status, headers, answer)
@@ -1394,6 +1409,22 @@ class RealisticWire:
                 data["parameters"] = self._echo(session, statement)
             await _respond(send, 200, _JSON_HEADERS, _json_body(payload))
             return
+
+        if _SHOW_PARAMETERS.match(sql):
+            payload = _show_parameters(sql, params, session.parameters, self.config.account)
+            self.queries.append(ReceivedQuery(**record, query_id=payload["data"]["queryId"]))
+            await _respond(send, 200, _JSON_HEADERS, _json_body(payload))
+            return
+        try:
+            ran = await run_in_threadpool(account.check, sql, params, self.config.account, _fakesnow_columns,
+                                          session.database, session.schema)
+        except account.Refused as e:
+            self.queries.append(ReceivedQuery(**record, query_id=None))
+            await _respond(send, 200, _JSON_HEADERS, _json_body(_error(str(e), e.code, e.sql_state)))
+            return
+        if ran != sql:  # what the account makes of the statement, for fakesnow to run
+            raw = json.dumps({**request, "sqlText": ran}).encode()
+            body = gzip.compress(raw) if _gzipped(scope) else raw
 
         status, headers, answer = await _call(app, scope, body)
         try:
@@ -1613,6 +1644,43 @@ def _declared_data_types(table: pa.Table, declared: Mapping[_Ref, _Declared], da
             data_type = pc.if_else(mask, d.type.data_type, data_type)
     i = names["DATA_TYPE"]
     return table.set_column(i, table.schema.field(i), data_type)
+
+
+_SHOW_PARAMETERS = re.compile(r"^\s*SHOW\s+PARAMETERS\b", re.IGNORECASE)
+
+
+def _show_parameters(sql: str, params: Mapping[str, Any], session: Mapping[str, Any],
+                     settings: AccountSettings) -> dict[str, Any]:
+    """SHOW PARAMETERS [LIKE '...'] [IN SESSION]: the session's parameters in effect, as Snowflake lists them."""
+    like = re.search(r"\bLIKE\s+'([^']*)'", sql, re.IGNORECASE)
+    pattern = re.compile("^" + re.escape(like.group(1)).replace("%", ".*").replace("_", ".") + "$", re.IGNORECASE) \
+        if like else None
+    defaults = {**WireConfig().account_parameters(), **account.DEFAULT_PARAMETERS}
+    shown = {k: v for k, v in params.items() if pattern is None or pattern.match(k)}
+    rows = account.show_parameters(shown, session, settings.values(), defaults)
+    rowtype = [{"name": n, "database": "", "schema": "", "table": "", "nullable": True, "type": "text",
+                "byteLength": 16777216, "length": 16777216, "scale": None, "precision": None, "collation": None}
+               for n in ("key", "value", "default", "level", "description", "type")]
+    data = {"rowtype": rowtype, "rowset": rows, "total": len(rows), "returned": len(rows),
+            "queryId": str(uuid.uuid4()), "queryResultFormat": "json"}
+    return {"data": data, "code": None, "message": None, "success": True}
+
+
+def _fakesnow_columns(database: str, schema: str, table: str) -> dict[str, str]:
+    """{column: DuckDB type} of a table fakesnow holds in this process (its shared in-memory database)."""
+    from fakesnow.server import shared_fs
+
+    cur = shared_fs.duck_conn.cursor()
+    try:
+        rows = cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE lower(table_catalog) = lower(?)"
+            " AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?)", [database, schema, table],
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    finally:
+        cur.close()
+    return {str(name): str(kind) for name, kind in rows}
 
 
 WireSpec = RealisticWire | WireConfig | Literal["plain", "realistic"] | None
