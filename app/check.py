@@ -136,13 +136,14 @@ def _destination_check(target: Any, dataset: str) -> Check:
 
     from learnsync.pipelines import runs as run_history
     from learnsync.destinations.base import pipeline_name
+    from learnsync.pipelines.sync import dataset_lock_key
 
     if not run_history.supported(target):
         return Check("destination", None, f"{target.display}: not checked (no SQL; a sync writes files there)")
     name = f"_learnsync_check_{uuid.uuid4().hex[:8]}"
     integer = run_history.TYPES[target.dialect.name][1]
     try:
-        with target.lock(f"the catalog of dataset {dataset} in {target.display}", 60), \
+        with target.lock(dataset_lock_key(target, dataset), 60), \
                 dlt.pipeline(pipeline_name=pipeline_name("any", "check", target, dataset),
                              destination=target.destination, dataset_name=target.dataset or dataset).sql_client() as client:
             created = not client.has_dataset()

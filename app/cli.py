@@ -254,7 +254,7 @@ def tables_cmd(
         policy = ", ".join(f"{c}={p.value}" for c, p in s.policies.items()) or "-"
         typer.echo(
             f"{s.name:<28} key {','.join(s.primary_key) or '-':<10} cursor {fmt(s.cursor):<14} "
-            f"strategy {s.strategy.value:<8} lookback {s.lookback}  children {children}  policy {policy}"
+            f"strategy {s.strategy.value:<8} lookback {_hours(s.lookback.total_seconds() / 3600)}  children {children}  policy {policy}"
             + ("  history (valid_from, valid_to)" if s.history else "")
         )
 
@@ -410,17 +410,16 @@ def reconcile_cmd(
         raise typer.Exit(1)
 
 
-def _secret_free(uri: Optional[str], env_key: str) -> Optional[str]:
-    """Move a password out of a URI into the environment, so flow parameters never hold it."""
-    from urllib.parse import unquote, urlsplit
+def _no_password(uri: Optional[str], flag: str, env_key: str) -> Optional[str]:
+    """`uri` when it holds no password; else a LearnsyncError saying where the password goes. Flow parameters are
+    stored and shown by Prefect, so `serve` refuses a password in a URI as `prefect deploy` does
+    (deploy/prefect.yaml) and the flows do (`flows.tasks.Job`)."""
+    from urllib.parse import urlsplit
 
-    if not uri:
-        return uri
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    os.environ[env_key] = unquote(parts.password)
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)).geturl()
+    if uri and urlsplit(uri).password is not None:
+        raise LearnsyncError(f"{flag} holds a password, which would be stored with the deployments in Prefect: leave"
+                             f" it out; the flows read it from {env_key} (or .dlt/secrets.toml) where they run.")
+    return uri
 
 
 def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str], dataset: str) -> dict[str, Any]:
@@ -433,19 +432,11 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return dict(
         profile=profile,
-        source_uri=_secret_free(source_uri, "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
-        destination=_secret_free(dest_uri or DEFAULT_DESTINATION, "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
+        source_uri=_no_password(source_uri, "--source-uri", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
+        destination=_no_password(dest_uri or DEFAULT_DESTINATION, "--dest-uri",
+                                 "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"),
         dataset=dataset,
     )
-
-
-def _finish(state: Any) -> None:
-    typer.echo(f"{state.name}: {state.message or ''}".strip())
-    rows = state.result(raise_on_failure=False) if state.is_completed() else None
-    for row in rows if isinstance(rows, list) else []:
-        typer.echo(f"  {row['table']:<28} rows {row['rows']:>9}  {row['outcome']}")
-    if not state.is_completed():
-        raise typer.Exit(1)
 
 
 def _when(value: str, flag: str) -> Any:
@@ -460,24 +451,52 @@ def _when(value: str, flag: str) -> Any:
 @app.command("backfill")
 @user_errors
 def backfill_cmd(
-    table: list[str] = typer.Option(..., "--table", help="Table to backfill (repeat for several)."),
+    tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables to backfill."),
+    table: Optional[list[str]] = typer.Option(None, "--table", help="A table to backfill (repeat for several)."),
     start: str = typer.Option(..., "--start", help="ISO date/time, inclusive."),
     end: str = typer.Option(..., "--end", help="ISO date/time, exclusive."),
-    window_hours: float = typer.Option(24.0, "--window-hours", min=0.01),
-    parallel: int = typer.Option(4, "--parallel", min=1),
+    window_hours: float = typer.Option(24.0, "--window-hours", min=0.01, help="Hours of the range per window."),
+    parallel: int = typer.Option(4, "--parallel", min=1, help="Windows loaded at once (lanes; a DuckDB file"
+                                 " takes one at a time)."),
     profile: str = ProfileOpt,
     source_uri: Optional[str] = SourceOpt,
     dest_uri: Optional[str] = DestOpt,
     dataset: str = DatasetOpt,
 ) -> None:
-    """Re-read [start, end) of tables through the backfill flow (locally); the stored cursor never moves."""
-    _setup_logging()
-    params = _flow_params(profile, source_uri, dest_uri, dataset)
-    lo, hi = _when(start, "--start"), _when(end, "--end")
-    from learnsync.flows.sync import backfill_flow
+    """Re-read [start, end) of tables and merge it into the destination, in lanes of windows run here (no
+    Prefect server); the stored cursors never move. Exit code 0 only if every table succeeded."""
+    from datetime import timedelta
 
-    _finish(backfill_flow(tables=table, start=lo, end=hi, window_hours=window_hours, parallel=parallel,
-                          return_state=True, **params))
+    from learnsync.console import table_line
+    from learnsync.pipelines.backfill import backfill, backfill_windows, check_destination
+
+    _setup_logging()
+    # everything local is checked before the first connection: one line, exit 2
+    names = list(table or []) + (_split(tables) or [])
+    if not names:
+        raise LearnsyncError("Name the tables to backfill: --tables COURSES,USERS (or --table COURSES).")
+    lo, hi = _when(start, "--start"), _when(end, "--end")
+    backfill_windows(lo, hi, timedelta(hours=window_hours))
+    prof, name, target = _profile(profile), _dataset(dataset), _target(dest_uri, dataset)
+    check_destination(target)
+    run_id = _run_id()
+    typer.echo(f"Backfilling [{_when_text(lo)}, {_when_text(hi)}) of {', '.join(names)} into {target.display}"
+               f" dataset {name}, windows of {_hours(window_hours)}, {parallel} at once")
+    with _stop_on_signals() as should_stop:
+        results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), prof, names, dest_uri,
+                           name, lo, hi, window_hours, parallel, should_stop, run_id,
+                           on_result=lambda r: typer.echo(table_line(r)))
+    failed = [r.table for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    if any(r.interrupted or not r.started for r in results):
+        raise typer.Exit(INTERRUPTED)
+
+
+def _hours(hours: float) -> str:
+    """`24 h`, `1.5 h`."""
+    return f"{hours:g} h"
 
 
 @app.command("full-refresh")
@@ -490,13 +509,17 @@ def full_refresh_cmd(
     dataset: str = DatasetOpt,
     reset_history: bool = typer.Option(False, "--reset-history", envvar="LEARNSYNC_RESET_HISTORY",
                                        help="Drop the versions of tables kept with history; their history starts again."),
+    progress: bool = ProgressOpt,
 ) -> None:
-    """Reload tables from scratch through the full-refresh flow (locally); readers never see them half-loaded."""
-    _setup_logging()
-    params = _flow_params(profile, source_uri, dest_uri, dataset)
-    from learnsync.flows.sync import full_refresh_flow
+    """Reload tables from scratch (learnsync sync --full-refresh); readers never see them half-loaded."""
+    import inspect
 
-    _finish(full_refresh_flow(tables=_split(tables), reset_history=reset_history, return_state=True, **params))
+    given = dict(profile=profile, source_uri=source_uri, dest_uri=dest_uri, dataset=dataset, tables=tables,
+                 full_refresh=True, reset_history=reset_history, progress=progress)
+    # sync's other options at their defaults (a Typer option's default sits in its OptionInfo)
+    options = {name: given.get(name, getattr(p.default, "default", p.default))
+               for name, p in inspect.signature(sync_cmd).parameters.items()}
+    sync_cmd(**options)
 
 
 @app.command("serve")
@@ -658,8 +681,12 @@ def automations_apply_cmd(
     from learnsync.flows.automations import apply
 
     _setup_logging()
-    for name, automation_id in apply(notify_block, Path(file) if file else None, stale_hours):
-        typer.echo(f"Automation {name!r} created ({automation_id}), notifying through {notify_block}")
+    created, warnings = apply(notify_block, Path(file) if file else None, stale_hours)
+    for name, automation_id, replaced in created:
+        typer.echo(f"Automation {name!r} {'replaced' if replaced else 'created'} ({automation_id}), notifying through"
+                   f" {notify_block}")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def main() -> None:

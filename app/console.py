@@ -57,20 +57,7 @@ def run_sync(
             display.update(r)
 
         def show(r: Any) -> None:
-            if r.ok and (r.interrupted or not r.started):
-                line = f"  {r.stopped_line()}"
-            else:
-                status = "ok" if r.ok else f"FAILED: {r.error}"
-                line = (
-                    f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
-                    f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
-                    f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
-                )
-                notes = [r.values.line()] + ([f"{r.days_removed} day(s) the share no longer has removed"]
-                                             if r.days_removed else []) + ([r.set_aside] if r.set_aside else [])
-                if any(notes):
-                    line += f"  ({', '.join(n for n in notes if n)})"
-            display.done(r, line)
+            display.done(r, table_line(r))
 
         checks: list[TableResult] = []
 
@@ -97,6 +84,24 @@ def cost_line(total: tuple[int, float], results: list[TableResult], checks: list
     return (f"Snowflake: {queries} queries, {seconds:.1f}s in all ({tables} by the tables, {check} for the check,"
             f" {queries - tables - check} reading the share's catalog); {unchanged} of {len(results)} table(s)"
             " unchanged since their last sync")
+
+
+def table_line(r: Any) -> str:
+    """A table run's line: rows (new / re-read), seconds, windows, Snowflake queries and seconds, cursor before ->
+    after, and ok or the failure; a stopped run: what it committed."""
+    if r.ok and (r.interrupted or not r.started):
+        return f"  {r.stopped_line()}"
+    status = "ok" if r.ok else f"FAILED: {r.error}"
+    line = (
+        f"  {r.table:<28} {r.strategy:<8} rows {r.rows:>9} ({r.rows_new} new, {r.rows_reread} re-read)"
+        f"  {r.seconds:6.1f}s  windows {r.windows}  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s"
+        f"  cursor {fmt(r.old_cursor)} -> {fmt(r.new_cursor)}  {status}"
+    )
+    notes = [r.values.line()] + ([f"{r.days_removed} day(s) the share no longer has removed"]
+                                 if r.days_removed else []) + ([r.set_aside] if r.set_aside else [])
+    if any(notes):
+        line += f"  ({', '.join(n for n in notes if n)})"
+    return line
 
 
 class _Plain:

@@ -353,3 +353,12 @@ class FlowSettings(BaseSettings):
     """Retries of a table task whose failure may pass (network, warehouse, a dropped session)."""
     retry_backoff: float = 10.0
     """Seconds before the first retry; each next one waits twice as long (0: at once, for tests)."""
+
+
+class HistorySettings(BaseSettings):
+    """How long the run history keeps its rows, from `LEARNSYNC_RUN_HISTORY_DAYS`, read when a run records."""
+
+    model_config = SettingsConfigDict(env_prefix="LEARNSYNC_", extra="ignore")
+
+    run_history_days: float = 90
+    """Rows of `_learnsync_runs` older than this many days are deleted by the runs that record (0: kept forever)."""

@@ -2,8 +2,9 @@
 block of the operator's (Slack webhook, email, custom webhook, ...).
 
 Two automations: a learnsync flow run that ends Failed or Crashed (reactive, on Prefect's own
-`prefect.flow-run.*` events), and a table whose `learnsync.table.synced` event (`flows.tasks.emit_table_event`)
-has been absent for `within` seconds (proactive, one bucket per table resource).
+`prefect.flow-run.*` events, its message naming the failed tables), and a dataset whose `learnsync.run.synced`
+event (`flows.tasks.emit_run_event`, sent when a sync flow run completed) has been absent for `within` seconds
+(proactive, one bucket per dataset: one notification per incident, naming the dataset's tables).
 """
 
 from __future__ import annotations
@@ -48,12 +49,59 @@ def load(path: Path, block_document_id: str, stale_hours: Optional[float] = None
         trigger = item.get("trigger") or {}
         if stale_hours is not None and str(trigger.get("posture", "")).lower() == "proactive":
             trigger["within"] = stale_hours * 3600
+        for action in item.get("actions") or []:
+            for key in ("subject", "body"):
+                if isinstance(action.get(key), str):
+                    action[key] = action[key].replace(STALE_WINDOW, hours_text(float(trigger.get("within") or 0)))
         try:
             out.append(AutomationCore.model_validate(item))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise LearnsyncError(f"Automation {item.get('name')!r} in {path} is invalid at {where}: {first['msg']}.") from None
+    return out
+
+
+STALE_WINDOW = "STALE_WINDOW"
+"""Placeholder in a notification's subject and body: the trigger's window in words ("26 hours")."""
+
+
+def hours_text(seconds: float) -> str:
+    """A window in words: `26 hours`, `1 hour`, `30 minutes`, `1.5 hours`."""
+    if seconds < 60:
+        return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+    if seconds < 3600:
+        minutes = round(seconds / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = seconds / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
+
+def schedule_warnings(client: Any, within_seconds: float) -> list[str]:
+    """A line for each learnsync-sync deployment whose schedule runs less often than `within_seconds`: with such a
+    window, the not-synced automation fires between two runs that were on time."""
+    import asyncio
+
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.server.schemas.schedules import CronSchedule
+
+    out = []
+    deployments = client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=["learnsync-sync"])))
+    for deployment in deployments:
+        for schedule in getattr(deployment, "schedules", None) or []:
+            cron = getattr(schedule.schedule, "cron", None)
+            interval = getattr(schedule.schedule, "interval", None)
+            if cron:
+                first, second = asyncio.run(CronSchedule(cron=cron, timezone=schedule.schedule.timezone).get_dates(n=2))
+                every = (second - first).total_seconds()
+            elif interval is not None:
+                every = interval.total_seconds()
+            else:
+                continue
+            if within_seconds < every:
+                out.append(f"--stale-hours ({hours_text(within_seconds)}) is shorter than the schedule of deployment"
+                           f" {deployment.name} (every {hours_text(every)}): every run would be reported as late;"
+                           f" pass at least {every / 3600:g}.")
     return out
 
 
@@ -83,10 +131,12 @@ def notification_block_id(client: Any, name: str) -> str:
                          " (e.g. a CustomWebhookNotificationBlock, a SlackWebhook) in the UI or with Python first.")
 
 
-def apply(block: str, path: Optional[Path] = None, stale_hours: Optional[float] = None) -> list[tuple[str, str]]:
+def apply(block: str, path: Optional[Path] = None, stale_hours: Optional[float] = None
+          ) -> tuple[list[tuple[str, str, bool]], list[str]]:
     """Create the file's automations in the Prefect API of this environment (PREFECT_API_URL), notifying through the
     notification block `block`; automations of the same names are replaced, so applying twice changes nothing.
-    Returns [(name, id)]. Raises LearnsyncError for a missing block, an invalid file or an unreachable API."""
+    Returns ([(name, id, whether it replaced one)], warnings: `schedule_warnings` of the not-synced window).
+    Raises LearnsyncError for a missing block, an invalid file or an unreachable API."""
     from prefect.client.orchestration import get_client
 
     path = path or AUTOMATIONS_FILE
@@ -95,12 +145,16 @@ def apply(block: str, path: Optional[Path] = None, stale_hours: Optional[float] 
             automations = load(path, notification_block_id(client, block), stale_hours)
             created = []
             for automation in automations:
-                for old in client.read_automations_by_name(automation.name):
-                    client.delete_automation(old.id)
-                created.append((automation.name, str(client.create_automation(automation))))
+                old = client.read_automations_by_name(automation.name)
+                for existing in old:
+                    client.delete_automation(existing.id)
+                created.append((automation.name, str(client.create_automation(automation)), bool(old)))
+            windows = [a.trigger.within.total_seconds() for a in automations
+                       if str(getattr(a.trigger, "posture", "")).lower().endswith("proactive")]
+            warnings = [w for within in windows for w in schedule_warnings(client, within)]
     except LearnsyncError:
         raise
     except Exception as exc:  # noqa: BLE001 - httpx/Prefect raise their own types for an API that cannot be reached
         raise LearnsyncError(f"Cannot create the automations through the Prefect API: {' '.join(str(exc).split())[:300]}"
                              " (is PREFECT_API_URL set to a running server?)") from None
-    return created
+    return created, warnings

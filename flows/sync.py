@@ -19,7 +19,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import (
-    Job, TableFailed, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
+    Job, TableFailed, emit_run_event, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
     unchanged_tables_task, with_retries,
 )
 from learnsync.pipelines.runs import RUN_TABLE
@@ -52,12 +52,17 @@ class SettingsTaskRunner(ThreadPoolTaskRunner):
 
 
 def group_lanes(rows: list[dict[str, Any]], span: str) -> list[dict[str, Any]]:
-    """A backfill's artifact rows (one per table and lane) as one row per table: counts and seconds summed, the
-    outcome the first failure's (else ok), cursors of the table's runs (a backfill never moves them), the smallest
-    lag, and `range`, the backfilled [start, end)."""
+    """A backfill's artifact rows (one per table and lane) as one row per table: counts summed, `seconds` the
+    table's wall time (from its first lane's start to its last lane's end, lanes run side by side; `lane_span`),
+    the outcome the first failure's (else ok), cursors of the table's runs (a backfill never moves them), the
+    smallest lag, and `range`, the backfilled [start, end)."""
     tables: dict[str, dict[str, Any]] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
+        row = dict(row)
         table = row["table"].split(" lane ")[0]
+        if LANE_SPAN in row:
+            spans.setdefault(table, []).append(row.pop(LANE_SPAN))
         into = tables.get(table)
         if into is None:
             tables[table] = {**row, "table": table, "range": span}
@@ -70,7 +75,13 @@ def group_lanes(rows: list[dict[str, Any]], span: str) -> list[dict[str, Any]]:
             into["outcome"] = row["outcome"]
         lags = [v for v in (into.get("lag_seconds"), row.get("lag_seconds")) if v is not None]
         into["lag_seconds"] = min(lags) if lags else None
+    for table, times in spans.items():
+        tables[table]["seconds"] = round(max(e for _, e in times) - min(b for b, _ in times), 1)
     return list(tables.values())
+
+
+LANE_SPAN = "lane_span"
+"""A backfill lane's artifact row carries (start, end) in epoch seconds under this key, for `group_lanes` only."""
 
 
 def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None,
@@ -85,8 +96,8 @@ def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None,
             failed.append(table.split(" lane ")[0])
             reason = str(outcome).split(": ", 1)[-1] if isinstance(outcome, TableFailed) else str(outcome)
             rows.append({"table": table, "outcome": f"failed: {reason}", "rows": 0, "rows_new": 0, "rows_reread": 0,
-                         "seconds": 0.0, "snowflake_queries": 0, "snowflake_seconds": 0.0, "old_cursor": "-",
-                         "new_cursor": "-", "lag_seconds": None})
+                         "seconds": 0.0, "snowflake_queries": 0, "snowflake_seconds": 0.0, "old_cursor": None,
+                         "new_cursor": None, "lag_seconds": None})
         else:
             rows.append({**outcome, "table": table} if span else outcome)
     if span:
@@ -98,8 +109,8 @@ def _collect(kind: str, futures: dict[str, Any], span: Optional[str] = None,
              f"{sum(r['rows'] or 0 for r in rows)} rows loaded.", ""]
     lines += [f"- **{r['table']}**: {r['outcome']}{', range ' + r['range'] if r.get('range') else ''},"
               f" {r['rows']} rows ({r['rows_new']} new, {r['rows_reread']} re-read),"
-              f" {r['snowflake_queries']} Snowflake queries ({r['snowflake_seconds']} s), cursor {r['old_cursor']} ->"
-              f" {r['new_cursor']}" for r in rows]
+              f" {r['snowflake_queries']} Snowflake queries ({r['snowflake_seconds']} s), cursor {r['old_cursor'] or '-'} ->"
+              f" {r['new_cursor'] or '-'}" for r in rows]
     if check:
         lines.append(f"- **the check** ({check['outcome'].split(': ', 1)[-1]}): {check['snowflake_queries']} Snowflake"
                      f" queries ({check['snowflake_seconds']} s) for all tables at once")
@@ -175,7 +186,11 @@ def sync_flow(
     run = with_retries(run_table, settings)
     started = fan_out([n for n in names if n not in skipped], lambda t: run.submit(job, t, Mode.INCREMENTAL), limit)
     futures = {n: started[n] if n in started else Finished(skipped[n]) for n in names}
-    return _collect("sync", futures, check=check)
+    state = _collect("sync", futures, check=check)
+    if state.is_completed():  # the not-synced alert watches this event, one per dataset
+        emit_run_event(job, resolve(destination, dataset).dataset or dataset, names,
+                       sum(r["rows"] or 0 for r in state.result()))
+    return state
 
 
 @dataclass(frozen=True)
@@ -211,19 +226,6 @@ def full_refresh_flow(
     return _collect("full-refresh", futures)
 
 
-def backfill_windows(start: datetime, end: datetime, window: timedelta) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into windows of `window` (the last one shorter)."""
-    if end <= start:
-        from learnsync.errors import LearnsyncError
-
-        raise LearnsyncError(f"The backfill end {end} must be after its start {start} (end is exclusive).")
-    out, lo = [], start
-    while lo < end:
-        out.append((lo, min(lo + window, end)))
-        lo += window
-    return out
-
-
 @flow(name="learnsync-backfill", task_runner=SettingsTaskRunner())
 def backfill_flow(
     tables: list[str],
@@ -241,28 +243,34 @@ def backfill_flow(
 
     The range is cut into windows run in `parallel` lanes; each lane loads through its own staging dataset
     (dlt merges through one staging table per dataset, so two loads of a table must not share one)."""
+    from learnsync.pipelines.backfill import backfill_windows, check_destination, lanes
     from learnsync.pipelines.sync import table_lock
 
+    windows = backfill_windows(start, end, timedelta(hours=window_hours))
+    target = resolve(destination, dataset)
+    check_destination(target)
     job = Job(profile, source_uri, destination, dataset, credentials_block)
     settings = FlowSettings()
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
-    job = replace(job, budgeted=has_connection_limit(resolve(destination, dataset)))
+    job = replace(job, budgeted=has_connection_limit(target))
     run = with_retries(run_table, settings)
-    windows = backfill_windows(start, end, timedelta(hours=window_hours))
-    lanes = max(1, min(parallel, len(windows)))
-    target = resolve(destination, dataset)
-    work = {f"{t} lane {lane}": (t, lane) for t in names for lane in range(lanes)}
+    dealt = lanes(windows, parallel)
+    work = {f"{t} lane {lane}": (t, lane) for t in names for lane in range(len(dealt))}
     with ExitStack() as locks:
         for t in names:
             locks.enter_context(table_lock(target, dataset, t, LOCK_TIMEOUT))
         futures = fan_out(
             list(work),
-            lambda key: run.submit(job, work[key][0], Mode.BACKFILL, windows[work[key][1]::lanes],
-                                   work[key][1]),
-            target.max_parallel_loads,
+            lambda key: run.submit(job, work[key][0], Mode.BACKFILL, dealt[work[key][1]], work[key][1]),
+            min(parallel, target.max_parallel_loads or parallel),
         )
-        return _collect("backfill", futures, span=f"[{start.isoformat(sep=' ')}, {end.isoformat(sep=' ')})")
+        return _collect("backfill", futures, span=f"[{_when(start)}, {_when(end)})")
+
+
+def _when(value: datetime) -> str:
+    """A time in an artifact: `2026-01-01 00:00` (seconds only when it has some)."""
+    return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
 
 
 @flow(name="learnsync-reconcile", task_runner=SettingsTaskRunner())

@@ -7,6 +7,7 @@ a prefect-snowflake `SnowflakeCredentials` block named by `credentials_block`, r
 from __future__ import annotations
 
 import dataclasses
+import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -201,8 +202,8 @@ def summary(result: TableResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 1),
         "snowflake_queries": result.queries,
         "snowflake_seconds": round(result.snowflake_seconds, 2),
-        "old_cursor": "-" if result.old_cursor is None else str(result.old_cursor),
-        "new_cursor": "-" if result.new_cursor is None else str(result.new_cursor),
+        "old_cursor": None if result.old_cursor is None else str(result.old_cursor),
+        "new_cursor": None if result.new_cursor is None else str(result.new_cursor),
         "lag_seconds": lag_seconds(result.new_cursor if result.new_cursor is not None else result.old_cursor),
     }
 
@@ -306,6 +307,20 @@ def emit_check_event(job: Job, dataset: str, check: TableResult, tables: int) ->
                         "snowflake_seconds": round(check.snowflake_seconds, 2)})
 
 
+RUN_SYNCED = "learnsync.run.synced"
+"""The Prefect event of a sync flow run that completed (every table synced or found unchanged), about the resource
+`learnsync.run.<dataset>`: the not-synced automation watches it, one bucket per dataset (deploy/automations.yaml)."""
+
+
+def emit_run_event(job: Job, dataset: str, tables: Sequence[str], rows: int) -> None:
+    """Emit `RUN_SYNCED` with the tables of the run and the rows it loaded. Never raises."""
+    from prefect.events import emit_event
+
+    emit_event(RUN_SYNCED, resource={"prefect.resource.id": f"learnsync.run.{dataset}", "learnsync.dataset": dataset,
+                                     "learnsync.profile": job.profile.value},
+               payload={"tables": list(tables), "rows": rows})
+
+
 @task(name="list-tables")
 def list_tables(job: Job, tables: Optional[Sequence[str]]) -> list[str]:
     """The tables a flow will run, validated against the share (unknown names are a LearnsyncError). A task, so a
@@ -379,12 +394,12 @@ def run_table(
     lane: Optional[int] = None,
     reset_history: bool = False,
 ) -> dict[str, Any]:
-    """Run one table; a backfill lane runs its windows one after another on its own staging dataset.
-    `reset_history` (a full refresh only) drops the versions of a table kept with history (`sync_table`)."""
-    import hashlib
-
+    """Run one table, or one backfill lane (`lane`: its windows one after another on its own staging dataset,
+    through the engine's `pipelines.backfill.backfill_lane`, as the CLI runs it). `reset_history` (a full
+    refresh only) drops the versions of a table kept with history (`sync_table`)."""
     from learnsync.destinations import resolve
-    from learnsync.pipelines.sync import drop_staging, plan, sync_table
+    from learnsync.pipelines.backfill import backfill_lane, lane_target
+    from learnsync.pipelines.sync import plan, sync_table
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
@@ -392,54 +407,46 @@ def run_table(
     if flow_run_cancelled():
         logger.warning("%s not started; rerun to sync it", table)
         return summary(TableResult(table, mode, started=False))
-    # a lane merges through a staging dataset of its own (dlt stages one table per dataset), named per table too,
-    # so dropping it when the lane is done never touches another backfill's lane
-    suffix = "" if lane is None else f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
-    target = resolve(job.destination, job.dataset, staging_suffix=suffix)
+    target = resolve(job.destination, job.dataset) if lane is None else \
+        lane_target(job.destination, job.dataset, table, lane)
     if job.budgeted:  # a table run holds CONNECTIONS_PER_TABLE with one dlt load worker
         target = dataclasses.replace(target, load_workers=1)
-    total: Optional[TableResult] = None
     on_window = WindowProgress(table, mode)
     budget = (concurrency(connection_limit(target), occupy=CONNECTIONS_PER_TABLE, strict=False) if job.budgeted
               else nullcontext())
-    try:
-        with budget, \
-                open_reader(job, table, mode) as reader:
-            spec = plan(reader, job.profile, [table])[0]
-            for start, end in windows:
-                result = sync_table(
-                    reader, spec, target, job.dataset, job.profile.value, mode, start, end,
-                    pipeline_suffix="" if lane is None else f"__bf{lane}",
-                    # a backfill's lanes share the table lock their flow holds
-                    lock_timeout=None if lane is not None else LOCK_TIMEOUT,
-                    should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
-                    reset_history=reset_history,
-                )
-                logger.info("%s %s [%s, %s): %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, start, end,
-                            result.rows, result.seconds, result.queries, result.snowflake_seconds)
-                if not result.ok:
-                    emit_table_event(job, target.dataset or job.dataset, result)
-                    raise TableFailed(result)
-                if total is None:
-                    total = result
-                else:
-                    total.rows += result.rows
-                    total.rows_new += result.rows_new
-                    total.rows_reread += result.rows_reread
-                    total.queries += result.queries
-                    total.snowflake_seconds += result.snowflake_seconds
-                    total.seconds += result.seconds
-                    total.windows += result.windows
-                    total.new_cursor, total.interrupted = result.new_cursor, result.interrupted
-                if result.interrupted:
-                    logger.warning("%s", total.stopped_line())
-                    break
-    finally:
-        if lane is not None:  # the lane's staging holds nothing the destination needs once the lane is done
-            drop_staging(target, job.dataset)
-    assert total is not None
+
+    def logged(result: TableResult, window: tuple[Any, Any]) -> None:
+        logger.info("%s %s%s: %s rows in %.1f s, %d Snowflake queries (%.1f s)", mode, table, span_text(*window),
+                    result.rows, result.seconds, result.queries, result.snowflake_seconds)
+
+    began = time.time()
+    with budget, open_reader(job, table, mode) as reader:
+        spec = plan(reader, job.profile, [table])[0]
+        if lane is not None:
+            total = backfill_lane(reader, spec, target, job.dataset, job.profile.value, list(windows), lane,
+                                  should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
+                                  on_range=logged)
+        else:
+            total = sync_table(reader, spec, target, job.dataset, job.profile.value, mode,
+                               lock_timeout=LOCK_TIMEOUT, should_stop=flow_run_cancelled, run_id=flow_run_id(),
+                               on_window=on_window, reset_history=reset_history)
+            logged(total, (None, None))
     emit_table_event(job, target.dataset or job.dataset, total)
-    return summary(total)
+    if not total.ok:
+        raise TableFailed(total)
+    if total.interrupted:
+        logger.warning("%s", total.stopped_line())
+    # a lane's wall-clock span: its table's row in the artifact spans all its lanes (`flows.sync.group_lanes`)
+    return summary(total) if lane is None else {**summary(total), "lane_span": (began, time.time())}
+
+
+def span_text(start: Any, end: Any) -> str:
+    """A backfill window as ` [2026-01-01 00:00, 2026-01-02 00:00)`; nothing for a run without one."""
+    if start is None and end is None:
+        return ""
+    def text(value: Any) -> str:
+        return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else str(value)
+    return f" [{text(start)}, {text(end)})"
 
 
 @task(name="reconcile-table", task_run_name="reconcile {table}")

@@ -140,11 +140,25 @@ def record_many(target: Target, dataset: str, runs: list[RunRecord], pipelines_d
             client.execute_sql(
                 f"INSERT INTO {table} ({', '.join(client.escape_column_name(n) for n in names)})"
                 f" VALUES {placeholders}", *values)
+            _prune(client, table)
         return True
     except Exception as exc:  # noqa: BLE001 - history is a report: it never fails a run
         log.warning("Table(s) %s: run(s) not recorded in %s: %s", ", ".join(r.table_name for r in runs), RUNS_TABLE,
                     " ".join(str(exc).split())[:300])
         return False
+
+
+def _prune(client: Any, table: str) -> None:
+    """Delete the rows older than `run_history_days` (`settings.HistorySettings`, default 90; 0 keeps them): the
+    history stays small without a job of its own, since every recording run prunes it."""
+    from datetime import timedelta
+
+    from learnsync.settings import HistorySettings
+
+    days = HistorySettings().run_history_days
+    if days > 0:
+        client.execute_sql(f"DELETE FROM {table} WHERE started_at < %s",
+                           datetime.now(timezone.utc) - timedelta(days=days))
 
 
 def read(target: Target, dataset: str, table: Optional[str] = None, limit: int = 50,

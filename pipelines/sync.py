@@ -765,7 +765,13 @@ def _catalog_pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]
 def _catalog_lock(target: Target, dataset: str, timeout: Optional[float]) -> ContextManager[None]:
     if timeout is None:
         return nullcontext()
-    return target.lock(f"the catalog of dataset {dataset} in {target.display}", timeout)
+    return target.lock(dataset_lock_key(target, dataset), timeout)
+
+
+def dataset_lock_key(target: Target, dataset: str) -> str:
+    """The lock held while a run reads or writes what a dataset holds as a whole (its list of learnsync tables,
+    the run history), named as a user reads it in a waiting line: "another learnsync run is syncing dataset X"."""
+    return f"dataset {dataset} in {target.display}"
 
 
 def _unreachable(target: Target, exc: BaseException) -> DestinationUnreachable:

@@ -185,8 +185,7 @@ def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_pat
         con.close()
 
 
-@pytest.mark.slow  # each command starts Prefect's ephemeral server in its process
-def test_backfill_and_full_refresh_run_the_flows_locally_without_leaking(share, tmp_path):
+def test_backfill_and_full_refresh_run_here_without_a_server_and_without_leaking(share, tmp_path):
     create(share, "COURSES_TRACKINGS")
     insert(share, "COURSES_TRACKINGS", [
         {"ID": f"ct{i}", "CREATED_AT": f"2026-01-0{1 + i % 5} 10:00:00", "PROGRESS": i, "ACCESS_DATES": ["a"] * i}

@@ -107,6 +107,13 @@ def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_p
     models = {p.stem for p in (PACKAGE_DIR / "models").rglob("*.sql")}
     assert models <= built, sorted(models - built)
     assert "What to open in learnsync-demo.duckdb:" in out and "learnsync history --dest-uri" in out, out[-3000:]
+    # item 8: marts a BI tool reads: counts as BIGINT (never HUGEINT), descriptions as comments
+    assert _duckdb_rows(path, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema ="
+                              " 'learnsync_dbt' AND data_type = 'HUGEINT'") == []
+    uncommented = _duckdb_rows(path, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'learnsync_dbt' AND"
+                                     " comment IS NULL UNION ALL SELECT view_name FROM duckdb_views() WHERE"
+                                     " schema_name = 'learnsync_dbt' AND comment IS NULL")
+    assert uncommented == [], uncommented
 
     # the printed top five and the suggested query's: the same courses and counts
     lines = out.splitlines()
@@ -155,3 +162,115 @@ def test_status_after_a_dry_run_that_found_drift_says_nothing_was_changed(share,
 def test_help_shows_the_key_pair_form_of_the_source_uri():
     text = cli("sync", "--help").output
     assert "USER:PASSWORD" not in text and "snowflake://USER@ACCOUNT" in text and "private_key_path" in text, text
+
+
+# item 5: backfill and full refresh from the command line, without a Prefect server
+def test_backfill_input_is_refused_in_one_line_before_anything_starts(share, tmp_path):
+    create(share, "COURSES_TRACKINGS")
+    duck = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    flags = ["--source-uri", share.uri, "--dest-uri", duck]
+    one_error_line(cli("backfill", "--tables", "COURSES_TRACKINGS", "--start", "2026-01-03", "--end", "2026-01-01",
+                       *flags), "must be after its start")
+    one_error_line(cli("backfill", "--tables", "NOPE", "--start", "2026-01-01", "--end", "2026-01-03", *flags),
+                   "unknown table", "NOPE")
+    one_error_line(cli("backfill", "--tables", "COURSES_TRACKINGS", "--start", "2026-01-01", "--end", "2026-01-03",
+                       "--source-uri", share.uri, "--dest-uri", f"file://{tmp_path / 'files'}"), "cannot merge rows")
+    one_error_line(cli("backfill", "--start", "2026-01-01", "--end", "2026-01-03", *flags), "--tables")
+    assert not (tmp_path / "w.duckdb").exists() and not (tmp_path / "files").exists()
+
+
+def test_backfill_runs_its_lanes_here_and_full_refresh_is_a_full_sync(share, tmp_path):
+    from tests.support.helpers import assert_table_equal
+    from tests.support.warehouses import Dest
+
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(hours=6 * i)) for i in range(16)])
+    path = tmp_path / "w.duckdb"
+    dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
+    env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": dest.uri,
+           "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # a server that is not there: nothing may need one
+    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    # changed in place, far behind the cursor: only a backfill (or a reconcile) takes it
+    share.sql(f'UPDATE "{share.database}"."{share.schema}"."COURSES_TRACKINGS" SET "PROGRESS" = 99'
+              " WHERE \"ID\" IN ('ct00011', 'ct00012')")
+    start, end = (T0 - timedelta(days=4)).date().isoformat(), (T0 - timedelta(days=2)).date().isoformat()
+    run = learnsync("backfill", "--tables", "COURSES_TRACKINGS", "--start", start, "--end", end,
+                    "--window-hours", "12", "--parallel", "2", cwd=tmp_path, env=env)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "Traceback" not in out and "prefect" not in out.lower() and "database is locked" not in out, out
+    assert "windows of 12 h, 2 at once" in out and re.search(r"COURSES_TRACKINGS .* windows 4 .* ok", out), out
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+    share.sql(f'DELETE FROM "{share.database}"."{share.schema}"."COURSES_TRACKINGS" WHERE "ID" = \'ct00003\'')
+    refresh = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env)
+    assert refresh.returncode == 0, refresh.stdout + refresh.stderr
+    assert "prefect" not in (refresh.stdout + refresh.stderr).lower(), refresh.stdout + refresh.stderr
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
+# item 6: alerts a person can act on (the notifications themselves: tests/test_watching.py's alert test)
+def test_alert_bodies_say_the_window_in_words_and_what_to_run():
+    from learnsync.flows.automations import AUTOMATIONS_FILE, hours_text, load
+
+    automations = {a.name: a for a in load(AUTOMATIONS_FILE, "00000000-0000-0000-0000-000000000000", stale_hours=3)}
+    stale = automations["learnsync table not synced"]
+    action = stale.actions[0]
+    assert "3 hours" in action.subject and "3 hours" in action.body and "STALE_WINDOW" not in action.body
+    assert "0:03:00" not in action.body and "learnsync status --profile" in action.body
+    assert "Tables affected" in action.body and stale.trigger.for_each == {"prefect.resource.id"}
+    assert "learnsync status --profile" in automations["learnsync flow run failed"].actions[0].body
+    assert [hours_text(s) for s in (14.4, 1800, 3600, 93600)] == ["14.4 seconds", "30 minutes", "1 hour", "26 hours"]
+
+
+# item 9: words, not reprs
+def test_reports_hold_words_and_json_nulls_not_reprs(share):
+    from learnsync.flows.sync import group_lanes
+    from learnsync.flows.tasks import span_text, summary
+    from learnsync.pipelines.sync import TableResult
+
+    row = summary(TableResult("SKILLS", "merge"))
+    assert row["old_cursor"] is None and row["new_cursor"] is None and json.dumps(row).count("null") >= 2
+    assert span_text(None, None) == "" and "None" not in span_text(T0, T0 + timedelta(hours=1))
+    lane = {"table": "A lane 0", "outcome": "ok", "rows": 1, "rows_new": 0, "rows_reread": 1, "seconds": 10.0,
+            "snowflake_queries": 1, "snowflake_seconds": 0.1, "old_cursor": None, "new_cursor": None,
+            "lag_seconds": None}
+    # two lanes side by side for 10 s each: the table took 12 s of wall time, not 20
+    [grouped] = group_lanes([{**lane, "lane_span": (100.0, 110.0)},
+                             {**lane, "table": "A lane 1", "lane_span": (102.0, 112.0)}], "[a, b)")
+    assert grouped["seconds"] == 12.0 and "lane_span" not in grouped, grouped
+    create(share, "SKILLS")
+    tables = cli("tables", "--source-uri", share.uri, "--tables", "SKILLS")
+    assert tables.exit_code == 0 and "lookback 24 h" in tables.output and "day" not in tables.output, tables.output
+
+
+# item 8: a warehouse a BI user can read
+def test_the_run_history_keeps_run_history_days_pruned_by_the_runs(tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    from learnsync.destinations import resolve
+    from learnsync.pipelines import runs
+
+    path = tmp_path / "w.duckdb"
+    target = resolve(f"duckdb:///{path}", "d")
+    now = datetime.now(timezone.utc)
+
+    def run(table: str, days_ago: float) -> Any:
+        return runs.RunRecord(table, "r", "incremental", now - timedelta(days=days_ago), 1.0, 0, 0, 0, None, None,
+                              "ok", None, 0, 0.0)
+
+    monkeypatch.setenv("LEARNSYNC_RUN_HISTORY_DAYS", "0")  # kept forever
+    assert runs.record_many(target, "d", [run("OLD", 120), run("MIDDLE", 40)])
+    monkeypatch.delenv("LEARNSYNC_RUN_HISTORY_DAYS")  # the default: 90 days
+    assert runs.record(target, "d", run("NEW", 0))
+    assert sorted(r[0] for r in _duckdb_rows(path, "SELECT table_name FROM d._learnsync_runs")) == ["MIDDLE", "NEW"]
+    monkeypatch.setenv("LEARNSYNC_RUN_HISTORY_DAYS", "30")
+    assert runs.record(target, "d", run("NEWER", 0))
+    assert sorted(r[0] for r in _duckdb_rows(path, "SELECT table_name FROM d._learnsync_runs")) == ["NEW", "NEWER"]
+
+
+def test_serve_refuses_a_password_in_a_uri_in_one_line_as_deploy_does(share, tmp_path):
+    uri = share.uri.replace("fake:snow@", "fake:canary-Pa55word-7f3a@")
+    result = cli("serve", "--source-uri", uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    line = one_error_line(result, "--source-uri holds a password", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD")
+    assert "canary" not in result.output, line

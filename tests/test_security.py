@@ -329,7 +329,7 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
         monkeypatch.delenv("LEARNSYNC_DEST_URI")
         monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS__PASSWORD", canary["pg"])
         monkeypatch.setenv(CREDS + "TOKEN", canary["token"])
-        # the session's Prefect test server: the CLI's backfill runs its flow against it too, so its logs are read back
+        # the CLI runs its backfill itself (no Prefect server); its output is searched too
         backfill = learnsync(
             "backfill", "--table", "USERS", "--start", "2026-01-01", "--end", "2026-01-02",
             "--source-uri", _uri(guarded, share, "snowflake_jwt"), cwd=tmp_path, timeout=300,

@@ -191,7 +191,7 @@ def test_status_shows_the_last_reconcile_and_what_it_changed(share, tmp_path):
     assert fixed["last_reconcile_drift"] == 1 and fixed["rows"] == 2 and fixed["last_reconcile"] >= found["last_reconcile"]
     assert fixed["last_success"] == found["last_success"]  # reconciling is not a sync
     text = learnsync("status", cwd=tmp_path, env=env).stdout
-    assert "reconciled" in text and "(1 rows changed)" in text and "None" not in text, text
+    assert "reconciled" in text and "(1 row changed)" in text and "None" not in text, text
     hist = learnsync("history", "--table", "SKILLS", cwd=tmp_path, env=env)
     modes = [ln.split()[4] for ln in hist.stdout.splitlines()]
     assert modes == ["reconcile", "reconcile", "incremental"], hist.stdout
@@ -283,8 +283,9 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
             assert applied.returncode == 0, applied.stdout + applied.stderr
             assert applied.stdout.count("created") == 2, applied.stdout
             again = learnsync("automations", "apply", "--notify-block", "learnsync-alerts", "--stale-hours", "0.004",
-                              cwd=tmp_path, env=env)  # replaces, never duplicates
+                              cwd=tmp_path, env=env)  # replaces, never duplicates, and says so
             assert again.returncode == 0, again.stdout + again.stderr
+            assert again.stdout.count("replaced") == 2 and "created" not in again.stdout, again.stdout
             from prefect.client.orchestration import get_client
 
             with get_client(sync_client=True) as client:
@@ -304,16 +305,20 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
             alert = receiver.wait_for("Failed", timeout=60)
             print(f"failure notification {time.monotonic() - synced_at:.1f} s after the run:\n{json.dumps(alert, indent=2)}")
             assert "learnsync-sync" in alert["subject"] and "NOPE" in alert["body"], alert
-            stale = receiver.wait_for("learnsync.table.learning.SKILLS", timeout=90)
+            stale = receiver.wait_for("dataset learning has not synced", timeout=90)
             print(f"not-synced notification {time.monotonic() - synced_at:.1f} s after the sync:\n"
                   f"{json.dumps(stale, indent=2)}")
-            assert "has not synced" in stale["subject"], stale
+            # one notification for the dataset, naming its tables, the window in words and what to run (issue 21)
+            assert "14.4 seconds" in stale["subject"] and "SKILLS" in stale["body"], stale
+            assert "learnsync status --profile 360learning --dataset learning" in stale["body"], stale
 
             from prefect.events.filters import EventFilter, EventNameFilter
 
             with get_client(sync_client=True) as client:
                 events = client.read_events(filter=EventFilter(event=EventNameFilter(prefix=["learnsync."])), limit=50)
-            [synced] = events.events
+            [synced] = [e for e in events.events if e.event.startswith("learnsync.table.")]
+            [run_synced] = [e for e in events.events if e.event == "learnsync.run.synced"]
+            assert run_synced.payload["tables"] == ["SKILLS"], run_synced.payload
             assert synced.event == "learnsync.table.synced" and synced.resource.id == "learnsync.table.learning.SKILLS"
             assert synced.payload["rows"] == 6 and synced.payload["rows_new"] == 6
             assert isinstance(synced.payload["lag_seconds"], float) and synced.payload["snowflake_queries"] > 0

@@ -83,3 +83,25 @@
 {% macro duckdb__learnsync_type_float() -%}
     double
 {%- endmacro %}
+
+
+-- Counts and sums of integers come out of DuckDB as HUGEINT (128 bits), which BI tools and drivers read badly or
+-- not at all; a mart's post-hook turns them into BIGINT there. Nothing on other warehouses (an empty hook is skipped).
+{% macro learnsync_bigint_counts() %}
+    {{ return(adapter.dispatch('learnsync_bigint_counts', 'learnsync')()) }}
+{% endmacro %}
+
+{% macro default__learnsync_bigint_counts() -%}
+{%- endmacro %}
+
+{% macro duckdb__learnsync_bigint_counts() -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select column_name from information_schema.columns where table_catalog = '" ~ this.database
+            ~ "' and table_schema = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier
+            ~ "' and data_type = 'HUGEINT'") -%}
+        {%- for column in found.columns[0].values() -%}
+            {%- do run_query("alter table " ~ this ~ " alter column " ~ adapter.quote(column) ~ " type bigint") -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,148 @@
+"""Backfill: re-read exactly [start, end) of tables, in lanes of windows, without moving any stored cursor.
+
+The engine the CLI runs on its own (lanes as threads, `backfill`) and the Prefect backfill flow runs lane by lane
+as tasks (`backfill_lane`); both cut the range and deal its windows the same way (`lanes`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional, Sequence
+
+from learnsync.destinations import Target, resolve
+from learnsync.errors import LearnsyncError
+from learnsync.pipelines.catalog import Profile, TableSpec
+from learnsync.pipelines.snowflake.reader import ShareReader
+from learnsync.pipelines.sync import Mode, StopCheck, TableResult, drop_staging, plan, sync_table, table_lock
+from learnsync.defaults import LOCK_TIMEOUT
+
+Window = tuple[datetime, datetime]
+OpenReader = Callable[[], AbstractContextManager[ShareReader]]
+"""Opens a session on the share: every lane reads through its own (a connector connection is not shared)."""
+
+
+def backfill_windows(start: datetime, end: datetime, window: timedelta) -> list[Window]:
+    """[start, end) cut into windows of `window` (the last one shorter). An end not after the start is a
+    LearnsyncError."""
+    if end <= start:
+        raise LearnsyncError(f"The backfill end {end.isoformat(sep=' ')} must be after its start"
+                             f" {start.isoformat(sep=' ')} (the end is exclusive).")
+    out, lo = [], start
+    while lo < end:
+        out.append((lo, min(lo + window, end)))
+        lo += window
+    return out
+
+
+def lanes(windows: Sequence[Window], parallel: int) -> list[list[Window]]:
+    """The windows dealt round-robin to at most `parallel` lanes (one lane per window at most)."""
+    count = max(1, min(parallel, len(windows)))
+    return [list(windows[lane::count]) for lane in range(count)]
+
+
+def lane_target(destination: Optional[str], dataset: str, table: str, lane: int) -> Target:
+    """The destination as a lane loads into it: through a staging dataset of its own (dlt merges through one staging
+    table per dataset, so two lanes of a table must not share one), named per table too, so dropping it when the
+    lane is done never touches another backfill's lane."""
+    suffix = f"_bf{lane}_{hashlib.sha1(table.encode()).hexdigest()[:6]}"
+    return resolve(destination, dataset, staging_suffix=suffix)
+
+
+def backfill_lane(
+    reader: ShareReader, spec: TableSpec, target: Target, dataset: str, profile: str, windows: Sequence[Window],
+    lane: int, should_stop: Optional[StopCheck] = None, run_id: Optional[str] = None,
+    on_window: Optional[Callable[[TableResult], None]] = None,
+    on_range: Optional[Callable[[TableResult, Window], None]] = None,
+) -> TableResult:
+    """Run one lane: its windows one after another on the lane's own staging dataset (`lane_target`), dropped when
+    the lane ends. The caller holds the table's lock. Returns the lane's windows summed; stops at the first
+    failed or interrupted window. `on_range` receives each window's result."""
+    total: Optional[TableResult] = None
+    try:
+        for window in windows:
+            result = sync_table(reader, spec, target, dataset, profile, Mode.BACKFILL, window[0], window[1],
+                                pipeline_suffix=f"__bf{lane}", lock_timeout=None, should_stop=should_stop,
+                                run_id=run_id, on_window=on_window)
+            if on_range is not None:
+                on_range(result, window)
+            total = result if total is None else _add(total, result)
+            if not result.ok or result.interrupted:
+                break
+    finally:  # the lane's staging holds nothing the destination needs once the lane is done
+        drop_staging(target, dataset)
+    return total if total is not None else TableResult(spec.name, spec.strategy.value, started=False)
+
+
+def _add(total: TableResult, more: TableResult) -> TableResult:
+    """`more`, a later part of the same table's backfill, added into `total`; seconds are the caller's to set."""
+    for name in ("rows", "rows_new", "rows_reread", "queries", "snowflake_seconds", "seconds", "windows"):
+        setattr(total, name, getattr(total, name) + getattr(more, name))
+    total.error, total.exception = total.error or more.error, total.exception or more.exception
+    total.interrupted = total.interrupted or more.interrupted
+    return total
+
+
+def combine(table: str, parts: Sequence[TableResult], seconds: float) -> TableResult:
+    """One table's lanes as one result: counts summed, the first failure kept, `seconds` the table's wall time
+    (lanes run side by side, so their seconds summed would overstate it)."""
+    out = TableResult(table, parts[0].strategy if parts else "backfill", started=any(p.started for p in parts))
+    for part in parts:
+        _add(out, part)
+    out.seconds = seconds
+    out.old_cursor = out.new_cursor = next((p.old_cursor for p in parts if p.old_cursor is not None), None)
+    return out
+
+
+def check_destination(target: Target) -> None:
+    """A destination that cannot merge rows cannot take a range: a LearnsyncError before anything runs."""
+    if not target.merges:
+        raise LearnsyncError(f"{target.display} cannot merge rows, so a range cannot be backfilled: run learnsync"
+                             " sync (a full reload) instead.")
+
+
+def backfill(
+    open_reader: OpenReader, profile: Profile, tables: Sequence[str], destination: Optional[str], dataset: str,
+    start: datetime, end: datetime, window_hours: float = 24.0, parallel: int = 4,
+    should_stop: Optional[StopCheck] = None, run_id: Optional[str] = None,
+    on_result: Optional[Callable[[TableResult], None]] = None, lock_timeout: float = LOCK_TIMEOUT,
+) -> list[TableResult]:
+    """Re-read [start, end) of `tables` and merge it into the destination; no stored cursor moves. The range is
+    cut into windows of `window_hours`, dealt to `parallel` lanes per table, run as threads (at most `parallel`
+    at once, and no more than the destination loads at once: a DuckDB file one). Everything a user can get wrong
+    (an end not after the start, an unknown table, a destination that cannot merge) is a LearnsyncError raised
+    before any lane starts. Returns one result per table (`combine`), each passed to `on_result` when its lanes
+    are done; a table's failure is in its result."""
+    windows = backfill_windows(start, end, timedelta(hours=window_hours))
+    target = resolve(destination, dataset)
+    check_destination(target)
+    with open_reader() as reader:
+        specs = plan(reader, profile, list(tables))
+    dealt = lanes(windows, parallel)
+    workers = max(1, min(parallel, target.max_parallel_loads or parallel))
+
+    def run(spec: TableSpec, lane: int) -> TableResult:
+        if should_stop is not None and should_stop():
+            return TableResult(spec.name, spec.strategy.value, started=False)
+        with open_reader() as reader:
+            return backfill_lane(reader, spec, lane_target(destination, dataset, spec.name, lane), dataset,
+                                 profile.value, dealt[lane], lane, should_stop, run_id)
+
+    results = []
+    with ExitStack() as locks, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
+        for spec in specs:
+            locks.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
+        for i, spec in enumerate(specs):
+            began = time.monotonic()
+            # a table's first lane runs alone: in a new dataset it creates dlt's own tables, which lanes
+            # started together would race to create
+            first = [run(spec, 0)] if i == 0 else []
+            rest = list(pool.map(lambda lane: run(spec, lane), range(len(first), len(dealt))))
+            result = combine(spec.name, first + rest, time.monotonic() - began)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    return results
