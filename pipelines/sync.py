@@ -287,9 +287,11 @@ def sync_table(
                                          f" table {spec.name}: turn history off for it, or sync into a database.")
                 locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
                 pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-                if lock_timeout is not None:
+                if lock_timeout is not None and pipeline.default_schema_name is not None:
                     # before the load too: an index an earlier learnsync made (a btree over a text key, which a
-                    # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows
+                    # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows. Only
+                    # for a pipeline that has loaded: without a schema dlt would make one named after the
+                    # pipeline, which may exceed its 64-character schema names (and there is no index yet)
                     result.indexes = write_indexes(pipeline, target, spec)
                 _run(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
                      reset_history, lookback_check, dataset)
