@@ -91,6 +91,7 @@ def test_a_profile_none_of_whose_tables_is_in_the_share_is_refused(share, tmp_pa
 
 
 # item 2: the demo shows the whole product (and item 7: its syncs are in the run history)
+@pytest.mark.slow  # the demo syncs two shares and builds the whole dbt package: minutes
 def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_path):
     import shlex
     import subprocess
