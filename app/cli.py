@@ -61,6 +61,16 @@ def _main(
     """Sync LMS learning-data shares from Snowflake into your own warehouse."""
 
 
+def _exit_for(results: list[Any]) -> None:
+    """Exit 1 naming the failed tables, or INTERRUPTED when a stop left tables unfinished; return when all synced."""
+    failed = [r.table for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    if any(r.interrupted or not r.started for r in results):
+        raise typer.Exit(INTERRUPTED)
+
+
 def user_errors(fn: F) -> F:
     """Print a LearnsyncError as one line and exit 2; never a traceback for a user mistake."""
 
@@ -226,12 +236,7 @@ def sync_cmd(
         results = run_sync(reader, prof, target, dataset, _split(tables), full_refresh, lock_timeout=lock_timeout,
                            should_stop=should_stop, run_id=run_id, progress=progress,
                            reset_history=reset_history)
-    failed = [r.table for r in results if not r.ok]
-    if failed:
-        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
-        raise typer.Exit(1)
-    if any(r.interrupted or not r.started for r in results):
-        raise typer.Exit(INTERRUPTED)
+    _exit_for(results)
 
 
 @app.command("tables")
@@ -486,12 +491,7 @@ def backfill_cmd(
         results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), prof, names, dest_uri,
                            name, lo, hi, window_hours, parallel, should_stop, run_id,
                            on_result=lambda r: typer.echo(table_line(r)))
-    failed = [r.table for r in results if not r.ok]
-    if failed:
-        typer.echo(f"error: {len(failed)} table(s) failed: {', '.join(failed)}", err=True)
-        raise typer.Exit(1)
-    if any(r.interrupted or not r.started for r in results):
-        raise typer.Exit(INTERRUPTED)
+    _exit_for(results)
 
 
 def _hours(hours: float) -> str:
