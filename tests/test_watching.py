@@ -247,9 +247,7 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
     import time
 
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from tests.support.prefect_server import PREFECT, Service, clean_env, free_port, wait_healthy
+    from tests.support.prefect_server import PREFECT, Service, api_of, clean_env, free_port, wait_healthy
 
     create(share, "SKILLS")
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 + timedelta(hours=i), "NAME": "n"} for i in range(6)])
@@ -270,7 +268,7 @@ def test_alerts_reach_a_webhook_when_a_run_fails_and_when_a_table_stops_syncing(
         started = time.monotonic()
         wait_healthy(server, api_url)
         print(f"server up in {time.monotonic() - started:.1f} s")
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        with api_of(api_url):  # the flows' events go to this server, not the session's test server
             CustomWebhookNotificationBlock(
                 name="learnsync alerts", url=receiver.url, json_data={"subject": "{{subject}}", "body": "{{body}}"},
             ).save("learnsync-alerts")

@@ -79,3 +79,27 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def api_of(api_url: str):
+    """This process talks to the Prefect server at `api_url` (flows called here report to it) for the block, then to
+    whatever it talked to before. Prefect's events and log workers are process-wide services keyed by client type,
+    not by API URL (prefect/events/worker.py `EventsWorker.instance`): one started earlier, for the session's test
+    server, would keep sending this block's events there. They are drained (stopped once their queue is sent) on the
+    way in and out, so the next event starts a worker for the URL in force."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    def drain() -> None:
+        EventsWorker.drain_all(timeout=30)
+        APILogWorker.drain_all(timeout=30)
+
+    drain()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield
+            drain()
+    finally:
+        drain()
