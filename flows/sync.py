@@ -7,6 +7,7 @@ names the failed tables. Each run publishes a table artifact and a markdown summ
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,25 @@ from learnsync.pipelines.runs import RUN_TABLE
 from learnsync.pipelines.sync import Mode
 from learnsync.defaults import DEFAULT_DESTINATION, LOCK_TIMEOUT, WINDOW_ROWS
 from learnsync.settings import FlowSettings
+
+
+class ReturnedStateIsNotACrash(logging.Filter):
+    """Keeps a flow's own Failed outcome out of Prefect's crash logging. A learnsync flow ends Failed by returning a
+    Failed state (tables that failed, drift found by a dry-run reconcile), and Prefect logs it as `Finished in state
+    Failed('...')`. When a worker runs a deployment, the engine then asks for the run's result, which raises that
+    state as `FailedRun`, and logs it again to the run's logger with a traceback, as an "unexpected exception"
+    (prefect/flow_engine.py `run_flow`, `error_logger`). This filter drops that one record; any other exception is
+    still logged with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from prefect.exceptions import FailedRun
+
+        raised = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(raised, FailedRun) and record.msg == "Engine execution exited with unexpected exception")
+
+
+logging.getLogger("prefect.flow_runs").addFilter(ReturnedStateIsNotACrash())
+"""Installed when the flows are imported: a worker imports the deployment's entrypoint before it runs the flow."""
 
 
 

@@ -112,6 +112,51 @@ def test_full_refresh_flow_replaces_the_table(share, dest):
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 
 
+def test_a_dry_run_reconcile_that_finds_drift_ends_failed_without_a_traceback(share, tmp_path):
+    """Drift found by a dry run is the run's answer, not a crash: Failed with a message naming the table, and no
+    engine traceback in the run's logs (issue 21 item 7); the warehouse is left as it was."""
+    import logging
+
+    import duckdb
+    from prefect.exceptions import FailedRun
+    from prefect.flow_engine import run_flow
+    from prefect.logging.loggers import get_logger
+
+    from learnsync.flows.sync import reconcile_flow, sync_flow
+
+    params = dict(source_uri=share.uri.replace("fake:snow@", "fake@"), dataset="learning",
+                  destination=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 + timedelta(hours=i), "NAME": "n"} for i in range(4)])
+    assert sync_flow(**params, return_state=True).is_completed()
+    share.sql("UPDATE \"SKILLS\" SET \"NAME\" = 'renamed' WHERE \"ID\" = 's1'")  # in place: no cursor sees it
+
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    logs, run_logger = Records(), get_logger("flow_runs")  # the run's logger: what Prefect's UI shows for the run
+    run_logger.addHandler(logs)
+    try:
+        state = reconcile_flow(**params, dry_run=True, return_state=True)
+        # as a worker runs a deployment's flow run (prefect.flow_engine._run_flow_from_runtime_entrypoint): the
+        # result is asked for, so the Failed state is raised, and the engine logs what it raised to the run's logger
+        with pytest.raises(FailedRun, match="differ from the share"):
+            run_flow(reconcile_flow, parameters=dict(params, dry_run=True), error_logger=run_logger)
+    finally:
+        run_logger.removeHandler(logs)
+    assert state.is_failed() and "1 table(s) differ from the share: SKILLS" in state.message, state.message
+    said = [r.getMessage() for r in logs.records]
+    assert sum("Finished in state Failed('1 table(s) differ from the share: SKILLS')" in m for m in said) == 2, said
+    assert not [r for r in logs.records if r.exc_info or r.levelno >= logging.ERROR], said
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT name FROM learning.skills WHERE id = 's1'").fetchone() == ("n",)
+
+
 def test_passwords_are_refused_as_parameters(share, dest):
     from learnsync.flows.sync import sync_flow
 
