@@ -144,11 +144,18 @@ def test_deployments_sync_and_backfill_through_a_worker(
         # what an operator types, from the repository root; the deployments' defaults come from LEARNSYNC_*
         _cli(["work-pool", "create", "learnsync", "--type", "process"], env, ROOT)
         deploy_env = dict(env, LEARNSYNC_SOURCE_URI=source_uri, LEARNSYNC_DEST_URI=dest.uri, LEARNSYNC_DATASET=dataset,
-                          LEARNSYNC_CRON="* * * * *")
+                          LEARNSYNC_PROFILE="360learning", LEARNSYNC_CRON="* * * * *")
+        unnamed = subprocess.run(
+            [PREFECT, "--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], cwd=ROOT,
+            env={k: v for k, v in deploy_env.items() if k != "LEARNSYNC_PROFILE"}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=120)
+        assert unnamed.returncode != 0 and "set LEARNSYNC_PROFILE" in unnamed.stdout + unnamed.stderr, unnamed
         deployed_at = time.monotonic()
         out = _cli(["--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"], deploy_env, ROOT)
         name = deployment_name("360learning", dataset)
         assert name == f"360learning-{dataset}"
+        # the header names the deployment (issue 21 item 9), not a template
+        assert out.count(f"Deploying {name}") == len(FLOWS) and "{{" not in out, out[-4000:]
         for flow in FLOWS:
             assert f"Deployment '{flow}/{name}' successfully" in out, out[-4000:]
         # the second vendor deploys beside the first (hourly: it does not run during the test)
