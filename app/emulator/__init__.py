@@ -5,8 +5,12 @@ production install carries none of it. The modules:
 
 - `server`: fakesnow's server with learnsync's fixes to it, in this process (`emulated_share`) or its own
   (`serve_in_subprocess`, `python -m learnsync.emulator serve`);
+- `account`: the parameters and limits of the account it plays;
 - `wire`: the realistic wire in front of it, a real account's answers (chunks, per-chunk integer widths,
-  nanosecond timestamps, pretty JSON); `wire="plain"` (or LEARNSYNC_EMULATOR_WIRE=plain) leaves fakesnow's own;
+  nanosecond timestamps, pretty JSON); `wire="plain"` (or LEARNSYNC_EMULATOR_WIRE=plain) leaves fakesnow's own.
+  Its parts, one concern each: `sessions` (its configuration, the parameters a session has), `sftypes` (declared
+  Snowflake types), `resolve` (which result columns read declared ones), `columns` (one column's wire form, with
+  `encoding` and `geography`), `chunks` (a result in chunks, the store they are downloaded from), `asgi`;
 - `fill`: the SQL building blocks of the generated rows; `learning360`, `datacamp`: one generator per vendor,
   following the vendors' documented models in `learnsync.pipelines.vendor_docs`.
 
@@ -27,12 +31,12 @@ from learnsync.emulator.datacamp import DATACAMP_DIMENSIONS, create_datacamp
 from learnsync.emulator.fill import (
     BULK_IMPORT_AT,
     REFERENCE_TIME,
-    _create_and_fill,
-    _ensure_schema,
+    create_and_fill,
     create_table,
+    ensure_schema,
 )
-from learnsync.emulator.learning360 import _courses_trackings_fill, create_360learning
-from learnsync.emulator.datacamp import _dc_users, _learn_events_fill
+from learnsync.emulator.learning360 import courses_trackings_fill, create_360learning
+from learnsync.emulator.datacamp import datacamp_users, learn_events_fill
 from learnsync.emulator.server import HOST, WIRE_ENV, EmulatorServer, emulated_share, main, patch_fakesnow, serve_in_subprocess
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
 
@@ -50,14 +54,14 @@ def generate_perf_share(conn: Any, events: int, trackings: int) -> dict[str, int
     """
     docs = {d.name: d for d in LEARNING_360 + DATACAMP_FACTS}
     counts: dict[str, int] = {}
-    _ensure_schema(conn, "DATACAMP", "DATA_CONNECTOR")
-    counts["DATACAMP.DATA_CONNECTOR.FACT_LEARN_EVENTS"] = _create_and_fill(
-        conn, "DATACAMP", "DATA_CONNECTOR", docs["FACT_LEARN_EVENTS"], _learn_events_fill(events, _dc_users(events))
+    ensure_schema(conn, "DATACAMP", "DATA_CONNECTOR")
+    counts["DATACAMP.DATA_CONNECTOR.FACT_LEARN_EVENTS"] = create_and_fill(
+        conn, "DATACAMP", "DATA_CONNECTOR", docs["FACT_LEARN_EVENTS"], learn_events_fill(events, datacamp_users(events))
     )
-    _ensure_schema(conn, "LEARNING_360", "CORE")
+    ensure_schema(conn, "LEARNING_360", "CORE")
     users = max(200, trackings // 10)
-    counts["LEARNING_360.CORE.COURSES_TRACKINGS"] = _create_and_fill(
-        conn, "LEARNING_360", "CORE", docs["COURSES_TRACKINGS"], _courses_trackings_fill(trackings, users, 50, 20)
+    counts["LEARNING_360.CORE.COURSES_TRACKINGS"] = create_and_fill(
+        conn, "LEARNING_360", "CORE", docs["COURSES_TRACKINGS"], courses_trackings_fill(trackings, users, 50, 20)
     )
     return counts
 

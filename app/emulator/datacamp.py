@@ -7,21 +7,21 @@ from typing import Any
 
 from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, INT, TEXT, TS, ColumnDoc, TableDoc
 from learnsync.emulator.fill import (  # the emulator's own SQL building blocks
-    _DAY_S,
-    _FIRST,
-    _Fill,
-    _LAST,
-    _REF,
-    _after_created,
-    _before,
-    _create_and_fill,
-    _created_layers,
-    _ensure_schema,
-    _float,
-    _hash,
-    _lit,
-    _null_if,
-    _pick,
+    DAY_S,
+    FIRST_NAMES,
+    Fill,
+    LAST_NAMES,
+    REF_SQL,
+    after_created,
+    before,
+    create_and_fill,
+    created_layers,
+    ensure_schema,
+    float_sql,
+    hashed,
+    lit,
+    null_if,
+    pick,
 )
 
 
@@ -109,7 +109,8 @@ _KNOWLEDGE_LEVELS = ("Novice", "Lower Intermediate", "Upper Intermediate", "Lowe
 _VARIANT_BLOCK = 25
 
 
-def _dc_users(events: int) -> int:
+def datacamp_users(events: int) -> int:
+    """The learners of a generated share with `events` learning events."""
     return max(100, events // 20)
 
 
@@ -118,7 +119,7 @@ def _event_layers() -> list[dict[str, str]]:
     return [
         {
             "occurred": "CASE WHEN MOD(k, 17) = 6 THEN CAST('2025-12-15 00:00:00' AS TIMESTAMP_NTZ) ELSE "
-            + _before(f"MOD(r0, {60 * _DAY_S}) * 1000 + MOD(r1, 1000)")
+            + before(f"MOD(r0, {60 * DAY_S}) * 1000 + MOD(r1, 1000)")
             + " END"
         }
     ]
@@ -130,13 +131,13 @@ def _date_id(ts: str) -> str:
 
 
 def _in(names: Sequence[str]) -> str:
-    return "event IN (" + ", ".join(_lit(n) for n in dict.fromkeys(names)) + ")"
+    return "event IN (" + ", ".join(lit(n) for n in dict.fromkeys(names)) + ")"
 
 
 def _hashes(prefix: str, key: str, salt: int) -> dict[str, str]:
     """Four pseudo-random columns derived from a block number (`<prefix>`, `<prefix>2`..`<prefix>4`): values
     shared by every row of the block."""
-    return {f"{prefix}{i if i > 1 else ''}": _hash(key, salt + i) for i in range(1, 5)}
+    return {f"{prefix}{i if i > 1 else ''}": hashed(key, salt + i) for i in range(1, 5)}
 
 
 def _block(key: str, size: int) -> str:
@@ -148,13 +149,13 @@ def _block(key: str, size: int) -> str:
 _DUP_KEY = "CASE WHEN MOD(n, 50) = 1 THEN n - 1 ELSE n END"
 
 
-def _learn_events_fill(rows: int, users: int) -> _Fill:
+def learn_events_fill(rows: int, users: int) -> Fill:
     """Learning events as DataCamp documents them: assignment events without XP or duration, track events
     without content, course and chapter events per variant, content that DIM_CONTENT no longer has."""
     assessment = "event = 'assessment_completed'"
     score = "MOD(r9, 201)"
-    levels = " ".join(f"WHEN {score} < {40 * (i + 1)} THEN {_lit(v)}" for i, v in enumerate(_KNOWLEDGE_LEVELS[:-1]))
-    return _Fill(
+    levels = " ".join(f"WHEN {score} < {40 * (i + 1)} THEN {lit(v)}" for i, v in enumerate(_KNOWLEDGE_LEVELS[:-1]))
+    return Fill(
         rows,
         {
             "GROUP_ID": "1000 + MOD(r2, 3)",
@@ -172,18 +173,18 @@ def _learn_events_fill(rows: int, users: int) -> _Fill:
             # XP and engagement time come with the interactions, never with assignment events
             "XP_EARNED": f"CASE WHEN {_in(_ASSIGNMENT)} THEN NULL WHEN {_in(_STARTED)} THEN 0"
             " WHEN event = 'alpa_onboarding' THEN 250 ELSE 5 * (1 + MOD(r8, 60)) END",
-            "DURATION_ENGAGED": f"CASE WHEN {_in(_ENGAGEMENT)} THEN {_null_if('MOD(r8, 13) = 0', '30 + MOD(r9, 3570)')}"
+            "DURATION_ENGAGED": f"CASE WHEN {_in(_ENGAGEMENT)} THEN {null_if('MOD(r8, 13) = 0', '30 + MOD(r9, 3570)')}"
             " WHEN event = 'exercise_completed' THEN MOD(r9, 600) END",
             "ASSESSMENT_SCORE": f"CASE WHEN {assessment} THEN {score} END",
-            "ASSESSMENT_PERCENTILE": f"CASE WHEN {assessment} THEN {_float('r5', 1000, 1000)} END",
+            "ASSESSMENT_PERCENTILE": f"CASE WHEN {assessment} THEN {float_sql('r5', 1000, 1000)} END",
             "ASSESSMENT_KNOWLEDGE_LEVEL": f"CASE WHEN {assessment} THEN CASE {levels}"
-            f" ELSE {_lit(_KNOWLEDGE_LEVELS[-1])} END END",
+            f" ELSE {lit(_KNOWLEDGE_LEVELS[-1])} END END",
             "COURSE_IS_SKIPPED": "CASE WHEN event = 'course_completed' THEN MOD(r7, 10) = 0 END",
         },
         _event_layers()
         + [
             {"pair": f"MOD(k, {_VARIANT_BLOCK}) >= {_VARIANT_BLOCK - 2}", "blk": _block("k", _VARIANT_BLOCK)},
-            {"br": _hash("blk", 901), "event": f"CASE WHEN pair THEN 'course_completed' ELSE {_pick('r2', _LEARN_EVENTS)} END"},
+            {"br": hashed("blk", 901), "event": f"CASE WHEN pair THEN 'course_completed' ELSE {pick('r2', _LEARN_EVENTS)} END"},
         ],
         key=_DUP_KEY,
     )
@@ -209,22 +210,22 @@ _CERT_PLANS = (
 )
 
 
-def _certification_fill(rows: int, users: int) -> _Fill:
+def _certification_fill(rows: int, users: int) -> Fill:
     """Certification attempts, six events each (`_CERT_PLANS`) an hour or more apart, every outcome present."""
     slots = len(_CERT_PLANS[0])
 
     def name(event: str) -> str:
         if "{c}" not in event:
-            return _lit(event)
+            return lit(event)
         project, case = event.format(c="certification_project"), event.format(c=_CS)
-        return f"CASE WHEN MOD(ah2, 2) = 0 THEN {_lit(project)} ELSE {_lit(case)} END"
+        return f"CASE WHEN MOD(ah2, 2) = 0 THEN {lit(project)} ELSE {lit(case)} END"
 
     plans = " ".join(
         f"WHEN {p} THEN CASE slot " + " ".join(f"WHEN {s} THEN {name(e)}" for s, e in enumerate(plan)) + " END"
         for p, plan in enumerate(_CERT_PLANS)
     )
-    start = _before(f"({3 * _DAY_S} + MOD(ah3, {55 * _DAY_S})) * 1000 + MOD(ah2, 1000)")
-    return _Fill(
+    start = before(f"({3 * DAY_S} + MOD(ah3, {55 * DAY_S})) * 1000 + MOD(ah2, 1000)")
+    return Fill(
         rows,
         {
             "GROUP_ID": "1000 + MOD(ah2, 3)",
@@ -248,11 +249,11 @@ def _certification_fill(rows: int, users: int) -> _Fill:
     )
 
 
-def _datalab_fill(rows: int, users: int) -> _Fill:
+def _datalab_fill(rows: int, users: int) -> Fill:
     """DataLab events in pairs: a workspace_visited and, for half of them, the workspace_viewed it contains
     (viewing time is part of the visit's time, so only one of the two may be summed), else a creation or a
     view of a published workbook."""
-    return _Fill(
+    return Fill(
         rows,
         {
             "GROUP_ID": "1000 + MOD(ph2, 3)",
@@ -274,7 +275,7 @@ def _datalab_fill(rows: int, users: int) -> _Fill:
                 "event": "CASE WHEN half = 0 THEN 'workspace_visited' WHEN MOD(ph4, 4) < 2 THEN 'workspace_viewed'"
                 " WHEN MOD(ph4, 4) = 2 THEN 'workspace_created' ELSE 'workspace_publication_viewed' END",
                 "occurred": "CASE WHEN MOD(pair, 17) = 6 THEN CAST('2025-12-15 00:00:00' AS TIMESTAMP_NTZ) ELSE "
-                + _before(f"MOD(ph, {60 * _DAY_S}) * 1000 + MOD(ph4, 1000)")
+                + before(f"MOD(ph, {60 * DAY_S}) * 1000 + MOD(ph4, 1000)")
                 + " END",
             },
         ],
@@ -285,35 +286,35 @@ def _datalab_fill(rows: int, users: int) -> _Fill:
 # The first permission events are the groups' subscriptions (group, product, license, licences purchased, event,
 # seconds before the reference time): group 1002 renews its learn subscription with more licences 25 days before
 _SUBSCRIPTIONS = (
-    (1000, "learn", "enterprise", 40, "subscription_started", 59 * _DAY_S),
-    (1001, "learn", "teams", 25, "subscription_started", 59 * _DAY_S - 60),
-    (1002, "learn", "enterprise", 30, "subscription_started", 59 * _DAY_S - 120),
-    (1000, "workspace", "enterprise", 10, "subscription_started", 59 * _DAY_S - 180),
-    (1001, "workspace", "teams", 5, "subscription_started", 59 * _DAY_S - 240),
-    (1002, "workspace", "enterprise", 10, "subscription_started", 59 * _DAY_S - 300),
-    (1002, "learn", "enterprise", 30, "subscription_ended", 25 * _DAY_S),
-    (1002, "learn", "enterprise", 60, "subscription_started", 25 * _DAY_S - 3600),
+    (1000, "learn", "enterprise", 40, "subscription_started", 59 * DAY_S),
+    (1001, "learn", "teams", 25, "subscription_started", 59 * DAY_S - 60),
+    (1002, "learn", "enterprise", 30, "subscription_started", 59 * DAY_S - 120),
+    (1000, "workspace", "enterprise", 10, "subscription_started", 59 * DAY_S - 180),
+    (1001, "workspace", "teams", 5, "subscription_started", 59 * DAY_S - 240),
+    (1002, "workspace", "enterprise", 10, "subscription_started", 59 * DAY_S - 300),
+    (1002, "learn", "enterprise", 30, "subscription_ended", 25 * DAY_S),
+    (1002, "learn", "enterprise", 60, "subscription_started", 25 * DAY_S - 3600),
 )
 # then seats, four events each: an invite, claimed or withdrawn, a licence allocated to a learner, and that
 # licence revoked days later or another invite sent
 _SEAT_SLOTS = 4
 
 
-def _permission_fill(rows: int, users: int) -> _Fill:
+def _permission_fill(rows: int, users: int) -> Fill:
     """Subscriptions, invites and licence allocations that add up: seats held per group and product over time."""
     subs = len(_SUBSCRIPTIONS)
 
     def sub(i: int) -> str:
-        return "CASE k " + " ".join(f"WHEN {k} THEN {_lit(str(s[i]))}" for k, s in enumerate(_SUBSCRIPTIONS)) + " END"
+        return "CASE k " + " ".join(f"WHEN {k} THEN {lit(str(s[i]))}" for k, s in enumerate(_SUBSCRIPTIONS)) + " END"
 
     seat_at = (
         "CASE slot WHEN 0 THEN 0 WHEN 1 THEN 3600 + MOD(sh2, 40 * 3600) WHEN 2 THEN 2 * 86400 + MOD(sh3, 3600)"
-        f" ELSE 3 * 86400 + MOD(sh, {20 * _DAY_S}) END"
+        f" ELSE 3 * 86400 + MOD(sh, {20 * DAY_S}) END"
     )
     invite = "event IN ('invite_sent', 'invite_claimed', 'invite_withdrawn')"
     # a later invite (slot 3) gets its own id and address
     invite_no = "seat + CASE WHEN slot = 3 THEN 50000 ELSE 0 END"
-    return _Fill(
+    return Fill(
         rows,
         {
             "GROUP_ID": "grp",
@@ -342,8 +343,8 @@ def _permission_fill(rows: int, users: int) -> _Fill:
                 " WHEN slot = 2 THEN 'user_license_allocated'"
                 " WHEN MOD(sh3, 3) = 0 THEN 'user_license_revoked' ELSE 'invite_sent' END",
                 # seats start 28 to 58 days before the reference time, after the subscriptions
-                "occurred": f"CASE WHEN k < {subs} THEN DATEADD(SECOND, -CAST({sub(5)} AS BIGINT), {_REF}) ELSE"
-                f" DATEADD(SECOND, -({58 * _DAY_S} - MOD(sh4, {30 * _DAY_S}) - {seat_at}), {_REF}) END",
+                "occurred": f"CASE WHEN k < {subs} THEN DATEADD(SECOND, -CAST({sub(5)} AS BIGINT), {REF_SQL}) ELSE"
+                f" DATEADD(SECOND, -({58 * DAY_S} - MOD(sh4, {30 * DAY_S}) - {seat_at}), {REF_SQL}) END",
             },
             {"license": "CASE WHEN grp = 1001 THEN 'teams' ELSE 'enterprise' END"},
         ],
@@ -352,21 +353,21 @@ def _permission_fill(rows: int, users: int) -> _Fill:
     )
 
 
-def _datacamp_fills(events: int) -> dict[str, _Fill]:
-    users = _dc_users(events)
+def _datacamp_fills(events: int) -> dict[str, Fill]:
+    users = datacamp_users(events)
     # most events are learning events, as in a real DataCamp share
     certification, datalab, permission = events // 20, events * 3 // 20, events // 10
     learn = events - certification - datalab - permission
     fills = {
-        "FACT_LEARN_EVENTS": _learn_events_fill(learn, users),
+        "FACT_LEARN_EVENTS": learn_events_fill(learn, users),
         "FACT_CERTIFICATION_EVENTS": _certification_fill(certification, users),
         "FACT_DATALAB_EVENTS": _datalab_fill(datalab, users),
         "FACT_PERMISSION_EVENTS": _permission_fill(permission, users),
-        "DIM_CONTENT": _Fill(
+        "DIM_CONTENT": Fill(
             _DC_CONTENT,
             {
                 "CONTENT_ID": "n + 1",
-                "TITLE": _pick(
+                "TITLE": pick(
                     "r2",
                     (
                         "Intro to Python",
@@ -378,44 +379,44 @@ def _datacamp_fills(events: int) -> dict[str, _Fill]:
                     ),
                 )
                 + " || ' ' || TO_VARCHAR(n + 1)",
-                "CONTENT_TYPE": _pick("r3", ("course", "course", "project", "practice", "assessment")),
-                "TECHNOLOGY": _pick("r4", ("Python", "R", "SQL", "Power BI", "Tableau", "Excel", None)),
+                "CONTENT_TYPE": pick("r3", ("course", "course", "project", "practice", "assessment")),
+                "TECHNOLOGY": pick("r4", ("Python", "R", "SQL", "Power BI", "Tableau", "Excel", None)),
                 "CREATED_AT": "created",
-                "UPDATED_AT": _null_if("MOD(r5, 4) = 0", _after_created("r5")),
+                "UPDATED_AT": null_if("MOD(r5, 4) = 0", after_created("r5")),
             },
-            _created_layers(days=720, null_every=1000),
+            created_layers(days=720, null_every=1000),
         ),
-        "DIM_TRACK": _Fill(
+        "DIM_TRACK": Fill(
             _DC_TRACKS,
             {
                 "TRACK_VERSION_ID": "n + 1",
-                "TITLE": _pick("r2", ("Data Analyst", "Data Scientist", "SQL Fundamentals", "Python Programmer"))
+                "TITLE": pick("r2", ("Data Analyst", "Data Scientist", "SQL Fundamentals", "Python Programmer"))
                 + " || ' v' || TO_VARCHAR(1 + MOD(n, 3))",
                 "CREATED_AT": "created",
             },
-            _created_layers(days=720, null_every=1000),
+            created_layers(days=720, null_every=1000),
         ),
-        "DIM_USER": _Fill(
+        "DIM_USER": Fill(
             users,
             {
                 "USER_ID": "n + 1",
                 "EMAIL": "'learner' || TO_VARCHAR(n + 1) || '@example.com'",
-                "FIRST_NAME": _pick("r2", _FIRST),
-                "LAST_NAME": _pick("r3", _LAST),
+                "FIRST_NAME": pick("r2", FIRST_NAMES),
+                "LAST_NAME": pick("r3", LAST_NAMES),
                 "CREATED_AT": "created",
-                "UPDATED_AT": _after_created("r4"),
+                "UPDATED_AT": after_created("r4"),
             },
-            _created_layers(days=365),
+            created_layers(days=365),
         ),
-        "DIM_COURSE_VARIANT": _Fill(
+        "DIM_COURSE_VARIANT": Fill(
             2,
             {"COURSE_VARIANT_ID": "n + 1", "NAME": "CASE WHEN n = 0 THEN 'classic' ELSE 'AI-native' END"},
         ),
-        "DIM_CERTIFICATION": _Fill(
+        "DIM_CERTIFICATION": Fill(
             _DC_CERTS,
             {
                 "CERTIFICATION_ID": "n + 1",
-                "NAME": _pick(
+                "NAME": pick(
                     "n",
                     (
                         "Data Analyst Associate",
@@ -428,7 +429,7 @@ def _datacamp_fills(events: int) -> dict[str, _Fill]:
                 ),
                 "CREATED_AT": "created",
             },
-            _created_layers(days=720, null_every=1000),
+            created_layers(days=720, null_every=1000),
         ),
     }
     return fills
@@ -440,10 +441,10 @@ def create_datacamp(
     """Create and fill the 4 DataCamp fact tables (`events` rows in all) and 5 dimensions; rows per table."""
     if events < 0:
         raise ValueError("events must not be negative")
-    _ensure_schema(conn, database, schema)
+    ensure_schema(conn, database, schema)
     fills = _datacamp_fills(events)
     return {
-        doc.name: _create_and_fill(conn, database, schema, doc, fills[doc.name])
+        doc.name: create_and_fill(conn, database, schema, doc, fills[doc.name])
         for doc in DATACAMP_FACTS + DATACAMP_DIMENSIONS
     }
 
