@@ -216,3 +216,19 @@ def test_the_reference_pages_are_generated_from_the_code(site):
     dbt = (site / "dbt" / "index.html").read_text()
     for model in (ROOT / "app" / "dbt" / "models").rglob("*.sql"):
         assert f"<code>{model.stem}</code>" in dbt, model.stem
+
+
+def test_the_python_api_page_is_generated_from_the_docstrings(site):
+    """Every name of `learnsync.__all__` has its section on the Python API page, and every argument of each
+    function its row: the page cannot drift from the code."""
+    import inspect
+
+    import learnsync
+
+    page = (site / "python-api" / "index.html").read_text()
+    for name in learnsync.__all__:
+        assert f'id="learnsync{name.lower()}"' in page, name
+        value = getattr(learnsync, name)
+        if inspect.isfunction(value):
+            for parameter in inspect.signature(value).parameters:
+                assert f"<td><code>{parameter}</code></td>" in page, (name, parameter)

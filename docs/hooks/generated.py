@@ -3,9 +3,10 @@
 A page asks for one with a marker line, `<!-- generated: NAME [ARG] -->`, replaced before Markdown runs (mkdocs'
 `on_page_markdown` hook): `cli` (every command and option, from the Typer app through click's introspection),
 `vendor 360learning|datacamp` (the tables a sync of the vendor's documented model creates, from the catalog, with
-a Mermaid diagram of their join keys), `dbt-models` (every model of the dbt package, from its YAML) and
-`settings TableSettings|FlowSettings` (every setting of the class in `learnsync.settings`, with its docstring).
-An unknown marker fails the build.
+a Mermaid diagram of their join keys), `dbt-models` (every model of the dbt package, from its YAML),
+`settings TableSettings|FlowSettings` (every setting of the class in `learnsync.settings`, with its docstring) and
+`api` (the Python API, `learnsync.__all__`: each function's signature and Google-style docstring, each type's
+summary). An unknown marker fails the build.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 def _generator(name: str) -> Callable[[Optional[str]], str]:
     generators: dict[str, Callable[[Optional[str]], str]] = {
         "cli": cli_reference, "vendor": vendor_tables, "dbt-models": dbt_models, "settings": settings_table,
+        "api": api_reference,
     }
     if name not in generators:
         raise ValueError(f"unknown generated section {name!r}: use one of {sorted(generators)}")
@@ -286,3 +288,59 @@ def _fields(source: str) -> list[tuple[str, str, str, str]]:
             fields.append((node.target.id, ast.get_source_segment(source, node.annotation),
                            ast.get_source_segment(source, node.value), doc))
     return [f for f in fields if not f[0].startswith("_") and f[0] != "model_config"]
+
+
+# --- the Python API ---------------------------------------------------------------------------------------------
+
+def api_reference(_: Optional[str] = None) -> str:
+    """The names of `learnsync.__all__`: each function with its signature, its docstring's summary and its Args (a
+    table with each parameter's type and default), Returns and Raises; then each type with its summary."""
+    import inspect
+
+    import learnsync
+
+    values = {name: getattr(learnsync, name) for name in learnsync.__all__}
+    functions = sorted((v for v in values.values() if inspect.isfunction(v)),
+                       key=lambda f: inspect.getsourcelines(f)[1])
+    out: list[str] = []
+    for fn in functions:
+        out += _api_function(fn)
+    out += ["## Types", ""]
+    for name, value in sorted((n, v) for n, v in values.items() if inspect.isclass(v)):
+        summary = " ".join(inspect.getdoc(value).split("\n\n")[0].split())
+        out += [f"### learnsync.{name}", "", f"`{value.__module__}.{name}`: {summary}", ""]
+    return "\n".join(out)
+
+
+def _api_function(fn: Any) -> list[str]:
+    import inspect
+
+    signature = inspect.signature(fn)
+    annotations = fn.__annotations__  # as written (the module has `from __future__ import annotations`)
+    bare = signature.replace(parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+                             return_annotation=signature.empty)
+    summary, sections = _docstring(inspect.getdoc(fn))
+    out = [f"## learnsync.{fn.__name__}", "", "```python",
+           f"learnsync.{fn.__name__}{bare} -> {annotations['return']}", "```", "", summary, ""]
+    args = _args(sections.get("Args", ""))
+    rows = []
+    for name, p in signature.parameters.items():
+        default = "" if p.default is p.empty else f"`{p.default!r}`"
+        rows.append([f"`{name}`", f"`{annotations[name]}`", default, args[name].replace("|", "\\|")])
+    out += [_table(["argument", "type", "default", "what it is"], rows), ""]
+    out += ["**Returns**: " + " ".join(sections["Returns"].split()), "", "**Raises**:", ""]
+    out += [f"- `{name}`: {text}" for name, text in _args(sections["Raises"]).items()]
+    return out + [""]
+
+
+def _docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """A Google-style docstring's summary (the paragraphs before its first section) and its sections by name."""
+    parts = re.split(r"^(Args|Returns|Raises):\n", doc, flags=re.M)
+    summary = "\n\n".join(" ".join(p.split()) for p in parts[0].split("\n\n") if p.strip())
+    return summary, dict(zip(parts[1::2], parts[2::2]))
+
+
+def _args(section: str) -> dict[str, str]:
+    """`name: text` entries of an Args or Raises section (text continued on more indented lines), one line each."""
+    entries = re.split(r"^    (\w+): ", section, flags=re.M)
+    return {name: " ".join(text.split()) for name, text in zip(entries[1::2], entries[2::2])}

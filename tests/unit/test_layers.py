@@ -28,8 +28,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "learnsync.pipelines.backfill")),
     ("emulator", ("learnsync.emulator",)),
     ("flows, CLI, demo", ("learnsync.flows", "learnsync.cli", "learnsync.console", "learnsync.demo",
-                          "learnsync.dbt_project", "learnsync.check")),
+                          "learnsync.dbt_project", "learnsync.check", "learnsync.api")),
 )
+# the package module itself (app/__init__.py) declares the Python API: it names entry points of the top layer
+# (imported on first use), so it sits there; "learnsync" above is the layer of the package's other modules
+# (learnsync.defaults), and any module may import the package (`learnsync.__version__`)
+PACKAGE_LAYER = len(LAYERS) - 1
 
 
 def _modules() -> dict[str, Path]:
@@ -46,6 +50,8 @@ def _modules() -> dict[str, Path]:
 
 
 def _layer(module: str) -> int:
+    if module == "learnsync":
+        return PACKAGE_LAYER
     best, rank = -1, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
