@@ -34,7 +34,7 @@ from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
-    Mode, _reason, destination_name, make_pipeline, remove_days, resume, source_name, sync_table, table_lock,
+    Mode, destination_name, make_pipeline, reason as _reason, remove_days, resume, source_name, sync_table, table_lock,
     versioned_disposition,
 )
 from learnsync.pipelines.source.types import DAY
