@@ -32,6 +32,7 @@ DIALECT = Dialect(
     hex_prefix=lambda e: f"CAST(CAST(CONCAT('0x0', {e}) AS INT64) AS NUMERIC)",
     # integer operands; the parentheses: the local-bigquery emulator reads DIV(a - b, c) as a - DIV(b, c)
     int_div=lambda a, b: f"DIV(({a}), {b})",
+    pairs=lambda rows: "UNNEST([" + ", ".join(f"STRUCT('{a}' AS h1, '{b}' AS h2)" for a, b in rows) + "]) AS m",
 )
 EXAMPLE = "bigquery://PROJECT[/DATASET]?location=EU"
 OPTIONS = {"location": "US", "partition": "true", "cluster": "true", "credentials": ""}

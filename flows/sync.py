@@ -21,7 +21,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import (
     Job, TableFailed, emit_run_event, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
-    unchanged_tables_task, with_retries,
+    unchanged_tables_task, upgrade_fingerprints_task, with_retries,
 )
 from learnsync.pipelines.runs import RUN_TABLE
 from learnsync.pipelines.sync import Mode
@@ -280,6 +280,7 @@ def backfill_flow(
     with ExitStack() as locks:
         for t in names:
             locks.enter_context(table_lock(target, dataset, t, LOCK_TIMEOUT))
+        with_retries(upgrade_fingerprints_task, settings)(job, names)  # before lanes write beside old fingerprints
         futures = fan_out(
             list(work),
             lambda key: run.submit(job, work[key][0], Mode.BACKFILL, dealt[work[key][1]], work[key][1]),

@@ -385,6 +385,24 @@ def reach_destination(job: Job, require_tables: bool = False) -> list[str]:
     return tables
 
 
+@task(name="upgrade-fingerprints")
+def upgrade_fingerprints_task(job: Job, tables: Sequence[str]) -> dict[str, int]:
+    """Before a backfill's lanes: move each table's fingerprints to the current version where an older learnsync
+    left them (`pipelines.backfill.upgrade_table`); {table: rows rewritten} of the tables that needed it. The
+    flow holds the tables' locks."""
+    from learnsync.destinations import resolve
+    from learnsync.pipelines.backfill import upgrade_table
+    from learnsync.pipelines.sync import plan
+
+    done = {}
+    with open_reader(job, None, Mode.BACKFILL.value) as reader:
+        for spec in plan(reader, job.profile, list(tables)):
+            rows = upgrade_table(reader, spec, resolve(job.destination, job.dataset), job.dataset, job.profile.value)
+            if rows is not None:
+                done[spec.name] = rows
+    return done
+
+
 @task(name="sync-table", task_run_name="{mode} {table}")
 def run_table(
     job: Job,

@@ -17,7 +17,11 @@ from learnsync.destinations import Target, resolve
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines.catalog import Profile, TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
-from learnsync.pipelines.sync import Mode, StopCheck, TableResult, drop_staging, plan, sync_table, table_lock
+from learnsync.pipelines.sync import (
+    Mode, StopCheck, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,
+    sync_table, table_lock,
+)
+from learnsync.pipelines.upgrade import upgrade
 from learnsync.defaults import LOCK_TIMEOUT
 
 Window = tuple[datetime, datetime]
@@ -97,6 +101,15 @@ def combine(table: str, parts: Sequence[TableResult], seconds: float) -> TableRe
     return out
 
 
+def upgrade_table(reader: ShareReader, spec: TableSpec, target: Target, dataset: str, profile: str,
+                  pipelines_dir: Optional[str] = None) -> Optional[int]:
+    """Move the table's fingerprints to the current version (`pipelines.upgrade`) through the table's own pipeline,
+    before a backfill's lanes write rows beside them. The caller holds the table's lock."""
+    pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir)
+    resume(pipeline, spec, target.run_options)
+    return upgrade(pipeline, spec, reader, target, (source_name(spec), destination_namer(pipeline)))
+
+
 def check_destination(target: Target) -> None:
     """A destination that cannot merge rows cannot take a range: a LearnsyncError before anything runs."""
     if not target.merges:
@@ -135,6 +148,9 @@ def backfill(
     with ExitStack() as locks, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
         for spec in specs:
             locks.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
+        with open_reader() as reader:
+            for spec in specs:  # before the lanes, which load side by side through pipelines of their own
+                upgrade_table(reader, spec, target, dataset, profile.value)
         for i, spec in enumerate(specs):
             began = time.monotonic()
             # a table's first lane runs alone: in a new dataset it creates dlt's own tables, which lanes

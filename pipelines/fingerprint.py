@@ -24,10 +24,46 @@ SOURCE_HASH = "__LS_HASH"
 """Its alias in the reader's SELECT."""
 
 
-def row_hash_sql(exprs: Sequence[str]) -> str:
-    """Snowflake fingerprint of a row: MD5 over length-prefixed texts of the loaded values (unambiguous: no
-    separator a value could contain; NULL is `-`, which no length-prefixed text equals)."""
-    parts = [f"COALESCE(LENGTH(TO_VARCHAR({e})) || ':' || TO_VARCHAR({e}), '-')" for e in exprs]
+FINGERPRINT_VERSION = 2
+"""How `row_hash_sql` renders values. 1: `TO_VARCHAR(value)` with the session's output formats (milliseconds for
+timestamps, whole seconds for TIME by default; an admin's format change changed every fingerprint); 2: each type
+rendered explicitly, at full precision (`rendered`). A table's version is kept as FINGERPRINT_HINT on its
+fingerprint column in dlt's schema; `pipelines.upgrade` moves a table of version 1 to version 2 in one pass."""
+FINGERPRINT_HINT = "x-learnsync-fingerprint"
+"""dlt column hint on ROW_HASH: the fingerprint version of the table's rows (absent: version 1)."""
+_FULL = "YYYY-MM-DD HH24:MI:SS.FF9"
+
+
+def rendered(expr: str, sf_type: str, version: int = FINGERPRINT_VERSION) -> str:
+    """The text a value is fingerprinted by, in Snowflake's SQL. Version 2 depends on no session parameter:
+    timestamps to the nanosecond (TIMESTAMP_LTZ and _TZ as their UTC time), TIME to the nanosecond, DATE ISO,
+    BINARY as hex; a FLOAT as its text followed by what that text lost (`x - TO_DOUBLE(TO_VARCHAR(x))`, exact for
+    a nearby double, Sterbenz): two doubles that print alike still differ there. Numbers, text, booleans and
+    VARIANT/OBJECT/ARRAY (Snowflake's JSON text, its objects' keys sorted) depend on no session parameter as they
+    are (a VARIANT holding a *typed* timestamp would; the vendors' JSON holds none)."""
+    if version < 2:
+        return f"TO_VARCHAR({expr})"
+    if sf_type == "TIMESTAMP_NTZ":
+        return f"TO_VARCHAR({expr}, '{_FULL}')"
+    if sf_type in ("TIMESTAMP_LTZ", "TIMESTAMP_TZ"):
+        return f"TO_VARCHAR(CONVERT_TIMEZONE('UTC', {expr}), '{_FULL}')"
+    if sf_type == "TIME":
+        return f"TO_VARCHAR({expr}, 'HH24:MI:SS.FF9')"
+    if sf_type == "DATE":
+        return f"TO_VARCHAR({expr}, 'YYYY-MM-DD')"
+    if sf_type == "BINARY":
+        return f"TO_VARCHAR({expr}, 'HEX')"
+    if sf_type == "FLOAT":
+        return f"TO_VARCHAR({expr}) || '~' || TO_VARCHAR({expr} - TO_DOUBLE(TO_VARCHAR({expr})))"
+    return f"TO_VARCHAR({expr})"
+
+
+def row_hash_sql(values: Sequence[tuple[str, str]], version: int = FINGERPRINT_VERSION) -> str:
+    """Snowflake fingerprint of a row: MD5 over length-prefixed texts of the loaded values, each (expression,
+    Snowflake type) rendered by `rendered` (unambiguous: no separator a value could contain; NULL is `-`, which no
+    length-prefixed text equals)."""
+    texts = [rendered(e, t, version) for e, t in values]
+    parts = [f"COALESCE(LENGTH({x}) || ':' || {x}, '-')" for x in texts]
     return f"MD5({' || '.join(parts) or chr(39) * 2})"
 
 
@@ -57,6 +93,10 @@ class Dialect:
     loaded_text: Callable[[str], str] = lambda e: e
     """A text value as it is loaded: the share's side removes NUL characters, as the load does
     (`pipelines.values`), so a key holding one has the same key text on both sides."""
+    pairs: Callable[[Sequence[tuple[str, str]]], str] = lambda rows: (
+        "(VALUES " + ", ".join(f"('{a}', '{b}')" for a, b in rows) + ") AS m(h1, h2)")
+    """A relation `m(h1, h2)` of text pairs written into the SQL (for fingerprints only: hex digits, checked by
+    the caller), to join in an UPDATE ... FROM."""
 
     def key_text(self, exprs: Sequence[str], columns: Sequence[Column]) -> str:
         """Canonical text of a key; the parts of a composite key length-prefixed (`composite_text`)."""

@@ -30,11 +30,13 @@ from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpe
 from learnsync.pipelines.source.children import child_name, parent_column
 from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
 from learnsync.defaults import LOCK_TIMEOUT
+from learnsync.pipelines import upgrade
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
-    Mode, destination_name, make_pipeline, reason as _reason, remove_days, resume, source_name, sync_table, table_lock,
+    Mode, destination_name, destination_namer, make_pipeline, reason as _reason, remove_days, resume, source_name,
+    sync_table, table_lock,
     versioned_disposition,
 )
 from learnsync.pipelines.source.types import DAY
@@ -274,6 +276,15 @@ class _Table:
                 f"Reconcile does not support the {self.target.display} destination yet (it supports DuckDB, Postgres"
                 " and BigQuery); `learnsync full-refresh` makes any destination exact.")
         self.dialect = self.target.dialect
+        # fingerprints of an older learnsync would all differ from the share's: moved first (`pipelines.upgrade`),
+        # except by a dry run, which writes nothing
+        names = (source_name(self.spec), destination_namer(self.pipeline))
+        if self.dry_run and upgrade.needs_upgrade(self.pipeline, self.spec, self.target, names):
+            self.result.method, self.result.note = "skipped", (
+                "its fingerprints are from an older learnsync: the next sync or reconcile moves them to the current"
+                " version first (one pass, no row read again), then a dry run can compare it")
+            return
+        upgrade.upgrade(self.pipeline, self.spec, self.reader, self.target, names)
         with self.pipeline.destination_client() as job:
             exists, columns = job.get_storage_table(self._name(self.spec.dest_name))
             if not exists:

@@ -177,7 +177,7 @@ def read(target: Target, dataset: str, table: Optional[str] = None, limit: int =
                 f"SELECT {', '.join(client.escape_column_name(n) for n in names)} FROM {qualified} {where}"
                 f" ORDER BY started_at DESC LIMIT {int(limit)}", *args)
         except Exception as exc:  # noqa: BLE001 - no history table yet (drivers raise their own "undefined table")
-            if _undefined(exc):
+            if undefined_table(exc):
                 return []
             raise
     return [_record(dict(zip(names, row))) for row in rows or []]
@@ -207,14 +207,15 @@ def latest(target: Target, dataset: str, pipelines_dir: Optional[str] = None
                 f" CASE WHEN mode LIKE '{RECONCILE}%' THEN 1 ELSE 0 END ORDER BY started_at DESC) AS rn"
                 f" FROM {qualified}) AS newest WHERE rn = 1")
         except Exception as exc:  # noqa: BLE001 - as in read
-            if _undefined(exc):
+            if undefined_table(exc):
                 return {}
             raise
     records = [_record(dict(zip(names, row))) for row in rows or []]
     return {(r.table_name, kind(r.mode), r.outcome): r for r in records}
 
 
-def _undefined(exc: BaseException) -> bool:
+def undefined_table(exc: BaseException) -> bool:
+    """Whether a destination error says a table (or dataset) does not exist, whatever the driver calls it."""
     from dlt.common.destination.exceptions import DestinationUndefinedEntity
 
     return isinstance(exc, DestinationUndefinedEntity) or "does not exist" in str(exc).lower()

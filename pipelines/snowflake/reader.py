@@ -171,6 +171,10 @@ class ShareReader:
         """Small result sets (counts, fingerprints); with `spec`, of a `select_sql` of that table."""
         return self._query(text, {**(params or {}), **(_salt(spec) if spec else {})})
 
+    def stream(self, text: str, spec: TableSpec) -> Iterator[pa.Table]:
+        """A large result of a query of the table `spec` (its salt bound), chunk by chunk as Arrow tables."""
+        return self._arrow(text, {}, spec)
+
     def _arrow(self, text: str, params: dict[str, Any], spec: TableSpec) -> Iterator[pa.Table]:
         cur = self.conn.cursor()
         try:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Mapping, Optional, Union
 
 from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import SNOWFLAKE, SOURCE_HASH, row_hash_sql
+from learnsync.pipelines.fingerprint import FINGERPRINT_VERSION, SNOWFLAKE, SOURCE_HASH, row_hash_sql
 
 Bound = Union[datetime, date, int]
 """A cursor value: a timestamp, a date or an integer."""
@@ -110,11 +110,17 @@ def loaded(spec: TableSpec, name: str) -> str:
     return f"TO_VARCHAR({quote(name)})" if spec.column(name).reads_as_text else quote(name)
 
 
-def row_hash(spec: TableSpec) -> str:
-    """Snowflake's fingerprint of a row of the table (see `fingerprint.row_hash_sql`)."""
-    # a VECTOR is cast to ARRAY to be rendered as text (Snowflake casts VECTOR to ARRAY, not to VARCHAR)
-    return row_hash_sql([f"{quote(c.name)}::ARRAY" if c.sf_type == "VECTOR" else loaded(spec, c.name)
-                         for c in spec.columns])
+def row_hash(spec: TableSpec, version: int = FINGERPRINT_VERSION) -> str:
+    """Snowflake's fingerprint of a row of the table (see `fingerprint.row_hash_sql`), of the given version."""
+    values = []
+    for c in spec.columns:
+        if c.sf_type == "VECTOR":  # cast to ARRAY to be rendered as text (Snowflake casts VECTOR to ARRAY only)
+            values.append((f"{quote(c.name)}::ARRAY", "ARRAY"))
+        elif c.name in spec.hashed or c.reads_as_text:  # read as text (a hash, DECFLOAT's text)
+            values.append((loaded(spec, c.name), "TEXT"))
+        else:
+            values.append((loaded(spec, c.name), c.sf_type))
+    return row_hash_sql(values, version)
 
 
 def key_text(spec: TableSpec) -> str:

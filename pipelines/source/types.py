@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from learnsync.pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH
+from learnsync.pipelines.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
 from learnsync.pipelines.naming import snake_case
 
 DAY = snake_case(DAY_COLUMN)
@@ -73,7 +73,7 @@ def table_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     if spec.strategy is Strategy.EVENTS:
         hints[DAY] = {"name": DAY, "data_type": "date", "nullable": True,
                       "description": "UTC day of the cursor; re-read days are replaced whole."}
-    hints[ROW_HASH] = {"name": ROW_HASH, "data_type": "text", "nullable": True,
+    hints[ROW_HASH] = {"name": ROW_HASH, "data_type": "text", "nullable": True, FINGERPRINT_HINT: FINGERPRINT_VERSION,
                        "description": "Fingerprint of the row computed by Snowflake when it was read (reconcile)."}
     if spec.soft_delete:
         hints[DELETED_AT] = {"name": DELETED_AT, "data_type": "timestamp", "timezone": True, "nullable": True,

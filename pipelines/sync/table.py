@@ -29,6 +29,7 @@ from learnsync.pipelines.sync.pipeline import (
 from learnsync.pipelines.sync.recovery import discard_pending, resume
 from learnsync.pipelines.sync.results import Mode, StopCheck, TableResult, record_run, split_rows
 from learnsync.pipelines.sync.schema import drift_options, history_options, key_text_migration, versioned_disposition
+from learnsync.pipelines.upgrade import upgrade as upgrade_fingerprints
 
 log = logging.getLogger("learnsync.sync")
 
@@ -148,6 +149,10 @@ def run_windows(
     history = history_options(pipeline, spec, mode, reset_history)
     options = {**target.run_options, **(history or drift_options(pipeline, spec)
                                         or key_text_migration(pipeline, spec, target))}
+    if "refresh" not in options and not (replace and not spec.history):  # a table loaded again needs no pass
+        names = (source_name(spec), destination_namer(pipeline))
+        if upgrade_fingerprints(pipeline, spec, stream.reader, target, names) is not None:
+            known = None  # a check made before the pass compared the old fingerprints
     if mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is not None:
         if known is not None and known[0] == result.old_cursor:
             check: Optional[lookback.LookbackCheck] = known[1]

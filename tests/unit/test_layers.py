@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("learnsync.pipelines.sync", "learnsync.pipelines.drift", "learnsync.pipelines.descriptions",
                 "learnsync.pipelines.status", "learnsync.pipelines.reconcile", "learnsync.pipelines.dbt_sources",
                 "learnsync.pipelines.history", "learnsync.pipelines.runs", "learnsync.pipelines.lookback",
-                "learnsync.pipelines.backfill")),
+                "learnsync.pipelines.backfill", "learnsync.pipelines.upgrade")),
     ("emulator", ("learnsync.emulator",)),
     ("flows, CLI, demo", ("learnsync.flows", "learnsync.cli", "learnsync.console", "learnsync.demo",
                           "learnsync.dbt_project", "learnsync.check", "learnsync.api")),

@@ -77,3 +77,23 @@ def test_values_are_bound_on_the_server_never_pasted() -> None:
     assert values == ["s3cret", T0, ("TIMESTAMP_TZ", T0.replace(tzinfo=timezone.utc))]
     assert sql.server_bound("SELECT 1", {}) == ("SELECT 1", [])
     assert sql.literal('{"a":"it\'s \\ x"}') == "'{\"a\":\"it''s \\\\ x\"}'"
+
+
+def test_fingerprint_version_2_renders_each_type_with_no_session_format() -> None:
+    """Version 1 left every value to TO_VARCHAR and the session's output formats; version 2 names a format for
+    each type that has one, so nothing the account sets changes a fingerprint (issue 19 item 2)."""
+    from learnsync.pipelines.fingerprint import rendered, row_hash_sql
+
+    assert rendered('"X"', "TIMESTAMP_NTZ") == """TO_VARCHAR("X", 'YYYY-MM-DD HH24:MI:SS.FF9')"""
+    assert rendered('"X"', "TIMESTAMP_LTZ") == """TO_VARCHAR(CONVERT_TIMEZONE('UTC', "X"), 'YYYY-MM-DD HH24:MI:SS.FF9')"""
+    assert rendered('"X"', "TIMESTAMP_TZ") == rendered('"X"', "TIMESTAMP_LTZ")
+    assert rendered('"X"', "TIME") == """TO_VARCHAR("X", 'HH24:MI:SS.FF9')"""
+    assert rendered('"X"', "DATE") == """TO_VARCHAR("X", 'YYYY-MM-DD')"""
+    assert rendered('"X"', "BINARY") == """TO_VARCHAR("X", 'HEX')"""
+    assert rendered('"X"', "FLOAT") == """TO_VARCHAR("X") || '~' || TO_VARCHAR("X" - TO_DOUBLE(TO_VARCHAR("X")))"""
+    for plain in ("NUMBER", "TEXT", "BOOLEAN", "VARIANT", "ARRAY"):
+        assert rendered('"X"', plain) == 'TO_VARCHAR("X")'
+    assert all(rendered('"X"', t, version=1) == 'TO_VARCHAR("X")' for t in ("TIMESTAMP_NTZ", "FLOAT", "BINARY"))
+    v2 = sql.row_hash(_spec())
+    assert "HH24:MI:SS.FF9" in v2 and "HH24" not in sql.row_hash(_spec(), version=1)
+    assert row_hash_sql([('"A"', "TEXT")]) == """MD5(COALESCE(LENGTH(TO_VARCHAR("A")) || ':' || TO_VARCHAR("A"), '-'))"""
