@@ -294,6 +294,39 @@ def test_composite_keys_that_join_alike_stay_apart(share, dest, monkeypatch):
     _assert_pairs_equal(share, dest)
 
 
+@pytest.mark.parametrize("history", [False, True], ids=["plain", "history"])
+def test_child_tables_an_older_learnsync_keyed_with_bars_are_migrated(share, dest, monkeypatch, history):
+    """Child tables written before issue 20 hold a composite key's parts joined with `|`: ('a|b', 'c') and
+    ('a', 'b|c') share one parent text. The next run brings them to the length-prefixed text, once: a plain table
+    is loaded again; a history table keeps its versions and rewrites its child tables' parent key in place. Then
+    every element joins its own parent."""
+    from learnsync.pipelines.source import children
+
+    share.sql('CREATE TABLE "PAIRS" ("A" TEXT, "B" TEXT, "TAGS" ARRAY, "UPDATED_AT" TIMESTAMP_NTZ)')
+    insert(share, "PAIRS", "A, B, TAGS, UPDATED_AT", [
+        ("a|b", "c", ["first", "second"], T0), ("a", "b|c", ["third"], T0 - timedelta(hours=1)),
+        ("x", "y", ["fourth"], T0 - timedelta(hours=2)),
+    ])
+    monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__PAIRS__PRIMARY_KEY", '["A", "B"]')
+    if history:
+        monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__PAIRS__HISTORY", "true")
+    with monkeypatch.context() as older:  # learnsync before issue 20: parts joined with '|', no key-text hint
+        older.setattr(children, "composite_text", lambda parts, text: " || '|' || ".join(parts))
+        older.setattr(children, "KEY_TEXT_HINT", "x-learnsync-unknown")
+        cli(share, dest, "sync")
+    joined = sorted(p for (p,) in dest.query('SELECT parent_a_b FROM "{ds}"."pairs__tags"'))
+    assert joined == ["a|b|c", "a|b|c", "a|b|c", "x|y"], joined  # the ambiguity the migration removes
+    versions = dest.query('SELECT COUNT(*) FROM "{ds}"."pairs"')
+
+    # the table has not changed: the run-level check would skip it, but its child tables need the migration
+    cli(share, dest, "sync")
+    _assert_pairs_equal(share, dest)  # every parent text length-prefixed, each element with its own parent
+    assert dest.query('SELECT COUNT(*) FROM "{ds}"."pairs"') == versions  # no version made, none lost
+    again = cli(share, dest, "sync")
+    assert "1 of 1 table(s) unchanged since their last sync" in again, again  # once
+    _assert_pairs_equal(share, dest)
+
+
 def _assert_pairs_equal(share: Share, dest: Dest) -> None:
     src = share.sql('SELECT "A", "B", "TAGS" FROM "PAIRS"')
     assert sorted(dest.query('SELECT a, b FROM "{ds}"."pairs"')) == sorted((a, b) for a, b, _ in src)

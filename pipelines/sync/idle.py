@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
@@ -16,8 +16,9 @@ from learnsync.pipelines import lookback
 from learnsync.pipelines.catalog import TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync.dataset import catalog_lock, catalog_pipeline
-from learnsync.pipelines.sync.pipeline import destination_namer
+from learnsync.pipelines.sync.pipeline import destination_namer, source_name
 from learnsync.pipelines.sync.results import Mode, TableResult, history_row
+from learnsync.pipelines.sync.schema import bar_joined_children
 
 log = logging.getLogger("learnsync.sync")
 
@@ -50,6 +51,35 @@ class Checked:
     run: Optional[TableResult] = None
     """The check as a run-level result (table `runs.RUN_TABLE`, strategy `runs.CHECK`) holding the one share
     query and its seconds; None when no check was made."""
+
+
+def key_text_to_migrate(client: Any, specs: Sequence[TableSpec], name: Callable[[str], str]) -> set[str]:
+    """The tables among `specs` whose child tables hold a composite key joined with `|` (`schema.key_text_migration`
+    brings them to the length-prefixed text when the table runs), read from the dlt schemas stored in the
+    destination (one query, only when a table has a composite key and child tables). A table whose schema cannot
+    be read counts as one to migrate: running it is always correct."""
+    import json
+
+    keyed = {source_name(s): s for s in specs if len(s.primary_key) > 1 and s.json_columns}
+    if not keyed:
+        return set()
+    try:
+        esc = client.escape_column_name
+        rows = client.execute_sql(
+            f"SELECT {esc('schema_name')}, {esc('schema')}, {esc('inserted_at')}"
+            f" FROM {client.make_qualified_table_name('_dlt_version')}"
+            f" WHERE {esc('schema_name')} IN ({', '.join(['%s'] * len(keyed))})", *keyed) or []
+        newest: dict[str, tuple[Any, str]] = {}
+        for schema_name, doc, at in rows:
+            if schema_name not in newest or at > newest[schema_name][0]:
+                newest[schema_name] = (at, doc)
+        return {spec.name for source, spec in keyed.items()
+                if source not in newest or bar_joined_children(json.loads(newest[source][1]).get("tables", {}),
+                                                               spec, name)}
+    except Exception as exc:  # noqa: BLE001 - an optimization: running a table is always correct
+        log.info("Could not read the stored schemas (%s); the tables with composite keys run.",
+                 " ".join(str(exc).split())[:200])
+        return {s.name for s in keyed.values()}
 
 
 def unchanged_tables(
@@ -116,8 +146,11 @@ def unchanged_tables(
                 dest_rows: list[tuple] = []
                 for group in lookback.batched(texts):
                     dest_rows += client.execute_sql(" UNION ALL ".join(texts[i] for i in group)) or []
+                migrating = key_text_to_migrate(client, chosen, name)
             skipped: dict[str, TableResult] = {}
             for i, spec in enumerate(chosen):
+                if spec.name in migrating:  # its run migrates it, unchanged or not
+                    continue
                 src = lookback.buckets(r[1:] for r in share_rows if int(r[0]) == i)
                 dst = lookback.buckets(r[1:] for r in dest_rows if int(r[0]) == i)
                 check = lookback.decide(spec, stored[spec.name], src, dst)

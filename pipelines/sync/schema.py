@@ -4,7 +4,7 @@ the share, old composite-key text; each as `pipeline.run` options (a reload) or 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import dlt
 
@@ -76,6 +76,19 @@ def drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
     return {"refresh": "drop_resources"}
 
 
+def bar_joined_children(tables: dict[str, Any], spec: TableSpec, name: Callable[[str], str]) -> list[str]:
+    """The child tables of `spec` whose parent column, by a dlt schema's `tables`, holds a composite key's parts
+    joined with `|` (no KEY_TEXT_HINT: learnsync before issue 20); `name`: the destination's names."""
+    if len(spec.primary_key) < 2:
+        return []
+    old = []
+    for col in spec.json_columns:
+        parent = tables.get(name(child_name(spec, col)), {}).get("columns", {}).get(name(parent_column(spec)))
+        if parent is not None and parent.get(KEY_TEXT_HINT) != LENGTH_PREFIXED:
+            old.append(name(child_name(spec, col)))
+    return old
+
+
 def key_text_migration(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) -> dict[str, Any]:
     """Bring child tables whose parent column holds a composite key's parts joined with `|` (learnsync before
     issue 20: ambiguous, ('a|b', 'c') = ('a', 'b|c')) to the length-prefixed text (`fingerprint.composite_text`).
@@ -87,12 +100,7 @@ def key_text_migration(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) 
         return {}
     schema = pipeline.schemas.get(source_name(spec))
     name = destination_namer(pipeline)
-    old = []
-    for col in spec.json_columns:
-        columns = schema.tables.get(name(child_name(spec, col)), {}).get("columns", {}) if schema else {}
-        parent = columns.get(name(parent_column(spec)))
-        if parent is not None and parent.get(KEY_TEXT_HINT) != LENGTH_PREFIXED:
-            old.append(name(child_name(spec, col)))
+    old = bar_joined_children(schema.tables if schema else {}, spec, name)
     if not old:
         return {}
     if not spec.history:
