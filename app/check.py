@@ -60,7 +60,7 @@ def run_checks(source_uri: Optional[str], profile: Any, target: Any, dataset: st
         try:
             tag = QueryTag(profile.value, new_run_id(), "check")
             conn = connect(source, tag)
-            reader = ShareReader(conn, source.database, source.schema, tag=tag)
+            reader = ShareReader(conn, *source.share(), tag=tag)
             yield Check("source login", True, f"{source.redacted()} as {source.username} ({method.value})")  # type: ignore[union-attr]
         except LearnsyncError as exc:
             yield Check("source login", False, _one_line(exc))

@@ -514,8 +514,8 @@ def full_refresh_cmd(
     """Reload tables from scratch (learnsync sync --full-refresh); readers never see them half-loaded."""
     import inspect
 
-    given = dict(profile=profile, source_uri=source_uri, dest_uri=dest_uri, dataset=dataset, tables=tables,
-                 full_refresh=True, reset_history=reset_history, progress=progress)
+    given: dict[str, Any] = dict(profile=profile, source_uri=source_uri, dest_uri=dest_uri, dataset=dataset,
+                                 tables=tables, full_refresh=True, reset_history=reset_history, progress=progress)
     # sync's other options at their defaults (a Typer option's default sits in its OptionInfo)
     options = {name: given.get(name, getattr(p.default, "default", p.default))
                for name, p in inspect.signature(sync_cmd).parameters.items()}

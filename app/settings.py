@@ -177,6 +177,12 @@ class ShareCredentials(ConnectionStringCredentials):
         """Every secret value these credentials hold, for scrubbing messages."""
         return tuple(str(s) for s in (self.password, self.token, self.private_key, self.private_key_passphrase) if s)
 
+    def share(self) -> tuple[str, str]:
+        """The share's database and schema (a parsed source URI always names both)."""
+        if not self.database or not self.schema:
+            raise LearnsyncError(f"The source URI needs a user, an account, a database and a schema: {URI_FORM}.")
+        return self.database, self.schema
+
     def redacted(self) -> str:
         """The URI without secrets, for messages and logs."""
         return f"snowflake://{self.username}:***@{self.host}/{self.database}/{self.schema}"

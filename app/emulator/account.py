@@ -33,6 +33,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 DEFAULT_PARAMETERS: dict[str, Any] = {
     "QUOTED_IDENTIFIERS_IGNORE_CASE": False,
@@ -131,7 +132,7 @@ def check(sql: str, params: Mapping[str, Any], settings: AccountSettings, column
         return sql
     try:
         tree = sqlglot.parse_one(sql, read="snowflake")
-    except sqlglot.errors.SqlglotError:
+    except SqlglotError:
         return sql  # what fakesnow answers
     if tree is None:
         return sql
@@ -171,7 +172,7 @@ def _true(value: Any) -> bool:
 # -- identifiers and input formats -------------------------------------------------------------------------------
 
 
-def _check_identifiers(tree: exp.Expression) -> None:
+def _check_identifiers(tree: exp.Expr) -> None:
     for ident in tree.find_all(exp.Identifier):
         if ident.quoted and ident.this != ident.this.upper():
             raise Refused(f"SQL compilation error: invalid identifier '\"{ident.this.upper()}\"'", "000904", "42000")
@@ -181,7 +182,7 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, 
 _TIME_TYPES = {exp.DataType.Type.DATE: "DATE", exp.DataType.Type.TIME: "TIME"}
 
 
-def _check_input_formats(tree: exp.Expression, params: Mapping[str, Any]) -> None:
+def _check_input_formats(tree: exp.Expr, params: Mapping[str, Any]) -> None:
     """Each string literal Snowflake reads as a date or time must match the session's input format."""
     for literal in tree.find_all(exp.Literal):
         if not literal.is_string or not re.match(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}", literal.this):
@@ -254,7 +255,7 @@ def _format_regex(fmt: str) -> str:
 class _Types:
     """The DuckDB type of a column a statement names bare or qualified, looked up in the tables it reads."""
 
-    def __init__(self, tree: exp.Expression, columns: Columns, database: str, schema: str) -> None:
+    def __init__(self, tree: exp.Expr, columns: Columns, database: str, schema: str) -> None:
         self.tables: dict[str, tuple[str, str, str]] = {}
         for table in tree.find_all(exp.Table):
             if not table.name:
@@ -265,7 +266,7 @@ class _Types:
         self.columns = columns
         self.known: dict[tuple[str, str, str], Mapping[str, str]] = {}
 
-    def of(self, node: exp.Expression) -> str | None:
+    def of(self, node: exp.Expr) -> str | None:
         if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
             return None
         qualifier = _stored(node.args["table"]) if node.args.get("table") else None
@@ -290,7 +291,7 @@ _INTEGER_FUNCTIONS = (exp.Count, exp.Length, exp.DateDiff, exp.TimestampDiff, ex
 _INTEGER_DUCK = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U?INT\d*|DECIMAL\(\d+,\s*0\))$")
 
 
-def _integer(node: exp.Expression, types: _Types) -> bool:
+def _integer(node: exp.Expr, types: _Types) -> bool:
     """Whether Snowflake types this expression as an integer NUMBER (scale 0), as far as can be told."""
     if isinstance(node, exp.Paren):
         return _integer(node.this, types)
@@ -312,7 +313,7 @@ def _integer(node: exp.Expression, types: _Types) -> bool:
     return False
 
 
-def _round_integer_division(tree: exp.Expression, types: _Types) -> bool:
+def _round_integer_division(tree: exp.Expr, types: _Types) -> bool:
     """`a / b` of integers -> ROUND(a / b, 6): Snowflake's result has scale 6, rounded (fakesnow divides in
     floating point, so FLOOR(3599999999 / 3600000000) would be 0 instead of Snowflake's 1)."""
     changed = False
@@ -340,7 +341,7 @@ def _output_format(duck_type: str, params: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _render_with_output_formats(tree: exp.Expression, params: Mapping[str, Any], types: _Types) -> bool:
+def _render_with_output_formats(tree: exp.Expr, params: Mapping[str, Any], types: _Types) -> bool:
     """TO_VARCHAR(column) of a timestamp or TIME without a format keeps only the digits of second the session's
     output format prints (fakesnow prints every microsecond)."""
     changed = False
@@ -364,7 +365,7 @@ def _render_with_output_formats(tree: exp.Expression, params: Mapping[str, Any],
     return changed
 
 
-def _cap_listagg(tree: exp.Expression, cap: int) -> bool:
+def _cap_listagg(tree: exp.Expr, cap: int) -> bool:
     """LISTAGG whose result would pass `cap` bytes fails, as Snowflake's does."""
     changed = False
     for agg in list(tree.find_all(exp.GroupConcat)):
@@ -390,7 +391,7 @@ def _cap_listagg(tree: exp.Expression, cap: int) -> bool:
     return changed
 
 
-def _hex_to_number(tree: exp.Expression) -> bool:
+def _hex_to_number(tree: exp.Expr) -> bool:
     """TO_NUMBER(text, 'XX...X') of up to 15 hexadecimal digits, which fakesnow refuses: as a 0x-prefixed cast."""
     changed = False
     for call in list(tree.find_all(exp.ToNumber)):

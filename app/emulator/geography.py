@@ -29,7 +29,8 @@ def _wkt_points(points: Any) -> str:
 
 def wkt(shape: dict[str, Any], column: str) -> str:
     """Snowflake's WKT: `POINT(-122.35 37.55)`, no space after commas."""
-    kind, c = shape.get("type"), shape.get("coordinates")
+    kind = shape.get("type")
+    c: Any = shape.get("coordinates")  # nested lists, as deep as the type says
     if kind == "Point":
         return f"POINT({_wkt_points([c])})"
     if kind == "LineString":
@@ -53,7 +54,8 @@ _WKB_TYPES = {"Point": 1, "LineString": 2, "Polygon": 3, "MultiPoint": 4, "Multi
 
 def wkb(shape: dict[str, Any], column: str, srid: int | None = None) -> bytes:
     """Little-endian WKB (OGC 06-103r4); EWKB sets the SRID flag 0x20000000 and writes the SRID after the type."""
-    kind, c = shape.get("type"), shape.get("coordinates")
+    kind = shape.get("type")
+    c: Any = shape.get("coordinates")  # nested lists, as deep as the type says
     if kind not in _WKB_TYPES:
         raise WireError(f"column {column}: GeoJSON type {kind!r} is not emulated")
     code = _WKB_TYPES[kind]

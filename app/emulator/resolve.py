@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from learnsync.emulator.sftypes import ColumnRef, Declared
 
@@ -102,7 +103,7 @@ class Resolver:
         none: list[ColumnRef | None] = [None] * len(names)
         try:
             tree = sqlglot.parse_one(sql, read="snowflake")
-        except sqlglot.errors.SqlglotError:
+        except SqlglotError:
             return none
         if not isinstance(tree, exp.Select):
             return none  # UNION and friends: what fakesnow answers
@@ -152,7 +153,7 @@ def info_schema_columns(sql: str, database: str) -> tuple[str, dict[str, set[str
         return None
     try:
         tree = sqlglot.parse_one(sql, read="snowflake")
-    except sqlglot.errors.SqlglotError:
+    except SqlglotError:
         return None
     for table in tree.find_all(exp.Table):
         if table.name.upper() == "COLUMNS" and table.db.upper() == "INFORMATION_SCHEMA":

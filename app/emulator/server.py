@@ -239,8 +239,8 @@ def serve_in_subprocess(
     """
     if isinstance(wire, RealisticWire):
         raise ValueError("serve_in_subprocess takes a WireConfig: a RealisticWire's state cannot cross processes")
-    wire = _default_wire() if wire is None else wire
-    wire_args = _wire_args(WireConfig() if wire == "realistic" else wire)
+    spec = _default_wire() if wire is None else wire
+    wire_args = _wire_args(WireConfig() if spec == "realistic" else spec)
     port = port or _free_port()
     if _accepts(HOST, port):
         raise RuntimeError(f"Port {port} on {HOST} is already in use; pick another for the emulator.")

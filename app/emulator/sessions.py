@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from learnsync.emulator import account
 from learnsync.emulator.account import AccountSettings
@@ -169,7 +170,7 @@ def alter_session_items(sql: str) -> tuple[bool, list[tuple[str, Any, str]]] | N
         return None
     try:
         tree = sqlglot.parse_one(sql, read="snowflake")
-    except sqlglot.errors.SqlglotError:
+    except SqlglotError:
         return None
     node = tree.find(exp.AlterSession)
     if node is None:

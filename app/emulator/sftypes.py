@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 NANOS = 1_000_000_000
 
@@ -44,7 +45,7 @@ def parse_type(text: str) -> SfType:
     """
     try:
         parsed = exp.DataType.build(text, dialect="snowflake")
-    except (sqlglot.errors.ParseError, ValueError) as e:
+    except (ParseError, ValueError) as e:
         raise ValueError(f"{text!r} is not a Snowflake type: {e}") from None
     return _from_sqlglot(parsed, text)
 

@@ -259,7 +259,7 @@ class RealisticWire:
         sql = request.get("sqlText") or ""
         statement = {k.upper(): v for k, v in (request.get("parameters") or {}).items()}
         params = {**self.config.account_parameters(), **session.parameters, **statement}
-        record = dict(sql=sql, bindings=request.get("bindings"), parameters=params, session=session.number,
+        record: dict[str, Any] = dict(sql=sql, bindings=request.get("bindings"), parameters=params, session=session.number,
                       describe_only=bool(request.get("describeOnly")))
         if (slow := self._slow(sql)) is not None:
             # Snowflake cancels a statement running past the session's STATEMENT_TIMEOUT_IN_SECONDS (default 2 days)
@@ -306,11 +306,11 @@ class RealisticWire:
             payload = {}
         payload = payload if isinstance(payload, dict) else {}
         data = payload.get("data")
-        ok = status == 200 and payload.get("success") is True and isinstance(data, dict)
-        self.queries.append(ReceivedQuery(**record, query_id=data.get("queryId") if ok else None))
-        if not ok:
+        if status != 200 or payload.get("success") is not True or not isinstance(data, dict):
+            self.queries.append(ReceivedQuery(**record, query_id=None))
             await respond(send, status, headers, answer)
             return
+        self.queries.append(ReceivedQuery(**record, query_id=data.get("queryId")))
         if alter is not None:  # fakesnow took it (AUTOCOMMIT, ...): remember it like Snowflake would
             self._apply(session, *alter)
         session.database = data.get("finalDatabaseName", session.database)
@@ -469,8 +469,9 @@ def _fakesnow_columns(database: str, schema: str, table: str) -> dict[str, str]:
 WireSpec = RealisticWire | WireConfig | Literal["plain", "realistic"] | None
 
 
-def make_wire(spec: WireSpec) -> RealisticWire | None:
-    """The wire layer for a spec: None or "plain" is fakesnow's own answers, "realistic" the defaults."""
+def make_wire(spec: WireSpec | str) -> RealisticWire | None:
+    """The wire layer for a spec: None or "plain" is fakesnow's own answers, "realistic" the defaults; any other
+    string (LEARNSYNC_EMULATOR_WIRE's value) is a ValueError."""
     if spec is None or spec == "plain":
         return None
     if spec == "realistic":

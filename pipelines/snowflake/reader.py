@@ -243,7 +243,7 @@ def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WIND
     credentials = source if isinstance(source, ShareCredentials) else parse_source_uri(source)
     conn = connect(credentials, tag)
     try:
-        yield ShareReader(conn, credentials.database, credentials.schema, window_rows=window_rows, tag=tag,
+        yield ShareReader(conn, *credentials.share(), window_rows=window_rows, tag=tag,
                           chunk_timeout=credentials.chunk_timeout, window_mb=window_mb)
     finally:
         conn.close()
