@@ -57,7 +57,7 @@ def drift_options(pipeline: dlt.Pipeline, spec: TableSpec) -> dict[str, Any]:
     (dlt cannot alter a column's type, and loading into the old type would cut values)."""
     schema = pipeline.schemas.get(source_name(spec))
     stored = schema.tables.get(destination_name(pipeline, spec.dest_name), {}).get("columns", {}) if schema else {}
-    changed, gone = column_drift(stored, spec, lambda name: destination_name(pipeline, name))
+    changed, gone = column_drift(stored, spec, destination_namer(pipeline))
     for name in gone:
         log.warning("Table %s: column %s is no longer in the share; it stays in the destination, NULL in rows"
                     " loaded from now on.", spec.name, name)
