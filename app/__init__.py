@@ -34,8 +34,8 @@ _EXPORTS = {
     "TableSettings": "learnsync.settings",
     "FlowSettings": "learnsync.settings",
     "HistorySettings": "learnsync.settings",
-    "Profile": "learnsync.pipelines.catalog",
-    "TableSpec": "learnsync.pipelines.catalog",
+    "Profile": "learnsync.catalog.tables",
+    "TableSpec": "learnsync.catalog.tables",
     "TableResult": "learnsync.pipelines.sync",
     "ReconcileResult": "learnsync.pipelines.reconcile",
     "LearnsyncError": "learnsync.errors",
@@ -49,7 +49,7 @@ __all__ = [
 if TYPE_CHECKING:  # what type checkers and editors read; at run time, __getattr__ imports on first use
     from learnsync.api import backfill, plan, reconcile, sync
     from learnsync.errors import LearnsyncError
-    from learnsync.pipelines.catalog import Profile, TableSpec
+    from learnsync.catalog.tables import Profile, TableSpec
     from learnsync.pipelines.reconcile import ReconcileResult
     from learnsync.pipelines.sync import TableResult
     from learnsync.settings import FlowSettings, HistorySettings, ShareCredentials, TableSettings

@@ -18,8 +18,8 @@ from learnsync.errors import LearnsyncError
 from learnsync.pipelines import backfill as _backfill
 from learnsync.pipelines import reconcile as _reconcile
 from learnsync.pipelines import sync as _sync
-from learnsync.pipelines.catalog import Profile, TableSpec
-from learnsync.pipelines.catalog import profile as _profile
+from learnsync.catalog.tables import Profile, TableSpec
+from learnsync.catalog.tables import profile as _profile
 from learnsync.pipelines.reconcile import ReconcileResult
 from learnsync.pipelines.snowflake.cost import QueryTag, new_run_id
 from learnsync.pipelines.snowflake.reader import open_share

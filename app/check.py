@@ -38,7 +38,7 @@ def _one_line(exc: BaseException) -> str:
 def run_checks(source_uri: Optional[str], profile: Any, target: Any, dataset: str) -> Iterator[Check]:
     """Yield the checks' results one by one (so the CLI prints each as it finishes). A malformed source URI raises
     LearnsyncError before anything is checked (a usage error, like in every command)."""
-    from learnsync.pipelines.catalog import expected_tables
+    from learnsync.catalog.tables import expected_tables
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
     from learnsync.pipelines.snowflake.cost import QueryTag, new_run_id
     from learnsync.pipelines.snowflake.reader import ShareReader

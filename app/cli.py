@@ -156,7 +156,7 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
 
 
 def _profile(name: str) -> Any:
-    from learnsync.pipelines.catalog import profile
+    from learnsync.catalog.tables import profile
 
     return profile(name)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine is imported when a sync starts: `learnsync --help` must not pay for dlt
     from learnsync.destinations import Target
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.catalog.tables import Profile
     from learnsync.pipelines.snowflake.reader import ShareReader
     from learnsync.pipelines.sync import TableResult
 from learnsync.defaults import LOCK_TIMEOUT

@@ -51,7 +51,7 @@ def run_demo(
                              "pip install 'learnsync[demo]'.") from None
     from learnsync.console import run_sync
     from learnsync.destinations import resolve
-    from learnsync.pipelines.catalog import profile as vendor_profile
+    from learnsync.catalog.tables import profile as vendor_profile
     from learnsync.pipelines.snowflake.cost import new_run_id
     from learnsync.pipelines.snowflake.reader import open_share
 

@@ -69,7 +69,7 @@ SESSION_PARAMETERS = {
 }
 """Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`, and
 docs/configuration.md "Snowflake account settings"). Output formats are not pinned: pinning one would change
-every fingerprint already stored (`pipelines.fingerprint`)."""
+every fingerprint already stored (`catalog.fingerprint`)."""
 
 
 class Authenticator(str, Enum):

@@ -17,12 +17,12 @@ from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.locks import Locker, file_lock
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.fingerprint import Dialect
+from learnsync.catalog.fingerprint import Dialect
 
 if TYPE_CHECKING:
     from dlt.extract.source import DltSource
 
-    from learnsync.pipelines.catalog import TableSpec
+    from learnsync.catalog.tables import TableSpec
 
 STAGING = "_staging"
 """dlt stages merges and swapped-in replaces in `<dataset>_staging` (a backfill lane of a table:

@@ -15,12 +15,12 @@ from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.base import Kind, Target, flag, identity, query_options
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.fingerprint import Dialect
+from learnsync.catalog.fingerprint import Dialect
 
 if TYPE_CHECKING:
     from dlt.extract.source import DltSource
 
-    from learnsync.pipelines.catalog import TableSpec
+    from learnsync.catalog.tables import TableSpec
 
 DIALECT = Dialect(
     "bigquery",
@@ -88,7 +88,7 @@ def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec
     from dlt.destinations.adapters import bigquery_adapter
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
-    from learnsync.pipelines.catalog import Strategy
+    from learnsync.catalog.tables import Strategy
     from learnsync.pipelines.source.children import child_description, child_name, parent_column
     from learnsync.pipelines.source.types import DAY, column_hint
 

@@ -18,7 +18,7 @@ from urllib.parse import SplitResult
 from learnsync.destinations.base import Key, Kind, Target, comment_on, identity, local_path
 from learnsync.destinations.locks import Locker, file_lock, process_lock
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.fingerprint import Dialect
+from learnsync.catalog.fingerprint import Dialect
 
 DIALECT = Dialect(
     "duckdb",

@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, unquote
 from learnsync.destinations.base import Index, Key, Kind, Target, comment_on, identity, params, redact, run_in_transaction
 from learnsync.destinations.locks import Locker, busy_error, holder_info, wait, waiting_line
 from learnsync.errors import DestinationUnreachable, LearnsyncError
-from learnsync.pipelines.fingerprint import Dialect
+from learnsync.catalog.fingerprint import Dialect
 from learnsync.settings import read_password
 
 DIALECT = Dialect(

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from dlt.common.exceptions import TerminalException
 from learnsync.errors import LearnsyncError, Unreachable
-from learnsync.pipelines.catalog import Profile
-from learnsync.pipelines.catalog import profile as vendor_profile
+from learnsync.catalog.tables import Profile
+from learnsync.catalog.tables import profile as vendor_profile
 from learnsync.pipelines.sync import Mode, TableResult
 from learnsync.defaults import LOCK_TIMEOUT, WINDOW_ROWS
 from learnsync.settings import FlowSettings

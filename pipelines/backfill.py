@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from learnsync.destinations import Target, resolve
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Profile, TableSpec
+from learnsync.catalog.tables import Profile, TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import (
     Mode, StopCheck, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,

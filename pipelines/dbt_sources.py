@@ -20,13 +20,13 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Column, Profile, resolve_table
+from learnsync.catalog.tables import Column, Profile, resolve_table
 from learnsync.pipelines.descriptions import column_description, is_child, table_description
 from learnsync.pipelines.snowflake.sql import base_type
 from learnsync.pipelines.source.resource import CURSOR_HINT, share_table
 from learnsync.pipelines.sync import SOURCE_PREFIX
 from learnsync.settings import table_settings
-from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
+from learnsync.catalog.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 VENDORS = {
     Profile.LEARNING_360: ("360Learning Data Connect", LEARNING_360),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Mapping
 
-from learnsync.pipelines.catalog import VALID_FROM, VALID_TO, TableSpec
+from learnsync.catalog.tables import VALID_FROM, VALID_TO, TableSpec
 from learnsync.pipelines.source.types import table_hints
 
 log = logging.getLogger("learnsync.drift")

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Literal, Mapping, Optional
 
-from learnsync.pipelines.catalog import VALID_FROM, VALID_TO, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH
+from learnsync.catalog.tables import VALID_FROM, VALID_TO, TableSpec
+from learnsync.catalog.fingerprint import ROW_HASH
 from learnsync.pipelines.source.children import PARENT_VERSION
 
 __all__ = ["PARENT_VERSION", "VALIDITY", "Scope", "destination_scope", "scd2_disposition", "stored_history"]

@@ -5,7 +5,7 @@ rows, ties and in-place updates of recent rows are not missed. On a dense table 
 every hour. Instead, both sides summarize the range from the lookback's start on in buckets: hours behind the
 stored cursor (days for event tables and DATE cursors), and one bucket for everything past it; per bucket a row
 count and the MD5 of the rows' fingerprints (`_learnsync_hash`, which Snowflake computed when the row was read,
-the same machinery as reconcile's, `pipelines.fingerprint`). The run then reads from the oldest bucket that
+the same machinery as reconcile's, `catalog.fingerprint`). The run then reads from the oldest bucket that
 differs, and not at all when none does.
 
 Exactness: a bucket the destination holds exactly as the share does needs no read (the merge of a re-read is
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional, Sequence
 
-from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
+from learnsync.catalog.tables import DELETED_AT, VALID_TO, Strategy, TableSpec
+from learnsync.catalog.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import as_bound

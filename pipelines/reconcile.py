@@ -26,9 +26,9 @@ import pyarrow as pa
 
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import DELETED_AT, VALID_TO, Strategy, TableSpec
+from learnsync.catalog.tables import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.pipelines.source.children import child_name, parent_column
-from learnsync.pipelines.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
+from learnsync.catalog.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines import upgrade
 from learnsync.pipelines.snowflake import sql

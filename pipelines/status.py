@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from learnsync.destinations import Target
 from learnsync.pipelines import runs as run_history
-from learnsync.pipelines.catalog import VALID_TO, TableSpec
+from learnsync.catalog.tables import VALID_TO, TableSpec
 from learnsync.pipelines.sync import SET_ASIDE, make_pipeline, source_name, stored_cursor
 from learnsync.settings import table_settings
 

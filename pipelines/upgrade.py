@@ -28,8 +28,8 @@ import dlt
 
 from learnsync.destinations import Target
 from learnsync.pipelines import runs
-from learnsync.pipelines.catalog import TableSpec
-from learnsync.pipelines.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
+from learnsync.catalog.tables import TableSpec
+from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.children import PARENT_VERSION, child_name

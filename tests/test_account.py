@@ -128,7 +128,7 @@ def _recorded_sync(share: Any, dest: Dest) -> list[Any]:
     """A sync of an `auto` share as the command runs it: with a run id, so its runs are recorded and the next run
     checks for unchanged tables."""
     from learnsync.destinations import resolve
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.catalog.tables import Profile
     from learnsync.pipelines.snowflake.cost import new_run_id
     from learnsync.pipelines.sync import plan, sync
     from tests.support.helpers import share_reader

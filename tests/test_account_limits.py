@@ -38,7 +38,7 @@ def _run(command: str, share: Any, dest: Dest, tmp_path: Path, *args: str, env: 
 
 def _assert_hashed_equal(share: Any, dest: Dest, table: str, hashed: set[str]) -> None:
     """The destination table equals the share row for row, with the `hashed` columns as SHA-256(salt || value)."""
-    from learnsync.pipelines.catalog import snake_case
+    from learnsync.catalog.tables import snake_case
 
     columns = DOCS[table].columns
     names = [c.name for c in columns]

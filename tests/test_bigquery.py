@@ -13,7 +13,7 @@ import pytest
 
 from learnsync.destinations import resolve
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import DAY_COLUMN, snake_case
+from learnsync.catalog.tables import DAY_COLUMN, snake_case
 from tests.support.warehouses import Dest
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, event, tracking

@@ -22,7 +22,7 @@ import yaml
 
 from learnsync import emulator
 from learnsync.dbt_project import PACKAGE_DIR, run_dbt
-from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
+from learnsync.catalog.vendor_docs import DATACAMP_FACTS, LEARNING_360
 from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema
 from tests.support.helpers import run_reconcile, run_sync
 from tests.support.cli import in_process, learnsync
@@ -510,7 +510,7 @@ def _models_yml() -> list[dict[str, Any]]:
 
 
 def test_docs_follow_the_catalog() -> None:
-    """Staging YAML says what the catalog (pipelines/vendor_docs.py, DATACAMP_DIMENSIONS) says, and covers it."""
+    """Staging YAML says what the catalog (catalog/vendor_docs.py, DATACAMP_DIMENSIONS) says, and covers it."""
     seen = set()
     for model in _models_yml():
         assert model.get("description"), model["name"]

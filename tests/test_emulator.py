@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from learnsync import emulator
-from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360
+from learnsync.catalog.vendor_docs import DATACAMP_FACTS, LEARNING_360
 
 DOCS = {d.name: d for d in LEARNING_360 + DATACAMP_FACTS + emulator.DATACAMP_DIMENSIONS}
 REF = emulator.REFERENCE_TIME

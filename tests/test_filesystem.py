@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from learnsync.destinations import resolve
-from learnsync.pipelines.catalog import Profile
+from learnsync.catalog.tables import Profile
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import Mode, plan, sync_table

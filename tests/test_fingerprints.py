@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from learnsync.pipelines.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION
+from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION
 from learnsync.pipelines.upgrade import UPGRADES_TABLE
 from tests.support.cli import learnsync
 from tests.support.helpers import assert_table_equal, create, insert, run_sync

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from learnsync.destinations import resolve
-from learnsync.pipelines.catalog import Profile
+from learnsync.catalog.tables import Profile
 from learnsync.pipelines.sync import plan, sync
 from tests.support.warehouses import drop_pg_schema
 from tests.support.crashkit import kill_nine, seed, start_sync
@@ -270,7 +270,7 @@ def test_dbt_staging_reads_current_versions_and_the_trend_reads_history(share, d
 def test_history_settings_that_do_not_fit_are_refused():
     """history needs a keyed merge table, and replaces soft_delete; the validity names are kept free for it."""
     from learnsync.errors import LearnsyncError
-    from learnsync.pipelines.catalog import Column, resolve_table
+    from learnsync.catalog.tables import Column, resolve_table
     from learnsync.settings import TableSettings
 
     columns = [Column("ID", "TEXT"), Column("CREATED_AT", "TIMESTAMP_NTZ"), Column("VALID_TO", "TEXT")]

@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("LEARNSYNC_RETRY_BACKOFF", "0")  # before the flows module builds its task
 
 from learnsync import emulator  # noqa: E402
-from learnsync.pipelines.catalog import snake_case  # noqa: E402
+from learnsync.catalog.tables import snake_case  # noqa: E402
 from tests.support.warehouses import PG_URI, Dest, Share, drop_pg_schema  # noqa: E402
 
 BUDGET = 5

@@ -25,7 +25,7 @@ def _columns(dest: Any, table: str) -> list[str]:
 
 
 def test_naming_rules_unit():
-    from learnsync.pipelines.naming import snake_case, unique_names
+    from learnsync.catalog.naming import snake_case, unique_names
 
     assert snake_case("COURSES_TRACKINGS") == "courses_trackings"
     assert snake_case("userId") == "user_id"
@@ -69,7 +69,7 @@ def test_colliding_object_keys_keep_their_own_values(share, dest):
     assert sorted(names) == sorted(["first_name", "first_name_2", "first_name_3", "empty_key", "a_b", "q_x", "b_s",
                                     "x", "x_2", "value"]), names
     got = dict(zip(names, dest.query(f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM "{{ds}}"."{child}"')[0]))
-    # keys already in normal form first, then the others by text (pipelines.naming.name_order)
+    # keys already in normal form first, then the others by text (catalog.naming.name_order)
     assert got == {"first_name": "Grace", "value": "v", "empty_key": "empty", "first_name_2": "Lin", "a_b": "dot",
                    "b_s": "backslash", "first_name_3": "Ada", "q_x": "quote", "x": "cyrillic", "x_2": "kanji"}, got
 

@@ -14,7 +14,8 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/", 1)[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"learnsync"}
-    for sub in ("pipelines", "destinations", "flows", "emulator", "pipelines/snowflake", "pipelines/source"):
+    for sub in ("catalog", "pipelines", "destinations", "flows", "emulator", "pipelines/snowflake", "pipelines/source",
+                "pipelines/sync"):
         assert f"learnsync/{sub}/__init__.py" in names, sub
     assert "learnsync/deploy/automations.yaml" in names  # `learnsync automations apply` reads it
 

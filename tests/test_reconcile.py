@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from learnsync.destinations import resolve
-from learnsync.pipelines.catalog import Profile
+from learnsync.catalog.tables import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, stored_cursor
 from tests.support.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
 from tests.support.rows import T0, tracking

@@ -202,7 +202,7 @@ def _sha(value: str | None) -> str | None:
 
 
 def test_column_policies_hash_and_exclude(share, dest, monkeypatch):
-    from learnsync.pipelines.catalog import snake_case
+    from learnsync.catalog.tables import snake_case
     from tests.support.helpers import DOCS, JSON_TYPES, _sorted, comparable, dest_rows, source_rows
 
     _people(share)

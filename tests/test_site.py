@@ -182,7 +182,7 @@ def test_the_reference_pages_are_generated_from_the_code(site):
     import typer.main
 
     from learnsync.cli import app
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.catalog.tables import Profile
     from learnsync.pipelines.dbt_sources import catalog_tables
 
     cli = (site / "cli" / "index.html").read_text()

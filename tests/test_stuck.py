@@ -12,7 +12,7 @@ import pytest
 
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import TableFailed, is_transient
-from learnsync.pipelines.catalog import Profile
+from learnsync.catalog.tables import Profile
 from learnsync.pipelines.sync import make_pipeline, plan, source_name, stored_cursor
 from tests.support.helpers import assert_table_equal, create, dest_rows, insert, run_sync, share_reader
 from tests.support.rows import T0

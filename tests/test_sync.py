@@ -146,7 +146,7 @@ def test_table_settings_from_environment(share, monkeypatch):
     insert(share, "USERS", [{"ID": "u1", "CREATED_AT": T0, "EMAIL": "secret@example.com", "FIRST_NAME": "Ada"}])
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__COLUMN_POLICY", '{"EMAIL": "exclude"}')
     monkeypatch.setenv("SOURCES__LEARNSYNC__TABLES__USERS__LOOKBACK_HOURS", "48")
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.catalog.tables import Profile
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
     from learnsync.pipelines.snowflake.reader import ShareReader
     from learnsync.pipelines.sync import plan

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from learnsync import emulator
-from learnsync.pipelines.vendor_docs import LEARNING_360
+from learnsync.catalog.vendor_docs import LEARNING_360
 from tests.support.helpers import assert_table_equal
 from tests.support.terminal import in_terminal
 from tests.support.warehouses import Dest

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.catalog.tables import Column, Strategy, TableSpec
 from learnsync.pipelines.source.arrow import prepare_batch
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, INT, TEXT, TS, ColumnDoc, TableDoc
+from learnsync.catalog.vendor_docs import DATACAMP_FACTS, INT, TEXT, TS, ColumnDoc, TableDoc
 from learnsync.emulator.fill import (  # the emulator's own SQL building blocks
     DAY_S,
     FIRST_NAMES,

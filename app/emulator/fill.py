@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from learnsync.pipelines.vendor_docs import TableDoc
+from learnsync.catalog.vendor_docs import TableDoc
 
 # the generated data is anchored here rather than at now(), so that runs on different days are identical
 REFERENCE_TIME = datetime(2026, 1, 1)

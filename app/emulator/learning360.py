@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from learnsync.pipelines.vendor_docs import LEARNING_360
+from learnsync.catalog.vendor_docs import LEARNING_360
 from learnsync.emulator.fill import (  # the emulator's own SQL building blocks
     FIRST_NAMES,
     Fill,

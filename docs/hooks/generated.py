@@ -113,7 +113,7 @@ _EXTRAS = re.compile(r"^(.*?)(?:\s*\[([^\[\]]*)\])?$", re.S)
 def vendor_tables(vendor: Optional[str]) -> str:
     """The tables a sync of a vendor's documented model creates, with their keys, cursors and child tables, and a
     Mermaid diagram of how they join; the same tables `learnsync dbt-sources` describes without a destination."""
-    from learnsync.pipelines.catalog import Profile
+    from learnsync.catalog.tables import Profile
     from learnsync.pipelines.dbt_sources import catalog_tables
 
     tables = catalog_tables(Profile(vendor))
@@ -136,8 +136,8 @@ def vendor_tables(vendor: Optional[str]) -> str:
 def _dimensions(facts: list[dict]) -> dict[str, tuple[str, list[str]]]:
     """DataCamp's dimensions: the join column each has (the fact tables' documentation names it) and the facts
     that carry that column."""
-    from learnsync.pipelines.naming import snake_case
-    from learnsync.pipelines.vendor_docs import DATACAMP_DIMENSION_JOINS
+    from learnsync.catalog.naming import snake_case
+    from learnsync.catalog.vendor_docs import DATACAMP_DIMENSION_JOINS
 
     return {snake_case(dim): (col, [f["name"] for f in facts if col in f["columns"]])
             for dim, col in DATACAMP_DIMENSION_JOINS.items()}

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Optional, Sequence
 import pyarrow as pa
 
 from learnsync.errors import LearnsyncError, ReadStalled
-from learnsync.pipelines.catalog import Column, TableSpec
+from learnsync.catalog.tables import Column, TableSpec
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.cost import QueryStats, QueryTag
 from learnsync.pipelines.snowflake.sql import Bound

@@ -11,8 +11,8 @@ import re
 from datetime import date, datetime
 from typing import Any, Mapping, Optional, Union
 
-from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import FINGERPRINT_VERSION, SNOWFLAKE, SOURCE_HASH, row_hash_sql
+from learnsync.catalog.tables import TEXT_JSON_TYPES, Strategy, TableSpec
+from learnsync.catalog.fingerprint import FINGERPRINT_VERSION, SNOWFLAKE, SOURCE_HASH, row_hash_sql
 
 Bound = Union[datetime, date, int]
 """A cursor value: a timestamp, a date or an integer."""

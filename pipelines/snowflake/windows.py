@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable, Optional
 
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.snowflake.sql import Bound
 
 FUTURE_TOLERANCE = timedelta(hours=24)

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import TEXT_JSON_TYPES, Column, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH, SOURCE_HASH
+from learnsync.catalog.tables import TEXT_JSON_TYPES, Column, Strategy, TableSpec
+from learnsync.catalog.fingerprint import ROW_HASH, SOURCE_HASH
 from learnsync.pipelines.snowflake.sql import DUPS_COLUMN
 from learnsync.pipelines.source.types import DAY, arrow_schema
 from learnsync.pipelines.values import ValueCounts

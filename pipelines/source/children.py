@@ -5,7 +5,7 @@ child table `t__c`: `parent_<key>`, `position` (0-based) and `value` for scalar 
 key for object elements (deeper values stay JSON text). A non-array JSON value is one element at position 0.
 
 Object keys are data, not schema: any text can be a key (`""`, `"first-name"`, `"First Name"`, `"a.b"`, `"名前"`).
-Each key gets a column of its own (`pipelines.naming`: the first key of a name keeps it, later ones get `_2`,
+Each key gets a column of its own (`catalog.naming`: the first key of a name keeps it, later ones get `_2`,
 ...), recorded on the column as the `x-learnsync-key` hint in the table's dlt schema, so the mapping is the same
 in every batch and every later run. Keys are read by JSON pointer, which takes any key text.
 """
@@ -19,9 +19,9 @@ from typing import Any, Iterable, Mapping, Optional
 import duckdb
 import pyarrow as pa
 
-from learnsync.pipelines.catalog import Column, TableSpec
-from learnsync.pipelines.fingerprint import ROW_HASH, composite_text
-from learnsync.pipelines.naming import extend_names, name_order, snake_case
+from learnsync.catalog.tables import Column, TableSpec
+from learnsync.catalog.fingerprint import ROW_HASH, composite_text
+from learnsync.catalog.naming import extend_names, name_order, snake_case
 from learnsync.pipelines.source.types import column_hint
 
 log = logging.getLogger("learnsync.children")

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.source.children import (
     ChildColumns, child_description, child_hints, child_name, child_reference, key_column_hints, unnest,
 )

@@ -27,9 +27,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from learnsync.pipelines.catalog import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
-from learnsync.pipelines.naming import snake_case
+from learnsync.catalog.tables import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
+from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
+from learnsync.catalog.naming import snake_case
 
 DAY = snake_case(DAY_COLUMN)
 

@@ -11,7 +11,7 @@ from dlt.destinations.exceptions import DatabaseException
 
 from learnsync.destinations import Target
 from learnsync.destinations.base import Index
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.history import PARENT_VERSION
 from learnsync.pipelines.source.children import child_name, parent_column

@@ -11,7 +11,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from learnsync.destinations import Target
 from learnsync.errors import DestinationUnreachable, LearnsyncError
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.snowflake.connection import source_lost
 
 

@@ -13,7 +13,7 @@ from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines import lookback
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync.dataset import catalog_lock, catalog_pipeline
 from learnsync.pipelines.sync.pipeline import destination_namer, source_name

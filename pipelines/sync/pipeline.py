@@ -10,7 +10,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from learnsync.destinations import Target
 from learnsync.destinations.base import pipeline_name
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.source.resource import cursor_column
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Optional, Sequence
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Profile, TableSpec, expected_tables, known_tables, resolve_table, select_tables
-from learnsync.pipelines.naming import unique_names
+from learnsync.catalog.tables import Profile, TableSpec, expected_tables, known_tables, resolve_table, select_tables
+from learnsync.catalog.naming import unique_names
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.settings import TableSettings, read_pii_salt, table_settings
 

@@ -11,7 +11,7 @@ from dlt.common.exceptions import TerminalException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from learnsync.destinations import Target
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.sync.failures import SET_ASIDE_AFTER, Failures, error_line, reason, root_cause
 from learnsync.pipelines.sync.pipeline import rows_normalized
 from learnsync.pipelines.sync.results import TableResult

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import dlt
 
 from learnsync.destinations import Target
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.source.types import DAY
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.sync.failures import SET_ASIDE

@@ -9,9 +9,9 @@ from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
 from learnsync.errors import DestinationUnreachable
 from learnsync.pipelines import lookback
-from learnsync.pipelines.catalog import Strategy, TableSpec
+from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.drift import warn_gone_tables
-from learnsync.pipelines.naming import unique_names
+from learnsync.catalog.naming import unique_names
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync.dataset import synced_tables
 from learnsync.pipelines.sync.idle import Checked, unchanged_tables

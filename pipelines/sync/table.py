@@ -15,7 +15,7 @@ from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines import lookback
-from learnsync.pipelines.catalog import TableSpec
+from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE

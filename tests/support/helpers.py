@@ -10,12 +10,12 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from learnsync.destinations import resolve
-from learnsync.pipelines.catalog import Profile, snake_case
+from learnsync.catalog.tables import Profile, snake_case
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.reconcile import ReconcileResult, reconcile
 from learnsync.pipelines.sync import TableResult, plan, sync
-from learnsync.pipelines.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
+from learnsync.catalog.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 DOCS = {t.name: t for t in LEARNING_360 + DATACAMP_FACTS}
 
@@ -184,7 +184,7 @@ def _sorted(rows: Iterable[tuple]) -> list[tuple]:
 def share_columns(share: Any, name: str) -> TableDoc:
     """A table of the share as a TableDoc (its columns and Snowflake types, in order), for tables no vendor documents."""
     from learnsync.pipelines.snowflake.sql import base_type
-    from learnsync.pipelines.vendor_docs import ColumnDoc
+    from learnsync.catalog.vendor_docs import ColumnDoc
 
     rows = share.sql(f"SELECT COLUMN_NAME, DATA_TYPE FROM \"{share.database}\".INFORMATION_SCHEMA.COLUMNS"
                      f" WHERE TABLE_SCHEMA = '{share.schema}' AND TABLE_NAME = '{name}' ORDER BY ORDINAL_POSITION")

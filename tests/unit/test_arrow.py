@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.catalog.tables import Column, Strategy, TableSpec
 from learnsync.pipelines.source.arrow import prepare_batch, to_json_text
 from learnsync.pipelines.source.types import arrow_schema
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Column, Profile, Strategy, profile, resolve_table
+from learnsync.catalog.tables import Column, Profile, Strategy, profile, resolve_table
 from learnsync.settings import TableSettings
 
 GROUPS = [Column("ID", "TEXT"), Column("CREATED_AT", "TIMESTAMP_NTZ"), Column("MODIFIED_AT", "TIMESTAMP_NTZ"),

@@ -10,15 +10,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # the repository folders the package is installed from (pyproject.toml's package-dir)
-PACKAGE_DIRS = {"learnsync": ROOT / "app", "learnsync.pipelines": ROOT / "pipelines",
-                "learnsync.destinations": ROOT / "destinations", "learnsync.flows": ROOT / "flows"}
+PACKAGE_DIRS = {"learnsync": ROOT / "app", "learnsync.catalog": ROOT / "catalog",
+                "learnsync.pipelines": ROOT / "pipelines", "learnsync.destinations": ROOT / "destinations",
+                "learnsync.flows": ROOT / "flows"}
 
 # lowest first; a module may import its own layer and those below it, never one above
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("errors and settings", ("learnsync", "learnsync.errors", "learnsync.settings", "learnsync.pipelines",
-                             "learnsync.pipelines.naming", "learnsync.pipelines.stages",
-                             "learnsync.pipelines.values")),
-    ("catalog", ("learnsync.pipelines.vendor_docs", "learnsync.pipelines.catalog", "learnsync.pipelines.fingerprint")),
+                             "learnsync.pipelines.stages", "learnsync.pipelines.values")),
+    ("catalog", ("learnsync.catalog",)),
     ("Snowflake reading", ("learnsync.pipelines.snowflake",)),
     ("dlt source", ("learnsync.pipelines.source",)),
     ("destinations", ("learnsync.destinations",)),
@@ -43,7 +43,7 @@ def _modules() -> dict[str, Path]:
             rel = path.relative_to(folder).with_suffix("")
             parts = [p for p in rel.parts if p != "__init__"]
             name = ".".join([package, *parts])
-            if name.split(".")[1:2] in (["pipelines"], ["destinations"], ["flows"]) and package == "learnsync":
+            if package == "learnsync" and f"learnsync.{parts[0] if parts else ''}" in PACKAGE_DIRS:
                 continue  # not under app/
             found[name] = path
     return found

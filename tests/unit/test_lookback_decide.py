@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from learnsync.pipelines.catalog import Column, Profile, resolve_table
+from learnsync.catalog.tables import Column, Profile, resolve_table
 from learnsync.pipelines.lookback import NEW, decide, parse_cursor
 from learnsync.settings import TableSettings
 

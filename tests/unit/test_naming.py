@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from learnsync.pipelines.naming import EMPTY_KEY, extend_names, snake_case, unique_names
+from learnsync.catalog.naming import EMPTY_KEY, extend_names, snake_case, unique_names
 
 
 def test_snake_case() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from learnsync.pipelines.catalog import Column, Strategy, TableSpec
-from learnsync.pipelines.fingerprint import SOURCE_HASH
+from learnsync.catalog.tables import Column, Strategy, TableSpec
+from learnsync.catalog.fingerprint import SOURCE_HASH
 from learnsync.pipelines.snowflake import sql
 
 T0 = datetime(2026, 1, 1, 12)
@@ -82,7 +82,7 @@ def test_values_are_bound_on_the_server_never_pasted() -> None:
 def test_fingerprint_version_2_renders_each_type_with_no_session_format() -> None:
     """Version 1 left every value to TO_VARCHAR and the session's output formats; version 2 names a format for
     each type that has one, so nothing the account sets changes a fingerprint (issue 19 item 2)."""
-    from learnsync.pipelines.fingerprint import rendered, row_hash_sql
+    from learnsync.catalog.fingerprint import rendered, row_hash_sql
 
     assert rendered('"X"', "TIMESTAMP_NTZ") == """TO_VARCHAR("X", 'YYYY-MM-DD HH24:MI:SS.FF9')"""
     assert rendered('"X"', "TIMESTAMP_LTZ") == """TO_VARCHAR(CONVERT_TIMEZONE('UTC', "X"), 'YYYY-MM-DD HH24:MI:SS.FF9')"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from learnsync.pipelines.catalog import Column, Strategy, TableSpec
+from learnsync.catalog.tables import Column, Strategy, TableSpec
 from learnsync.pipelines.snowflake.windows import (
     FUTURE_TOLERANCE, SEARCH_STEPS, ceil_bound, floor_bound, interpolate, plus_tolerance, window_end,
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from learnsync.errors import LearnsyncError
-from learnsync.pipelines.catalog import Column
+from learnsync.catalog.tables import Column
 
 ROW_HASH = "_learnsync_hash"
 """Destination column holding the fingerprint Snowflake computed for the row."""

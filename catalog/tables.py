@@ -14,8 +14,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from learnsync.errors import LearnsyncError
 from learnsync.settings import TableSettings
-from learnsync.pipelines import vendor_docs
-from learnsync.pipelines.naming import snake_case, unique_names
+from learnsync.catalog import vendor_docs
+from learnsync.catalog.naming import snake_case, unique_names
 
 # Snowflake types that hold JSON and become child tables (MAP: a structured OBJECT keyed by its own keys).
 SEMI_STRUCTURED = frozenset({"ARRAY", "VARIANT", "OBJECT", "MAP"})
@@ -83,7 +83,7 @@ class Column:
     description: str = ""
     decimal: bool = False  # a NUMBER(p,0) configured to load as decimal(p,0) instead of a 64-bit integer
     dest: str = ""
-    """Destination column name, unique in its table (`resolve_table` sets it; see `pipelines.naming`)."""
+    """Destination column name, unique in its table (`resolve_table` sets it; see `catalog.naming`)."""
     full_type: str = ""
     """The type as INFORMATION_SCHEMA spells it (`VECTOR(FLOAT, 768)`, `ARRAY(NUMBER(38,0))`), for messages."""
 
@@ -311,7 +311,7 @@ def resolve_table(
         doc = vendor_docs.named_doc("DataCamp", name, tuple(by_name))
     decimals = set(_decimal_columns(name, by_name, override.decimal_columns or ()))
     kept = [replace(c, decimal=c.name in decimals) for c in _describe(columns, doc) if c.name not in excluded]
-    # every column gets a destination name of its own, in the share's column order (pipelines.naming); the history
+    # every column gets a destination name of its own, in the share's column order (catalog.naming); the history
     # columns are never a vendor's, history on or off, so turning history on renames nothing (`VALID_FROM` ->
     # `valid_from_2`); `_LEARNSYNC_*` and `_DLT_*` lose their leading `_` (snake_case), so never meet ours
     dests = unique_names([c.name for c in kept], taken=HISTORY_RESERVED)
