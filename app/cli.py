@@ -247,7 +247,7 @@ def tables_cmd(
     tables: Optional[str] = TablesOpt,
 ) -> None:
     """Show what would be synced: key, cursor, strategy, lookback, child tables and column policies per table."""
-    from learnsync.pipelines.source.children import child_name
+    from learnsync.catalog.layout import child_name
     from learnsync.pipelines.sync import plan
 
     _setup_logging()

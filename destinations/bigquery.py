@@ -89,8 +89,7 @@ def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
     from learnsync.catalog.tables import Strategy
-    from learnsync.pipelines.source.children import child_description, child_name, parent_column
-    from learnsync.pipelines.source.types import DAY, column_hint
+    from learnsync.catalog.layout import DAY, child_description, child_name, column_hint, parent_column
 
     def adapt(source: "DltSource", spec: "TableSpec") -> None:
         parent = source.resources[spec.dest_name]

@@ -25,7 +25,7 @@ from learnsync.catalog.fingerprint import ROW_HASH, SNOWFLAKE, Dialect
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.source.resource import as_bound
-from learnsync.pipelines.source.types import DAY
+from learnsync.catalog.layout import DAY
 
 STATEMENT_BYTES = 256 * 1024
 """The most SQL text one statement of a check over many tables holds: Snowflake advises staying under 1 MB a

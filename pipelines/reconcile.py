@@ -27,7 +27,7 @@ import pyarrow as pa
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import DELETED_AT, VALID_TO, Strategy, TableSpec
-from learnsync.pipelines.source.children import child_name, parent_column
+from learnsync.catalog.layout import DAY, child_name, parent_column
 from learnsync.catalog.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composite_text
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines import upgrade
@@ -39,7 +39,6 @@ from learnsync.pipelines.sync import (
     sync_table, table_lock,
     versioned_disposition,
 )
-from learnsync.pipelines.source.types import DAY
 
 log = logging.getLogger("learnsync.reconcile")
 

@@ -32,7 +32,8 @@ from learnsync.catalog.tables import TableSpec
 from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
 from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import ShareReader
-from learnsync.pipelines.source.children import PARENT_VERSION, child_name
+from learnsync.catalog.layout import child_name
+from learnsync.pipelines.source.children import PARENT_VERSION
 
 log = logging.getLogger("learnsync.upgrade")
 

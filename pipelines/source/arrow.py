@@ -21,7 +21,8 @@ from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import TEXT_JSON_TYPES, Column, Strategy, TableSpec
 from learnsync.catalog.fingerprint import ROW_HASH, SOURCE_HASH
 from learnsync.pipelines.snowflake.sql import DUPS_COLUMN
-from learnsync.pipelines.source.types import DAY, arrow_schema
+from learnsync.catalog.layout import DAY
+from learnsync.pipelines.source.types import arrow_schema
 from learnsync.pipelines.values import ValueCounts
 
 log = logging.getLogger("learnsync.types")

@@ -22,7 +22,7 @@ import pyarrow as pa
 from learnsync.catalog.tables import Column, TableSpec
 from learnsync.catalog.fingerprint import ROW_HASH, composite_text
 from learnsync.catalog.naming import extend_names, name_order, snake_case
-from learnsync.pipelines.source.types import column_hint
+from learnsync.catalog.layout import column_hint, parent_column
 
 log = logging.getLogger("learnsync.children")
 
@@ -40,16 +40,6 @@ learnsync wrote them before issue 20 (`pipelines.sync` migrates such tables)."""
 LENGTH_PREFIXED = "length-prefixed"
 KEY_HINT = "x-learnsync-key"
 """Column hint of a child table's object-key column: the JSON key whose values it holds."""
-
-
-def child_name(spec: TableSpec, col: Column) -> str:
-    """The child table of an ARRAY/VARIANT column: `<table>__<column>` (dlt's nesting separator)."""
-    return f"{spec.dest_name}__{col.dest}"
-
-
-def parent_column(spec: TableSpec) -> str:
-    """The column of a child table holding its parent's key: `parent_<key>` (`parent_<k1>_<k2>` for a compound key)."""
-    return "parent_" + "_".join(spec.key_dest)
 
 
 @dataclass
@@ -107,17 +97,6 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
                            " (the current elements: of the parent row whose valid_to is NULL).",
         }
     return hints
-
-
-def child_description(spec: TableSpec, col: Column) -> str:
-    """What a child table unnests and how it joins its parent (its table comment)."""
-    keys = composite_text([f"{spec.dest_name}.{k}" for k in spec.key_dest], lambda e: f"CAST({e} AS TEXT)")
-    text = (
-        f"Elements of the JSON column {spec.dest_name}.{col.dest}, one row per element: `value` for"
-        f" scalars, one column per key for objects. Join on {parent_column(spec)} = {keys}."
-        " A parent row loaded again replaces its rows."
-    )
-    return f"{text} Source column: {col.description}" if col.description else text
 
 
 def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:

@@ -12,12 +12,11 @@ import pyarrow.compute as pc
 from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
+from learnsync.catalog.layout import DAY, child_description, child_name
 from learnsync.catalog.tables import Strategy, TableSpec
-from learnsync.pipelines.source.children import (
-    ChildColumns, child_description, child_hints, child_name, child_reference, key_column_hints, unnest,
-)
+from learnsync.pipelines.source.children import ChildColumns, child_hints, child_reference, key_column_hints, unnest
 from learnsync.pipelines.source.arrow import prepare_batch
-from learnsync.pipelines.source.types import DAY, empty_batch, table_hints
+from learnsync.pipelines.source.types import empty_batch, table_hints
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.values import ValueCounts
 

@@ -1,5 +1,6 @@
-"""Snowflake types -> dlt column hints, and the one Arrow schema every batch is cast to before dlt sees it
-(`pipelines.source.arrow.prepare_batch` does the casting).
+"""A table's dlt column hints (each column's from `catalog.layout.column_hint`: Snowflake type -> dlt type) and
+the one Arrow schema every batch is cast to before dlt sees it (`pipelines.source.arrow.prepare_batch` does the
+casting).
 
 dlt's parquet writer refuses batches whose schemas differ, and dlt creates a column from the first batch it sees
 (an int8 key would become a TINYINT), so a table's schema is derived from its declared types alone:
@@ -27,42 +28,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from learnsync.catalog.tables import DAY_COLUMN, DELETED_AT, Column, Strategy, TableSpec
 from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION, ROW_HASH
-from learnsync.catalog.naming import snake_case
-
-DAY = snake_case(DAY_COLUMN)
-
-def column_hint(col: Column) -> dict[str, Any]:
-    """The dlt column schema of one Snowflake column (declared up front, so all-NULL columns exist too)."""
-    t = col.sf_type
-    hint: dict[str, Any] = {"name": col.dest, "nullable": True}
-    if t == "NUMBER":
-        if col.scale or col.decimal:
-            hint.update(data_type="decimal", precision=col.precision or 38, scale=col.scale or 0)
-        else:
-            hint["data_type"] = "bigint"
-    elif t == "FLOAT":
-        hint["data_type"] = "double"
-    elif t == "BOOLEAN":
-        hint["data_type"] = "bool"
-    elif t == "TIMESTAMP_NTZ":
-        # UTC wall-clock time: stored without a zone so no server or session zone can shift it
-        hint.update(data_type="timestamp", timezone=False, precision=6)
-    elif t in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ"):
-        hint.update(data_type="timestamp", timezone=True, precision=6)
-    elif t == "DATE":
-        hint["data_type"] = "date"
-    elif t == "TIME":
-        hint["data_type"] = "time"
-    elif t == "BINARY":
-        hint["data_type"] = "binary"
-    else:
-        # TEXT; JSON kept as compact text beside its child tables; VECTOR, GEOGRAPHY, DECFLOAT and the rest as text
-        hint["data_type"] = "text"
-    if col.description:
-        hint["description"] = col.description
-    return hint
+from learnsync.catalog.layout import DAY, column_hint
+from learnsync.catalog.tables import DELETED_AT, Strategy, TableSpec
 
 
 def table_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:

@@ -14,8 +14,7 @@ from learnsync.destinations.base import Index
 from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.descriptions import descriptions
 from learnsync.pipelines.history import PARENT_VERSION
-from learnsync.pipelines.source.children import child_name, parent_column
-from learnsync.pipelines.source.types import DAY
+from learnsync.catalog.layout import DAY, child_name, parent_column
 from learnsync.pipelines.sync.pipeline import destination_namer
 
 log = logging.getLogger("learnsync.sync")

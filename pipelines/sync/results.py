@@ -12,7 +12,7 @@ import dlt
 
 from learnsync.destinations import Target
 from learnsync.catalog.tables import Strategy, TableSpec
-from learnsync.pipelines.source.types import DAY
+from learnsync.catalog.layout import DAY
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.sync.failures import SET_ASIDE
 from learnsync.pipelines.sync.pipeline import destination_name

@@ -14,7 +14,8 @@ from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.drift import column_drift
 from learnsync.catalog.fingerprint import ROW_HASH, composite_text
 from learnsync.pipelines.history import PARENT_VERSION, scd2_disposition, stored_history
-from learnsync.pipelines.source.children import KEY_TEXT_HINT, LENGTH_PREFIXED, child_name, parent_column
+from learnsync.catalog.layout import child_name, parent_column
+from learnsync.pipelines.source.children import KEY_TEXT_HINT, LENGTH_PREFIXED
 from learnsync.pipelines.sync.pipeline import destination_name, destination_namer, source_name
 from learnsync.pipelines.sync.results import Mode
 

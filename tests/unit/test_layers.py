@@ -103,6 +103,33 @@ def test_imports_point_down(module: str) -> None:
     assert not upward, f"{module} ({LAYERS[own][0]}) imports a higher layer: {upward}"
 
 
+# the folders the package is installed from, and the folders each may import (besides app/'s base modules,
+# which LAYERS orders): the engine (pipelines/) and the destinations both stand on the catalog, and the
+# destinations never import the engine's folder, so the two never import each other
+FOLDER_IMPORTS = {
+    "learnsync.catalog": (),
+    "learnsync.destinations": ("learnsync.catalog",),
+    "learnsync.pipelines": ("learnsync.catalog", "learnsync.destinations"),
+    "learnsync.flows": ("learnsync.catalog", "learnsync.destinations", "learnsync.pipelines"),
+}
+
+
+def _folder(module: str) -> str | None:
+    return next((f for f in FOLDER_IMPORTS if module == f or module.startswith(f + ".")), None)
+
+
+def test_every_folder_has_its_imports_listed() -> None:
+    assert set(FOLDER_IMPORTS) == set(PACKAGE_DIRS) - {"learnsync"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _folder(m)))
+def test_folders_import_one_way(module: str) -> None:
+    own = _folder(module)
+    others = {m for m in GRAPH[module] if _folder(m) not in (None, own)}
+    wrong = sorted(m for m in others if _folder(m) not in FOLDER_IMPORTS[own])
+    assert not wrong, f"{module} ({own}) imports another folder's modules it must not: {wrong}"
+
+
 def test_no_import_cycles() -> None:
     # a package's __init__ re-exporting its own modules is not a cycle of the architecture
     def edges(m: str) -> set[str]:
