@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional, Sequence, cast
 from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.locks import Locker, file_lock
@@ -20,6 +20,8 @@ from learnsync.errors import LearnsyncError
 from learnsync.catalog.fingerprint import Dialect
 
 if TYPE_CHECKING:
+    from dlt.common.destination.client import JobClientBase
+    from dlt.destinations.job_client_impl import SqlJobClientBase
     from dlt.extract.source import DltSource
 
     from learnsync.catalog.tables import TableSpec
@@ -35,6 +37,12 @@ empty or half-loaded during a full refresh."""
 def is_staging(dataset: str) -> bool:
     """Whether a dataset name is one of learnsync's staging datasets."""
     return re.fullmatch(rf".+{STAGING}(_bf\d+_[0-9a-f]{{6}})?", dataset) is not None
+
+
+def sql_job(job: JobClientBase) -> SqlJobClientBase:
+    """A pipeline's `destination_client()` as what it is on a SQL destination (duckdb, postgres, bigquery): dlt types
+    it as the base JobClientBase of every destination, which has no get_storage_table(s) or sql_client."""
+    return cast("SqlJobClientBase", job)
 
 
 # -- comments --------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.base import Kind, Target, flag, identity, query_options
@@ -59,9 +59,12 @@ def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
             credentials = key.read_text()
         except OSError as exc:
             raise LearnsyncError(f"Cannot read the BigQuery service-account file {key}: {exc.strerror}.") from None
-    dest = dlt.destinations.bigquery(credentials=credentials, location=opts["location"], project_id=project, **options)
+    # dlt parses a service-account key's JSON text into GcpServiceAccountCredentials (its native form), but the
+    # factory's annotation names only the parsed type
+    dest = dlt.destinations.bigquery(credentials=cast(Any, credentials), location=opts["location"], project_id=project,
+                                     **options)
     # dlt resolves credentials only when loading, and then explains a miss in 30 lines; say it in one, up front
-    found = dest.configuration(None, accept_partial=True).credentials
+    found = dest.configuration(dest.spec(), accept_partial=True).credentials
     if found is None or not found.is_resolved():
         raise LearnsyncError(
             "No Google credentials for BigQuery: add ?credentials=/path/service-account.json to the URI, set"

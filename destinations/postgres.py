@@ -102,7 +102,8 @@ def advisory_lock(dsn: str) -> Locker:
 
                 def acquire() -> bool:
                     cur.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
-                    return bool(cur.fetchone()[0])
+                    (row,) = cur.fetchall()  # one row: the call's answer
+                    return bool(row[0])
 
                 def holder() -> Optional[dict]:
                     return advisory_holder(cur, lock_id)

@@ -11,7 +11,7 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 from dlt.common.schema import Schema
@@ -19,9 +19,10 @@ from dlt.common.schema.typing import TTableSchema
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from learnsync.destinations import Target
+from learnsync.destinations.base import sql_job
 from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import Column, Profile, resolve_table
-from learnsync.pipelines.descriptions import column_description, is_child, table_description
+from learnsync.pipelines.descriptions import column_description, is_child, table_description, table_name
 from learnsync.pipelines.snowflake.sql import base_type
 from learnsync.pipelines.source.resource import CURSOR_HINT, share_table
 from learnsync.pipelines.sync import SOURCE_PREFIX
@@ -80,13 +81,14 @@ def destination_tables(target: Target, dataset: str) -> list[TTableSchema]:
     with tempfile.TemporaryDirectory() as pipelines_dir:  # a read-only look: no local pipeline left behind
         pipeline = dlt.pipeline("learnsync_dbt_sources", destination=target.destination, dataset_name=dataset,
                                 pipelines_dir=pipelines_dir)
-        with pipeline.destination_client() as client:
+        with pipeline.destination_client() as any_client:
+            client = sql_job(any_client)
             schemas = _stored_schemas(client, dataset, target)
             tables = [t for s in schemas for t in s.data_tables()]
-            present = dict(client.get_storage_tables([t["name"] for t in tables]))
+            present = dict(client.get_storage_tables([table_name(t) for t in tables]))
     out = []
     for table in tables:
-        stored = present.get(table["name"]) or {}
+        stored = present.get(table_name(table)) or {}
         if not stored:
             continue  # in a schema but not (or no longer) in the dataset
         declared = {name.lower(): hint for name, hint in table.get("columns", {}).items()}
@@ -120,21 +122,24 @@ def sources_yml(
                 "name": name,
                 "description": f"{vendor}, synced by learnsync into dataset {dataset}.",
                 "schema": dataset,
-                "tables": [_table(t, name, freshness) for t in sorted(tables, key=lambda t: t["name"])],
+                "tables": [_table(t, name, freshness) for t in sorted(tables, key=table_name)],
             }
         ],
     }
 
 
 def _table(table: TTableSchema, source: str, freshness: Freshness) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": table["name"], "description": table_description(table)}
+    out: dict[str, Any] = {"name": table_name(table), "description": table_description(table)}
     cursor = _cursor(table)
     rules = freshness.as_dbt()
     if cursor and rules:
         out["config"] = {"loaded_at_field": cursor, "freshness": rules}
     columns = table.get("columns", {})
     keys = [c for c, h in columns.items() if h.get("primary_key")]
-    parents = {ref["columns"][0]: ref for ref in table.get("references") or () if len(ref["columns"]) == 1}
+    # read as mappings: dlt's TTableReference marks every key optional, but a stored reference has columns,
+    # referenced_table and referenced_columns
+    references: list[Mapping[str, Any]] = list(table.get("references") or ())
+    parents = {ref["columns"][0]: ref for ref in references if len(ref["columns"]) == 1}
     out["columns"] = []
     for column, hint in columns.items():
         tests: list[Any] = []

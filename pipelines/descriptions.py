@@ -21,6 +21,14 @@ OBJECT_KEY = "A key of the JSON objects unnested here, as text (nested values st
 SCALAR_VALUE = "The element itself for scalar elements (or an object's `value` key), as text."
 
 
+def table_name(table: TTableSchema) -> str:
+    """The name of a table in a dlt schema. dlt types it optional (a partial table of a schema update may lack it);
+    every table a schema holds has one."""
+    name = table.get("name")
+    assert name is not None, "a table in a dlt schema has a name"
+    return name
+
+
 def is_child(table: TTableSchema) -> bool:
     """A child table of a JSON column (see `pipelines.children`)."""
     return TOMBSTONE in table.get("columns", {})
@@ -50,7 +58,7 @@ def descriptions(schema: Schema) -> dict[Key, str]:
     commenting the same object would collide (Postgres: "tuple concurrently updated")."""
     out: dict[Key, str] = {}
     for table in schema.data_tables():
-        name = table["name"]
+        name = table_name(table)
         if text := table_description(table):
             out[(name, None)] = text
         for column in table.get("columns", {}):

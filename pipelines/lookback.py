@@ -120,7 +120,7 @@ def destination_summary(spec: TableSpec, stored: Any, client: Any, dialect: Dial
     dlt's destination name of a table or column."""
     by_day, unit, at, lo = _frame(spec, stored)
     table = client.make_qualified_table_name(name(spec.dest_name))
-    cursor = client.escape_column_name(name(DAY if spec.strategy is Strategy.EVENTS else spec.dest(spec.cursor)))
+    cursor = client.escape_column_name(name(DAY if spec.strategy is Strategy.EVENTS else spec.dest(spec.cursor or "")))
     value = dialect.days(cursor) if by_day else dialect.micros(cursor)
     live = ""
     if spec.history:

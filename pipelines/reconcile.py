@@ -25,6 +25,7 @@ import dlt
 import pyarrow as pa
 
 from learnsync.destinations import Target
+from learnsync.destinations.base import sql_job
 from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import DELETED_AT, VALID_TO, Strategy, TableSpec
 from learnsync.catalog.layout import DAY, child_name, parent_column
@@ -284,7 +285,8 @@ class _Table:
                 " version first (one pass, no row read again), then a dry run can compare it")
             return
         upgrade.upgrade(self.pipeline, self.spec, self.reader, self.target, names)
-        with self.pipeline.destination_client() as job:
+        with self.pipeline.destination_client() as any_job:
+            job = sql_job(any_job)
             exists, columns = job.get_storage_table(self._name(self.spec.dest_name))
             if not exists:
                 self.result.method, self.result.note = "skipped", "not in the destination yet: run learnsync sync first"
@@ -401,7 +403,8 @@ class _Table:
         """Remove keys the share no longer has, with their child rows; mark them, for soft_delete tables; close
         their current version (`valid_to`), for history tables."""
         spec = self.spec
-        with self.pipeline.destination_client() as job:
+        with self.pipeline.destination_client() as any_job:
+            job = sql_job(any_job)
             client = job.sql_client
             parent = client.make_qualified_table_name(self._name(spec.dest_name))
             key_text, key_cols = self._key_text(client), self._keys(client)
@@ -456,9 +459,9 @@ class _Table:
         }
         self.result.rows_checked = sum(n for n, _ in src.values())
         self.result.buckets = len(src.keys() | dst.keys())
-        differ = [d for d in src.keys() | dst.keys() if src.get(d) != dst.get(d)]
-        if None in differ:
-            differ.remove(None)
+        changed = [d for d in src.keys() | dst.keys() if src.get(d) != dst.get(d)]
+        differ = [d for d in changed if d is not None]
+        if len(differ) < len(changed):
             self.result.note = "events with a NULL cursor differ: no day to replace them by; a full refresh fixes them"
         days = sorted(d for d in differ if d in src)
         gone = sorted(d for d in differ if d not in src)

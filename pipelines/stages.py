@@ -38,7 +38,8 @@ class Stages(Counter):  # type: ignore[type-arg]
         try:
             yield
         finally:
-            self[stage] += time.perf_counter() - started
+            # typeshed's Counter holds ints; this one holds seconds (Counter adds floats the same way)
+            self[stage] += time.perf_counter() - started  # pyright: ignore[reportArgumentType]
 
     def add_trace(self, trace: Any) -> None:
         """Add the steps of a dlt `PipelineTrace` (extract, normalize, load) and the load step's jobs (copy,

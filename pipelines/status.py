@@ -88,7 +88,9 @@ def table_status(
             with pipeline.sql_client() as client:
                 table = client.make_qualified_table_name(spec.dest_name)
                 current = f" WHERE {client.escape_column_name(VALID_TO)} IS NULL" if spec.history else ""
-                st.rows = int(client.execute_sql(f"SELECT COUNT(*) FROM {table}{current}")[0][0])
+                counted = client.execute_sql(f"SELECT COUNT(*) FROM {table}{current}")
+                assert counted, "a SELECT COUNT(*) returns one row"
+                st.rows = int(counted[0][0])
                 loads = client.make_qualified_table_name("_dlt_loads")
                 rows = client.execute_sql(
                     f"SELECT MAX(inserted_at) FROM {loads} WHERE schema_name = %s AND status = 0",

@@ -249,6 +249,12 @@ def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WIND
         conn.close()
 
 
+def _reached(hi: Bound, end: Bound) -> bool:
+    """Whether a window's upper bound is at or past the run's end. Both are values of one cursor column, so of one
+    type; Bound's union would let an int meet a date."""
+    return hi >= end  # pyright: ignore[reportOperatorIssue]
+
+
 class WindowStream:
     """The windows of one table sync, read one ahead in a background thread.
 
@@ -296,7 +302,7 @@ class WindowStream:
         if self.planned_rows is None:
             self.planned_rows = plan.total
         lo, hi = plan.lo, plan.hi
-        if end is not None and (hi is None or hi >= end):
+        if end is not None and (hi is None or _reached(hi, end)):
             hi = end
         return hi, list(self.reader.read_window(self.spec, lo, hi, nulls))
 
@@ -310,7 +316,7 @@ class WindowStream:
                 hi, batches = self._fetch(lo, nulls, end)
         self._ahead = None
         self.windows += 1
-        self.done = hi is None or (end is not None and hi >= end)
+        self.done = hi is None or (end is not None and _reached(hi, end))
         self.resume_from = hi
         if not self.done:
             self._ahead = (hi, self._pool.submit(self._fetch, hi, False, end))  # type: ignore[arg-type]

@@ -80,7 +80,8 @@ def interpolate(lo: Bound, hi: Bound, fraction: float) -> Bound:
     """The cursor value `fraction` (0..1) of the way from lo to hi."""
     if isinstance(lo, datetime) and isinstance(hi, datetime):
         return lo + (hi - lo) * fraction
-    if isinstance(lo, date) and isinstance(hi, date):
+    # a datetime is a date too: two of them were handled above, one with a date is no pair of bounds
+    if isinstance(lo, date) and isinstance(hi, date) and not isinstance(lo, datetime) and not isinstance(hi, datetime):
         return lo + timedelta(days=int((hi - lo).days * fraction))
     return int(lo + (hi - lo) * fraction)  # type: ignore[operator]
 
