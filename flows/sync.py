@@ -11,11 +11,12 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Cancelled, Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed
+from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from learnsync.destinations import resolve
@@ -53,7 +54,7 @@ def task_runner(settings: FlowSettings) -> TaskRunner:
     """The task runner `settings` ask for: threads (`max_parallel` of them) by default; a Dask cluster (an address,
     or a LocalCluster of `dask_workers` processes) when configured (needs learnsync[dask])."""
     if settings.dask_address or settings.dask_workers:
-        from prefect_dask import DaskTaskRunner
+        from prefect_dask.task_runners import DaskTaskRunner
 
         if settings.dask_address:
             return DaskTaskRunner(address=settings.dask_address)
@@ -69,6 +70,13 @@ class SettingsTaskRunner(ThreadPoolTaskRunner):
 
     def duplicate(self) -> TaskRunner:  # type: ignore[override]
         return task_runner(FlowSettings())
+
+
+def settings_task_runner() -> TaskRunner[PrefectFuture[Any]]:
+    """A SettingsTaskRunner, typed as `flow()` takes it: Prefect 3.9 annotates `task_runner` as
+    TaskRunner[PrefectFuture[Any]] with an invariant future type, which no concrete runner (ThreadPoolTaskRunner
+    included) matches statically; any TaskRunner works at run time."""
+    return cast("TaskRunner[PrefectFuture[Any]]", SettingsTaskRunner())
 
 
 def group_lanes(rows: list[dict[str, Any]], span: str) -> list[dict[str, Any]]:
@@ -175,7 +183,7 @@ def fan_out(keys: list[str], submit: Callable[[str], Any], limit: Optional[int])
     return futures
 
 
-@flow(name="learnsync-sync", task_runner=SettingsTaskRunner())
+@flow(name="learnsync-sync", task_runner=settings_task_runner())
 def sync_flow(
     profile: str = "360learning",
     tables: Optional[list[str]] = None,
@@ -223,7 +231,7 @@ class Finished:
         return self.value
 
 
-@flow(name="learnsync-full-refresh", task_runner=SettingsTaskRunner())
+@flow(name="learnsync-full-refresh", task_runner=settings_task_runner())
 def full_refresh_flow(
     tables: Optional[list[str]] = None,
     profile: str = "360learning",
@@ -246,7 +254,7 @@ def full_refresh_flow(
     return _collect("full-refresh", futures)
 
 
-@flow(name="learnsync-backfill", task_runner=SettingsTaskRunner())
+@flow(name="learnsync-backfill", task_runner=settings_task_runner())
 def backfill_flow(
     tables: list[str],
     start: datetime,
@@ -294,7 +302,7 @@ def _when(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
 
 
-@flow(name="learnsync-reconcile", task_runner=SettingsTaskRunner())
+@flow(name="learnsync-reconcile", task_runner=settings_task_runner())
 def reconcile_flow(
     tables: Optional[list[str]] = None,
     dry_run: bool = False,

@@ -11,8 +11,9 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, cast
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from dlt.common.exceptions import TerminalException
 from learnsync.errors import LearnsyncError, Unreachable
@@ -139,7 +140,9 @@ def block_login(source: Any, name: str) -> None:
     except ImportError:
         raise LearnsyncError("credentials_block needs prefect-snowflake: pip install 'learnsync[prefect-snowflake]'.") from None
     try:
-        block = SnowflakeCredentials.load(name)
+        # Prefect's async_dispatch types load() as "the block or its coroutine"; called from sync code (a task, the
+        # CLI) it returns the block
+        block = cast(SnowflakeCredentials, SnowflakeCredentials.load(name))
     except ValueError as exc:
         raise LearnsyncError(f"Cannot load the SnowflakeCredentials block {name!r}: {exc}") from None
 
@@ -244,7 +247,8 @@ class WindowProgress:
     def __init__(self, table: str, mode: str) -> None:
         import re
 
-        self.table, self.mode, self.artifact = table, mode, None
+        self.table, self.mode = table, mode
+        self.artifact: Optional[UUID] = None
         # artifact keys: lower-case letters, digits and dashes
         self.key = "learnsync-progress-" + re.sub(r"[^a-z0-9]+", "-", table.lower()).strip("-")
 
@@ -259,7 +263,8 @@ class WindowProgress:
         percent = min(100.0, 100.0 * result.rows / result.planned_rows)
         what = f"learnsync {self.mode} of {self.table}: {result.rows:,} of {result.planned_rows:,} rows"
         if self.artifact is None:
-            self.artifact = create_progress_artifact(percent, key=self.key, description=what)
+            # sync code gets the UUID itself (async_dispatch types the result as "it or its coroutine")
+            self.artifact = cast(UUID, create_progress_artifact(percent, key=self.key, description=what))
         else:
             update_progress_artifact(self.artifact, percent, description=what)
 
