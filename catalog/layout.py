@@ -4,11 +4,14 @@ parent. The engine, the dlt source and the destinations read these names here, s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from learnsync.catalog.fingerprint import composite_text
 from learnsync.catalog.naming import snake_case
 from learnsync.catalog.tables import DAY_COLUMN, Column, TableSpec
+
+if TYPE_CHECKING:
+    from dlt.common.schema.typing import TTableSchemaColumns
 
 DAY = snake_case(DAY_COLUMN)
 """The event tables' UTC day column (destination name)."""
@@ -44,6 +47,12 @@ def column_hint(col: Column) -> dict[str, Any]:
     if col.description:
         hint["description"] = col.description
     return hint
+
+
+def dlt_columns(hints: dict[str, dict[str, Any]]) -> TTableSchemaColumns:
+    """Column hints (name -> hint) as dlt takes them. learnsync builds them as plain dicts: some carry learnsync's own
+    hints (`x-learnsync-*`), which dlt keeps, but its TColumnSchema type does not name them."""
+    return cast("TTableSchemaColumns", hints)
 
 
 def child_name(spec: TableSpec, col: Column) -> str:

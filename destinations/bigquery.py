@@ -92,7 +92,7 @@ def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec
     from dlt.destinations.impl.bigquery.bigquery_adapter import TABLE_DESCRIPTION_HINT
 
     from learnsync.catalog.tables import Strategy
-    from learnsync.catalog.layout import DAY, child_description, child_name, column_hint, parent_column
+    from learnsync.catalog.layout import DAY, child_description, child_name, column_hint, dlt_columns, parent_column
 
     def adapt(source: "DltSource", spec: "TableSpec") -> None:
         parent = source.resources[spec.dest_name]
@@ -108,7 +108,7 @@ def adapter(partition: bool, cluster: bool) -> Callable[["DltSource", "TableSpec
             # BigQuery's NUMERIC holds at most 29 integer digits, but dlt 1.31 writes NUMERIC(37,1) for a
             # NUMBER(37,1), which BigQuery refuses; any precision over 38 makes dlt write BIGNUMERIC(39,s) instead
             if hint["data_type"] == "decimal" and 0 < hint["scale"] <= 9 and hint["precision"] - hint["scale"] > 29:
-                parent.apply_hints(columns={hint["name"]: {**hint, "precision": 39}})
+                parent.apply_hints(columns=dlt_columns({hint["name"]: {**hint, "precision": 39}}))
         if partition and spec.strategy is Strategy.EVENTS:
             bigquery_adapter(parent, partition=DAY)
         if cluster and spec.strategy is Strategy.MERGE and spec.primary_key:

@@ -19,6 +19,7 @@ from prefect.states import Cancelled, Completed, Failed
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from learnsync.catalog.tables import profile as vendor_profile
 from learnsync.destinations import resolve
 from learnsync.flows.tasks import (
     Job, TableFailed, emit_run_event, has_connection_limit, list_tables, reach_destination, reconcile_table_task, run_table,
@@ -199,7 +200,7 @@ def sync_flow(
 
     `max_connections` budgets the connections to the destination server, shared by every flow that syncs into
     it at the same time (a Prefect global concurrency limit); each table run takes CONNECTIONS_PER_TABLE."""
-    job = Job(profile, source_uri, destination, dataset, credentials_block, window_rows)
+    job = Job(vendor_profile(profile), source_uri, destination, dataset, credentials_block, window_rows)
     settings = FlowSettings()
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
@@ -243,7 +244,7 @@ def full_refresh_flow(
 ) -> State:
     """Reload tables (all by default) from scratch; each is swapped in whole, never seen empty or half-loaded.
     Tables kept with history keep their versions (the reload becomes versions) unless `reset_history`."""
-    job = Job(profile, source_uri, destination, dataset, credentials_block)
+    job = Job(vendor_profile(profile), source_uri, destination, dataset, credentials_block)
     settings = FlowSettings()
     limit = resolve(destination, dataset).max_parallel_loads
     names = with_retries(list_tables, settings)(job, tables)
@@ -277,7 +278,7 @@ def backfill_flow(
     windows = backfill_windows(start, end, timedelta(hours=window_hours))
     target = resolve(destination, dataset)
     check_destination(target)
-    job = Job(profile, source_uri, destination, dataset, credentials_block)
+    job = Job(vendor_profile(profile), source_uri, destination, dataset, credentials_block)
     settings = FlowSettings()
     names = with_retries(list_tables, settings)(job, tables)
     with_retries(reach_destination, settings)(job)
@@ -314,7 +315,7 @@ def reconcile_flow(
 ) -> State:
     """Make the warehouse equal to the share where cursors cannot see the change (in-place updates, hard
     deletes, rows behind the cursor). With `dry_run` it only reports, and ends Failed when anything differs."""
-    job = Job(profile, source_uri, destination, dataset, credentials_block)
+    job = Job(vendor_profile(profile), source_uri, destination, dataset, credentials_block)
     settings = FlowSettings()
     limit = resolve(destination, dataset).max_parallel_loads
     names = with_retries(list_tables, settings)(job, tables)

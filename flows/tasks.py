@@ -53,7 +53,8 @@ class Job:
     """What a flow syncs, without secrets (picklable, so Dask workers can take it)."""
 
     profile: Profile
-    """The vendor model; a flow's string parameter ("360learning", any case) becomes the Profile here."""
+    """The vendor model: flows pass their string parameter ("360learning", any case) through `vendor_profile`; a
+    string given here is turned into the Profile the same way."""
     source_uri: Optional[str]
     destination: Optional[str]
     dataset: str

@@ -58,10 +58,9 @@ def _keyed_rows(spec: TableSpec, batch: pa.Table, counts: ValueCounts) -> pa.Tab
     table loads (the reader lets every such row through its one-row-per-key QUALIFY, so the count is exact)."""
     if not spec.primary_key or spec.strategy is Strategy.EVENTS:
         return batch
-    missing = None
-    for key in spec.primary_key:
-        nulls = pc.is_null(batch[key])
-        missing = nulls if missing is None else pc.or_(missing, nulls)
+    missing = pc.is_null(batch[spec.primary_key[0]])
+    for key in spec.primary_key[1:]:
+        missing = pc.or_(missing, pc.is_null(batch[key]))
     skipped = pc.sum(missing.cast(pa.int64())).as_py() or 0
     if not skipped:
         return batch

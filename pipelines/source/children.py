@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +23,9 @@ from learnsync.catalog.tables import Column, TableSpec
 from learnsync.catalog.fingerprint import ROW_HASH, composite_text
 from learnsync.catalog.naming import extend_names, name_order, snake_case
 from learnsync.catalog.layout import column_hint, parent_column
+
+if TYPE_CHECKING:
+    from dlt.common.schema.typing import TTableReference
 
 log = logging.getLogger("learnsync.children")
 
@@ -99,7 +102,7 @@ def child_hints(spec: TableSpec) -> dict[str, dict[str, Any]]:
     return hints
 
 
-def child_reference(spec: TableSpec) -> Optional[list[dict[str, Any]]]:
+def child_reference(spec: TableSpec) -> Optional[list[TTableReference]]:
     """The child -> parent reference, for dlt's schema (a composite key is joined into one text, so none)."""
     if len(spec.primary_key) != 1:
         return None

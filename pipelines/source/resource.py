@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.items_transform import MapItem
+from dlt.common.schema.typing import TDeleteInsertStrategyDict
 from dlt.extract.resource import DltResource
 
-from learnsync.catalog.layout import DAY, child_description, child_name
+from learnsync.catalog.layout import DAY, child_description, child_name, dlt_columns
 from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.source.children import ChildColumns, child_hints, child_reference, key_column_hints, unnest
 from learnsync.pipelines.source.arrow import prepare_batch
@@ -20,9 +21,9 @@ from learnsync.pipelines.source.types import empty_batch, table_hints
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.values import ValueCounts
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
-MERGE_DEDUPLICATED = {**MERGE, "deduplicated": True}
+MERGE_DEDUPLICATED: TDeleteInsertStrategyDict = {**MERGE, "deduplicated": True}
 
 
 def cursor_column(spec: TableSpec) -> Optional[str]:
@@ -112,9 +113,8 @@ def share_table(
     if table.strategy is Strategy.EVENTS:
         hints[DAY]["merge_key"] = True
     tracked = cursor_column(table) if incremental is not None else None
-    stages: Stages = getattr(windows, "stages", None)
-    if stages is None:
-        stages = Stages()
+    shared: Optional[Stages] = getattr(windows, "stages", None)
+    stages = shared if shared is not None else Stages()
     counts: Optional[ValueCounts] = getattr(windows, "values", None)
 
     def rows(cursor: Optional[dlt.sources.incremental[Any]] = incremental) -> Iterator[pa.Table]:
@@ -140,22 +140,23 @@ def share_table(
                 batches = prepared = None  # type: ignore[assignment]  # only the prepared window stays alive
             if window is not None:
                 empty = False
-                yield _hide_future(window, tracked, table.dest(table.cursor), windows.limit) if tracked else window
+                yield _hide_future(window, tracked, table.dest(table.cursor or ""), windows.limit) if tracked else window
             if not replace or windows.done:
                 break
         if empty:
             # dlt creates a table only from data; a typed empty batch creates it with every column
             yield empty_batch(table)
 
-    parent = dlt.resource(
+    # dlt types resource(function) as a ResourceFactory; unless standalone=True it returns the DltResource itself
+    parent = cast(DltResource, dlt.resource(
         rows,
         name=table.dest_name,
         write_disposition=disposition,
         # a history table holds many rows per key: its versions are told apart by the row fingerprint
         primary_key=list(table.key_dest) if table.strategy is Strategy.MERGE and not table.history else None,
-        columns=hints,
+        columns=dlt_columns(hints),
         table_format=None,
-    )
+    ))
     parent.apply_hints(additional_table_hints=parent_table_hints(table))
     if tracked:
         parent.add_step(_RestoreCursor(tracked))
@@ -172,8 +173,10 @@ def share_table(
                 _children(table, col, merged and not table.history, columns, stages),
                 data_from=parent,
                 name=name,
-                write_disposition=MERGE if merged else "replace",
-                columns=child_hints(table),
+                # dlt.transformer hands this to dlt.resource, which takes a merge strategy dict; transformer's
+                # annotation names only the plain dispositions
+                write_disposition=cast(Any, MERGE if merged else "replace"),
+                columns=dlt_columns(child_hints(table)),
                 references=child_reference(table),
             ).apply_hints(additional_table_hints={"description": child_description(table, col)})
         )
@@ -239,6 +242,6 @@ def _children(spec: TableSpec, col: Any, tombstones: bool, columns: ChildColumns
         with stages.timed("children"):
             rows = unnest(spec, col, batch, tombstones, columns)
         hints = key_column_hints(columns, rows)
-        yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints)) if hints else rows
+        yield dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=dlt_columns(hints))) if hints else rows
 
     return children
