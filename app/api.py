@@ -114,9 +114,9 @@ def sync(
         specs = _sync.plan(reader, prof, tables)
         # the destination is reached once before the tables: down, it is one error, not one per table
         _sync.synced_tables(target, dataset, lock_timeout=lock_timeout)
-        return _sync.sync(reader, specs, target, dataset, prof.value, full_refresh, on_result=on_result,
-                          lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
-                          reset_history=reset_history)
+        run = _sync.RunContext.of(target, dataset, prof.value, lock_timeout=lock_timeout, should_stop=should_stop,
+                                  run_id=run_id, reset_history=reset_history)
+        return _sync.sync(reader, specs, run, full_refresh, on_result=on_result)
 
 
 def reconcile(

@@ -145,7 +145,8 @@ def _destination_check(target: Any, dataset: str) -> Check:
     try:
         with target.lock(dataset_lock_key(target, dataset), 60), \
                 dlt.pipeline(pipeline_name=pipeline_name("any", "check", target, dataset),
-                             destination=target.destination, dataset_name=target.dataset or dataset).sql_client() as client:
+                             destination=target.destination,
+                             dataset_name=target.dataset_name(dataset)).sql_client() as client:
             created = not client.has_dataset()
             if created:
                 client.create_dataset()

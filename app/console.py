@@ -41,7 +41,7 @@ def run_sync(
     before any table for a destination that cannot be reached or a bad table name; a table's own failure is in
     its result, never raised. Returns the results in table order. `reset_history` (with `full_refresh`) drops
     the versions of tables kept with history."""
-    from learnsync.pipelines.sync import new_dataset_line, plan, sync, synced_tables
+    from learnsync.pipelines.sync import RunContext, new_dataset_line, plan, sync, synced_tables
 
     specs = plan(reader, prof, tables)
 
@@ -66,9 +66,9 @@ def run_sync(
             display.done(r, f"  {'(check)':<28} {len(specs)} table(s) compared with the share in one query"
                             f"  {r.seconds:6.1f}s  snowflake {r.queries} queries {r.snowflake_seconds:.1f}s")
 
-        results = sync(reader, specs, target, dataset, prof.value, full_refresh, pipelines_dir, on_result=show,
-                       on_window=window, lock_timeout=lock_timeout, should_stop=should_stop, run_id=run_id,
-                       reset_history=reset_history, on_check=check)
+        run = RunContext.of(target, dataset, prof.value, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
+                            run_id=run_id, on_window=window, should_stop=should_stop, reset_history=reset_history)
+        results = sync(reader, specs, run, full_refresh, on_result=show, on_check=check)
     typer.echo(cost_line(reader.stats.snapshot(), results, checks))
     return results
 

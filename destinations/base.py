@@ -129,7 +129,7 @@ class Target:
     """Writes table/column descriptions as comments after a load; None where dlt writes them itself or cannot."""
     index: Optional[Indexer] = None
     """Adds the primary keys and child-table join indexes dlt does not create, after a load; None: leave them."""
-    dataset: Optional[str] = None  # the dataset the URI names; it wins over --dataset
+    dataset: Optional[str] = None  # the dataset the URI names; it wins over --dataset (`dataset_name`)
     adapt: Callable[["DltSource", "TableSpec"], None] = lambda source, spec: None
     """Shapes one table's dlt source for this destination (e.g. BigQuery partitioning), before it runs."""
     merges: bool = True
@@ -142,6 +142,11 @@ class Target:
     exists: Callable[[], bool] = lambda: True
     """Whether the destination is there to be read, asked without touching it (a DuckDB file: whether the file
     exists), so that commands that only read never create it."""
+
+    def dataset_name(self, given: str) -> str:
+        """The dataset this destination loads into: the one its URI names, else `given` (--dataset). The one
+        place it is decided; a run resolves it once (`pipelines.sync.RunContext`)."""
+        return self.dataset or given
 
 
 Factory = Callable[[SplitResult, str, dict[str, Any]], Target]

@@ -217,7 +217,7 @@ def sync_flow(
     futures = {n: started[n] if n in started else Finished(skipped[n]) for n in names}
     state = _collect("sync", futures, check=check)
     if state.is_completed():  # the not-synced alert watches this event, one per dataset
-        emit_run_event(job, resolve(destination, dataset).dataset or dataset, names,
+        emit_run_event(job, resolve(destination, dataset).dataset_name(dataset), names,
                        sum(r["rows"] or 0 for r in state.result()))
     return state
 

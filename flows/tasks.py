@@ -345,7 +345,7 @@ def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str
     (the check: `learnsync.run.checked`). {} when none qualifies or the check fails for any reason, a source that
     is away included (every table then runs, in its own retried task); never raises."""
     from learnsync.destinations import resolve
-    from learnsync.pipelines.sync import plan, recorded_cursors, unchanged_tables
+    from learnsync.pipelines.sync import RunContext, plan, recorded_cursors, unchanged_tables
 
     target = resolve(job.destination, job.dataset)
     try:
@@ -355,12 +355,13 @@ def unchanged_tables_task(job: Job, tables: Sequence[str]) -> dict[str, dict[str
             return {}
         with open_reader(job, mode="check") as reader:
             specs = plan(reader, job.profile, list(tables))
-            checked = unchanged_tables(reader, specs, target, job.dataset, run_id=flow_run_id(), recorded=recorded)
+            run = RunContext.of(target, job.dataset, job.profile.value, run_id=flow_run_id())
+            checked = unchanged_tables(reader, specs, run, recorded=recorded)
     except Exception as exc:  # noqa: BLE001 - an optimization: the table tasks run (and are retried) either way
         get_run_logger().info("The check for unchanged tables failed (%s); every table runs.",
                               " ".join(str(exc).split())[:300])
         return {}
-    dataset = target.dataset or job.dataset
+    dataset = target.dataset_name(job.dataset)
     for result in checked.skipped.values():
         emit_table_event(job, dataset, result)
     if checked.skipped:
@@ -423,7 +424,7 @@ def run_table(
     refresh only) drops the versions of a table kept with history (`sync_table`)."""
     from learnsync.destinations import resolve
     from learnsync.pipelines.backfill import backfill_lane, lane_target
-    from learnsync.pipelines.sync import plan, sync_table
+    from learnsync.pipelines.sync import RunContext, plan, sync_table
     from prefect.concurrency.sync import concurrency
 
     logger = get_run_logger()
@@ -446,16 +447,15 @@ def run_table(
     began = time.time()
     with budget, open_reader(job, table, mode) as reader:
         spec = plan(reader, job.profile, [table])[0]
+        run = RunContext.of(target, job.dataset, job.profile.value, lock_timeout=LOCK_TIMEOUT,
+                            should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
+                            reset_history=reset_history)
         if lane is not None:
-            total = backfill_lane(reader, spec, target, job.dataset, job.profile.value, list(windows), lane,
-                                  should_stop=flow_run_cancelled, run_id=flow_run_id(), on_window=on_window,
-                                  on_range=logged)
+            total = backfill_lane(reader, spec, run, list(windows), lane, on_range=logged)
         else:
-            total = sync_table(reader, spec, target, job.dataset, job.profile.value, mode,
-                               lock_timeout=LOCK_TIMEOUT, should_stop=flow_run_cancelled, run_id=flow_run_id(),
-                               on_window=on_window, reset_history=reset_history)
+            total = sync_table(reader, spec, run, mode)
             logged(total, (None, None))
-    emit_table_event(job, target.dataset or job.dataset, total)
+    emit_table_event(job, target.dataset_name(job.dataset), total)
     if not total.ok:
         raise TableFailed(total)
     if total.interrupted:

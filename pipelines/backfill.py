@@ -18,7 +18,7 @@ from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import Profile, TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import (
-    Mode, StopCheck, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,
+    Mode, RunContext, StopCheck, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,
     sync_table, table_lock,
 )
 from learnsync.pipelines.upgrade import upgrade
@@ -57,20 +57,18 @@ def lane_target(destination: Optional[str], dataset: str, table: str, lane: int)
 
 
 def backfill_lane(
-    reader: ShareReader, spec: TableSpec, target: Target, dataset: str, profile: str, windows: Sequence[Window],
-    lane: int, should_stop: Optional[StopCheck] = None, run_id: Optional[str] = None,
-    on_window: Optional[Callable[[TableResult], None]] = None,
+    reader: ShareReader, spec: TableSpec, run: RunContext, windows: Sequence[Window], lane: int,
     on_range: Optional[Callable[[TableResult, Window], None]] = None,
 ) -> TableResult:
-    """Run one lane: its windows one after another on the lane's own staging dataset (`lane_target`), dropped when
-    the lane ends. The caller holds the table's lock. Returns the lane's windows summed; stops at the first
-    failed or interrupted window. `on_range` receives each window's result."""
+    """Run one lane of `run`: its windows one after another on the lane's own staging dataset (`lane_target`, the
+    target of `run`), dropped when the lane ends. The caller holds the table's lock. Returns the lane's windows
+    summed; stops at the first failed or interrupted window. `on_range` receives each window's result."""
     total: Optional[TableResult] = None
+    target, dataset = run.target, run.given_dataset
+    run = run.lane(lane)
     try:
         for window in windows:
-            result = sync_table(reader, spec, target, dataset, profile, Mode.BACKFILL, window[0], window[1],
-                                pipeline_suffix=f"__bf{lane}", lock_timeout=None, should_stop=should_stop,
-                                run_id=run_id, on_window=on_window)
+            result = sync_table(reader, spec, run, Mode.BACKFILL, window[0], window[1])
             if on_range is not None:
                 on_range(result, window)
             total = result if total is None else _add(total, result)
@@ -141,8 +139,9 @@ def backfill(
         if should_stop is not None and should_stop():
             return TableResult(spec.name, spec.strategy.value, started=False)
         with open_reader() as reader:
-            return backfill_lane(reader, spec, lane_target(destination, dataset, spec.name, lane), dataset,
-                                 profile.value, dealt[lane], lane, should_stop, run_id)
+            lane_run = RunContext.of(lane_target(destination, dataset, spec.name, lane), dataset, profile.value,
+                                     should_stop=should_stop, run_id=run_id)
+            return backfill_lane(reader, spec, lane_run, dealt[lane], lane)
 
     results = []
     with ExitStack() as locks, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:

@@ -36,8 +36,8 @@ from learnsync.pipelines.snowflake import sql
 from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
-    Mode, destination_name, destination_namer, make_pipeline, reason as _reason, remove_days, resume, source_name,
-    sync_table, table_lock,
+    Mode, RunContext, destination_name, destination_namer, make_pipeline, reason as _reason, remove_days, resume,
+    source_name, sync_table, table_lock,
     versioned_disposition,
 )
 
@@ -323,8 +323,9 @@ class _Table:
             self.result.rows_fetched = self._sync(Mode.FULL_REFRESH)
 
     def _sync(self, mode: Mode, start: Any = None, end: Any = None) -> int:
-        done = sync_table(self.reader, self.spec, self.target, self.dataset, self.profile, mode, start, end,
-                          pipelines_dir=self.pipelines_dir, lock_timeout=None)  # the reconcile holds the lock
+        run = RunContext.of(self.target, self.dataset, self.profile, pipelines_dir=self.pipelines_dir,
+                            lock_timeout=None)  # the reconcile holds the lock
+        done = sync_table(self.reader, self.spec, run, mode, start, end)
         if not done.ok:
             raise LearnsyncError(done.error or f"{mode.value} failed")
         return done.rows

@@ -103,7 +103,7 @@ def _pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]) -> Any
     from learnsync.destinations.base import pipeline_name
 
     return dlt.pipeline(pipeline_name=pipeline_name("any", "history", target, dataset),
-                        destination=target.destination, dataset_name=target.dataset or dataset,
+                        destination=target.destination, dataset_name=target.dataset_name(dataset),
                         pipelines_dir=pipelines_dir)
 
 

@@ -130,12 +130,12 @@ def _recorded_sync(share: Any, dest: Dest) -> list[Any]:
     from learnsync.destinations import resolve
     from learnsync.catalog.tables import Profile
     from learnsync.pipelines.snowflake.cost import new_run_id
-    from learnsync.pipelines.sync import plan, sync
+    from learnsync.pipelines.sync import RunContext, plan, sync
     from tests.support.helpers import share_reader
 
     with share_reader(share) as reader:
-        results = sync(reader, plan(reader, Profile("auto")), resolve(dest.uri, dest.dataset), dest.dataset, "auto",
-                       run_id=new_run_id())
+        run = RunContext.of(resolve(dest.uri, dest.dataset), dest.dataset, "auto", run_id=new_run_id())
+        results = sync(reader, plan(reader, Profile("auto")), run)
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     return results
 

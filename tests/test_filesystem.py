@@ -16,7 +16,7 @@ from learnsync.destinations import resolve
 from learnsync.catalog.tables import Profile
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from learnsync.pipelines.snowflake.reader import ShareReader
-from learnsync.pipelines.sync import Mode, plan, sync_table
+from learnsync.pipelines.sync import Mode, RunContext, plan, sync_table
 from tests.support.warehouses import Dest
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, event, tracking
@@ -98,7 +98,8 @@ def test_file_destination_refuses_a_backfill(share, file_dest):
         reader = ShareReader(conn, source.database, source.schema)
         spec = plan(reader, Profile.LEARNING_360, ["SKILLS"])[0]
         target = resolve(file_dest.uri, file_dest.dataset)
-        result = sync_table(reader, spec, target, file_dest.dataset, "360learning", Mode.BACKFILL, T0, T0)
+        run = RunContext.of(target, file_dest.dataset, "360learning")
+        result = sync_table(reader, spec, run, Mode.BACKFILL, T0, T0)
     finally:
         conn.close()
     assert not result.ok and "cannot merge" in result.error

@@ -11,7 +11,7 @@ import pytest
 
 from learnsync.destinations import resolve
 from learnsync.catalog.tables import Profile
-from learnsync.pipelines.sync import plan, sync
+from learnsync.pipelines.sync import RunContext, plan, sync
 from tests.support.warehouses import drop_pg_schema
 from tests.support.crashkit import kill_nine, seed, start_sync
 from tests.support.helpers import assert_table_equal, create, insert, run_reconcile, run_sync, share_reader
@@ -157,8 +157,8 @@ def test_full_refresh_keeps_history_and_reset_history_clears_it(share, dest, mon
 
     with share_reader(share) as reader:
         specs = plan(reader, Profile.LEARNING_360, [TABLE])
-        results = sync(reader, specs, resolve(dest.uri, dest.dataset), dest.dataset, "360learning", full_refresh=True,
-                       reset_history=True)
+        run = RunContext.of(resolve(dest.uri, dest.dataset), dest.dataset, "360learning", reset_history=True)
+        results = sync(reader, specs, run, full_refresh=True)
     assert all(r.ok for r in results), results
     assert dest.query('SELECT count(*), count("valid_to") FROM "{ds}"."courses_trackings"') == [(2, 0)]
     assert dest.query('SELECT count(*) FROM "{ds}"."courses_trackings__access_dates"') == [(2,)]

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
-from tests.support.rows import T0, event, tracking
+from tests.support.rows import T0, event, tracking, trackings
 
 
 
@@ -169,3 +169,37 @@ def test_empty_strings_stay_empty_and_nulls_stay_null(share, dest):
     run_sync(share, dest, tables=["SKILLS"])
     assert sorted(dest.query('SELECT "id", "name", "author" FROM "{ds}"."skills"')) == [("s1", "", None), ("s2", None, "")]
     assert_table_equal(share, dest, "SKILLS")
+
+
+def test_a_warehouse_synced_before_the_run_context_resumes_without_reading_again(share, dest):
+    """Issue 23 item 2: dlt keys a table's stored state and cursor by its pipeline name, so the run context must not
+    rename a pipeline. The names stored in the destination are those learnsync computed before it (the formula,
+    written out here), and a second sync finds the stored cursors: an entity table with a child table and an
+    event table read only what is new."""
+    import re
+
+    from learnsync.destinations import resolve
+
+    def before(profile: str, table: str) -> str:  # destinations.base.pipeline_name before the context, verbatim
+        raw = f"learnsync_{profile}_{table}_{resolve(dest.uri, dest.dataset).identity}_{dest.dataset}".lower()
+        return re.sub(r"[^a-z0-9_]+", "_", raw)
+
+    create(share, "COURSES_TRACKINGS")
+    trackings(share, 48, T0 - timedelta(days=4))
+    create(share, "FACT_LEARN_EVENTS")
+    insert(share, "FACT_LEARN_EVENTS", [event(i, T0 - timedelta(days=6, hours=-5 * i)) for i in range(30)])
+    first = (run_sync(share, dest, tables=["COURSES_TRACKINGS"])
+             + run_sync(share, dest, profile="datacamp", tables=["FACT_LEARN_EVENTS"]))
+    assert [r.rows for r in first] == [48, 30]
+    stored = {r[0] for r in dest.query('SELECT DISTINCT pipeline_name FROM "{ds}"."_dlt_pipeline_state"')}
+    assert stored == {before("360learning", "COURSES_TRACKINGS"), before("datacamp", "FACT_LEARN_EVENTS")}
+
+    trackings(share, 2, T0 + timedelta(days=1), prefix="new")
+    insert(share, "FACT_LEARN_EVENTS", [event(100 + i, T0 + timedelta(days=1, hours=i)) for i in range(3)])
+    second = (run_sync(share, dest, tables=["COURSES_TRACKINGS"])
+              + run_sync(share, dest, profile="datacamp", tables=["FACT_LEARN_EVENTS"]))
+    for result, earlier, new in zip(second, first, (2, 3)):
+        assert result.old_cursor is not None, result  # the stored cursor was found
+        assert result.rows_new == new and result.rows < earlier.rows, result  # incremental: no full re-read
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+    assert_table_equal(share, dest, "FACT_LEARN_EVENTS")

@@ -24,19 +24,20 @@ def table_lock(target: Target, dataset: str, table: str, timeout: Optional[float
     """The lock of one table in one destination dataset (a no-op when timeout is None)."""
     if timeout is None:
         return nullcontext()
-    return target.lock(f"table {table} of dataset {dataset} in {target.display}", timeout)
+    # the dataset the rows go to, not --dataset: two runs into one URI-named dataset wait for each other
+    return target.lock(f"table {table} of dataset {target.dataset_name(dataset)} in {target.display}", timeout)
 
 
 def dataset_lock_key(target: Target, dataset: str) -> str:
     """The lock held while a run reads or writes what a dataset holds as a whole (its list of learnsync tables,
     the run history), named as a user reads it in a waiting line: "another learnsync run is syncing dataset X"."""
-    return f"dataset {dataset} in {target.display}"
+    return f"dataset {target.dataset_name(dataset)} in {target.display}"
 
 
 def catalog_pipeline(target: Target, dataset: str, pipelines_dir: Optional[str]) -> dlt.Pipeline:
     """A pipeline that only reads the dataset (dlt's SQL client needs one)."""
     return dlt.pipeline(pipeline_name=pipeline_name("any", "catalog", target, dataset),
-                        destination=target.destination, dataset_name=target.dataset or dataset,
+                        destination=target.destination, dataset_name=target.dataset_name(dataset),
                         pipelines_dir=pipelines_dir)
 
 
@@ -111,11 +112,11 @@ def require_synced(target: Target, dataset: str, pipelines_dir: Optional[str] = 
         return tables
     others = learnsync_datasets(target, pipelines_dir)
     where = f"datasets that do: {', '.join(others)}" if others else "no dataset there does"
-    raise LearnsyncError(f"Dataset {target.dataset or dataset!r} in {target.display} holds no learnsync tables"
+    raise LearnsyncError(f"Dataset {target.dataset_name(dataset)!r} in {target.display} holds no learnsync tables"
                          f" ({where}); check --dataset (LEARNSYNC_DATASET), or run learnsync sync first.")
 
 
 def new_dataset_line(target: Target, dataset: str) -> str:
     """The line that says a sync is the first into a dataset (a mistyped --dataset shows here)."""
-    return (f"Dataset {target.dataset or dataset} in {target.display} holds no learnsync tables yet: this first sync"
+    return (f"Dataset {target.dataset_name(dataset)} in {target.display} holds no learnsync tables yet: this first sync"
             " creates it and loads every table in full.")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Sequence
 
-from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines import lookback
 from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
+from learnsync.pipelines.sync.context import RunContext
 from learnsync.pipelines.sync.dataset import catalog_lock, catalog_pipeline
 from learnsync.pipelines.sync.pipeline import destination_namer, source_name
 from learnsync.pipelines.sync.results import Mode, TableResult, history_row
@@ -85,11 +85,7 @@ def key_text_to_migrate(client: Any, specs: Sequence[TableSpec], name: Callable[
 def unchanged_tables(
     reader: ShareReader,
     specs: Sequence[TableSpec],
-    target: Target,
-    dataset: str,
-    pipelines_dir: Optional[str] = None,
-    lock_timeout: Optional[float] = LOCK_TIMEOUT,
-    run_id: Optional[str] = None,
+    run: RunContext,
     recorded: Optional[dict[str, str]] = None,
     checks: Optional[dict[str, tuple[Any, lookback.LookbackCheck]]] = None,
 ) -> Checked:
@@ -102,7 +98,7 @@ def unchanged_tables(
     of tables stays within Snowflake's statement size), under the dataset catalog's lock; such a table's dlt
     pipeline is never opened.
     On a real account every query wakes a warehouse that bills at least a minute: an idle run costs one query.
-    That query is the run's, not any table's: with `run_id`, one run-level row (table `runs.RUN_TABLE`, mode
+    That query is the run's, not any table's: with `run.run_id`, one run-level row (table `runs.RUN_TABLE`, mode
     `runs.CHECK`) records it, and the skipped tables' rows (mode incremental, 0 rows, 0 queries) go in the same
     insert, so the tables' figures add up to the run's total. Returns an empty `Checked` where nothing qualifies,
     or when the check fails for any reason (logged; the tables then run one by one, which is always correct).
@@ -111,13 +107,14 @@ def unchanged_tables(
     again (`sync_table`'s `lookback_check`)."""
     from learnsync.pipelines import runs as run_history
 
+    target, dataset, pipelines_dir, run_id = run.target, run.dataset, run.pipelines_dir, run.run_id
     candidates = [s for s in specs if lookback.applies(s)]
     if not candidates or not target.merges or target.dialect is None or not run_history.supported(target):
         return Checked()
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     before = reader.stats.snapshot()
     try:
-        with catalog_lock(target, dataset, lock_timeout):
+        with catalog_lock(target, dataset, run.lock_timeout):
             if recorded is None:
                 recorded = recorded_cursors(target, dataset, pipelines_dir)
             stored: dict[str, Any] = {}

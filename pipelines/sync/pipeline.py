@@ -36,13 +36,19 @@ def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
         return None
 
 
+def table_pipeline_name(profile: str, spec: TableSpec, target: Target, dataset: str, suffix: str = "") -> str:
+    """The dlt pipeline name of one table: `pipeline_name` of (profile, table, destination, --dataset as given),
+    + `suffix` (a backfill lane's). dlt keys the table's stored state and cursor by it: never change it."""
+    return pipeline_name(profile, spec.name, target, dataset) + suffix
+
+
 def make_pipeline(
     profile: str, spec: TableSpec, target: Target, dataset: str, pipelines_dir: Optional[str], suffix: str = ""
 ) -> dlt.Pipeline:
     """The dlt pipeline of one table run: named by `pipeline_name` (+ `suffix` for a backfill lane), its
     state in `pipelines_dir` (None: dlt's default) and in the destination, with learnsync's dlt settings scoped to
     it by name (never global). Never raises for a destination that is down: dlt connects only when it loads."""
-    name = pipeline_name(profile, spec.name, target, dataset) + suffix
+    name = table_pipeline_name(profile, spec, target, dataset, suffix)
     # every dlt setting learnsync makes is scoped to this pipeline by its name (dlt looks up `<pipeline>.<section>`
     # first), never global: a user's own pipelines in the same process keep their configuration.
     # Load files stay on this machine; gzipping them was half the time of a Postgres load (measured). A user's
@@ -62,7 +68,7 @@ def make_pipeline(
     return dlt.pipeline(
         pipeline_name=name,
         destination=target.destination,
-        dataset_name=target.dataset or dataset,
+        dataset_name=target.dataset_name(dataset),
         pipelines_dir=pipelines_dir,
     )
 

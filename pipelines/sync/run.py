@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional, Sequence
 
-from learnsync.defaults import LOCK_TIMEOUT
-from learnsync.destinations import Target
 from learnsync.errors import DestinationUnreachable
 from learnsync.pipelines import lookback
 from learnsync.catalog.tables import Strategy, TableSpec
 from learnsync.pipelines.drift import warn_gone_tables
 from learnsync.catalog.naming import unique_names
 from learnsync.pipelines.snowflake.reader import ShareReader
+from learnsync.pipelines.sync.context import RunContext
 from learnsync.pipelines.sync.dataset import synced_tables
 from learnsync.pipelines.sync.idle import Checked, unchanged_tables
-from learnsync.pipelines.sync.results import Mode, StopCheck, TableResult
+from learnsync.pipelines.sync.results import Mode, TableResult
 from learnsync.pipelines.sync.table import sync_table
 
 log = logging.getLogger("learnsync.sync")
@@ -24,29 +23,20 @@ log = logging.getLogger("learnsync.sync")
 def sync(
     reader: ShareReader,
     specs: Sequence[TableSpec],
-    target: Target,
-    dataset: str,
-    profile: str,
+    run: RunContext,
     full_refresh: bool = False,
-    pipelines_dir: Optional[str] = None,
     on_result: Optional[Callable[[TableResult], None]] = None,
-    lock_timeout: Optional[float] = LOCK_TIMEOUT,
-    on_window: Optional[Callable[[TableResult], None]] = None,
-    should_stop: Optional[StopCheck] = None,
-    run_id: Optional[str] = None,
-    reset_history: bool = False,
     on_check: Optional[Callable[[TableResult], None]] = None,
 ) -> list[TableResult]:
-    """Sync tables one after another; a failing table does not stop the others. When `should_stop()` turns
-    True, the table in flight stops after its current window and the tables after it are not started
-    (`started=False`); both are passed to `on_result`. `reset_history` (with `full_refresh`) drops the versions
+    """Sync tables one after another in `run`; a failing table does not stop the others. When `run.should_stop()`
+    turns True, the table in flight stops after its current window and the tables after it are not started
+    (`started=False`); both are passed to `on_result`. `run.reset_history` (with `full_refresh`) drops the versions
     of tables kept with history and starts their history again (see `sync_table`). `on_check` receives the
     run's check for unchanged tables (`Checked.run`), when one was made, before any table's result."""
     results = []
     mode = Mode.FULL_REFRESH if full_refresh else Mode.INCREMENTAL
     checks: dict[str, tuple[Any, lookback.LookbackCheck]] = {}
-    checked = Checked() if full_refresh else unchanged_tables(reader, specs, target, dataset, pipelines_dir,
-                                                              lock_timeout, run_id, checks=checks)
+    checked = Checked() if full_refresh else unchanged_tables(reader, specs, run, checks=checks)
     skipped = checked.skipped
     if checked.run is not None and on_check is not None:
         on_check(checked.run)
@@ -56,7 +46,7 @@ def sync(
             if on_result:
                 on_result(skipped[spec.name])
             continue
-        if should_stop is not None and should_stop():
+        if run.stopping():
             res = TableResult(spec.name, spec.strategy.value, started=False)
             results.append(res)
             if on_result:
@@ -64,11 +54,7 @@ def sync(
             continue
         if spec.strategy is Strategy.REPLACE:
             log.warning("Table %s has no usable cursor: it is fully reloaded on every run.", spec.name)
-        res = sync_table(
-            reader, spec, target, dataset, profile, mode, pipelines_dir=pipelines_dir, lock_timeout=lock_timeout,
-            on_window=on_window, should_stop=should_stop, run_id=run_id, reset_history=reset_history,
-            lookback_check=checks.get(spec.name),
-        )
+        res = sync_table(reader, spec, run, mode, lookback_check=checks.get(spec.name))
         results.append(res)
         if on_result:
             on_result(res)
@@ -76,7 +62,7 @@ def sync(
         # after the tables, not before their locks: a DuckDB file takes one process at a time, and a run waiting
         # for another's lock must not open it meanwhile
         try:
-            loaded = synced_tables(target, dataset, pipelines_dir)
+            loaded = synced_tables(run.target, run.dataset, run.pipelines_dir)
         except DestinationUnreachable as exc:  # the tables are loaded: this check only warns
             log.warning("%s", exc)
         else:

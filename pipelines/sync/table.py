@@ -6,12 +6,11 @@ import logging
 import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.destinations import Target
 from learnsync.errors import LearnsyncError
 from learnsync.pipelines import lookback
@@ -20,14 +19,14 @@ from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
 from learnsync.pipelines.source.resource import make_incremental, share_table
-from learnsync.pipelines.sync.dataset import table_lock
+from learnsync.pipelines.sync.context import RunContext
 from learnsync.pipelines.sync.ddl import remove_days, write_comments, write_indexes
 from learnsync.pipelines.sync.failures import failed_line, failure_counter, root_cause
 from learnsync.pipelines.sync.pipeline import (
-    destination_namer, make_pipeline, rows_normalized, source_name, stored_cursor,
+    destination_namer, rows_normalized, source_name, stored_cursor,
 )
 from learnsync.pipelines.sync.recovery import discard_pending, resume
-from learnsync.pipelines.sync.results import Mode, StopCheck, TableResult, record_run, split_rows
+from learnsync.pipelines.sync.results import Mode, TableResult, record_run, split_rows
 from learnsync.pipelines.sync.schema import drift_options, history_options, key_text_migration, versioned_disposition
 from learnsync.pipelines.upgrade import upgrade as upgrade_fingerprints
 
@@ -37,38 +36,31 @@ log = logging.getLogger("learnsync.sync")
 def sync_table(
     reader: ShareReader,
     spec: TableSpec,
-    target: Target,
-    dataset: str,
-    profile: str,
+    run: RunContext,
     mode: Mode = Mode.INCREMENTAL,
     start: Any = None,
     end: Any = None,
-    pipelines_dir: Optional[str] = None,
-    pipeline_suffix: str = "",
-    lock_timeout: Optional[float] = LOCK_TIMEOUT,
-    on_window: Optional[Callable[[TableResult], None]] = None,
-    should_stop: Optional[StopCheck] = None,
-    run_id: Optional[str] = None,
-    reset_history: bool = False,
     lookback_check: Optional[tuple[Any, lookback.LookbackCheck]] = None,
 ) -> TableResult:
-    """Sync one table. Incremental and backfill runs commit window by window (rows and cursor together);
-    a full refresh is one run whose tables are swapped in from staging, so readers never see them half-done.
-    The table is locked for the run unless `lock_timeout` is None (the caller holds the lock). When
-    `should_stop()` turns True the run stops after the window in flight committed (`interrupted`).
+    """Sync one table in `run` (its destination, dataset, pipeline names, lock, reporting and stop check).
+    Incremental and backfill runs commit window by window (rows and cursor together); a backfill reads exactly
+    [start, end). A full refresh is one run whose tables are swapped in from staging, so readers never see them
+    half-done. The table is locked for the run unless `run.lock_timeout` is None (the caller holds the lock). When
+    `run.should_stop()` turns True the run stops after the window in flight committed (`interrupted`).
 
     Every Snowflake query of the run is tagged with the table and mode (`ShareReader.tagged`) and counted in
-    `queries` / `snowflake_seconds`. With `run_id` (and the table's own lock), the run is appended to the
+    `queries` / `snowflake_seconds`. With `run.run_id` (and the table's own lock), the run is appended to the
     dataset's run history (`run_history.RUNS_TABLE`) before the lock is released, failed runs too (best effort; a
     run that never got the lock is not recorded).
 
     A table kept with history (`spec.history`) is never replaced: a full refresh merges the whole share as
     versions and closes the current versions of rows the share no longer has (`pipelines.history`); only
-    `reset_history` (with `Mode.FULL_REFRESH`) drops its versions and starts its history again. Turning history
+    `run.reset_history` (with `Mode.FULL_REFRESH`) drops its versions and starts its history again. Turning history
     off for a table that holds versions needs `reset_history`, else the run fails with a LearnsyncError saying so.
 
     `lookback_check`: (a stored cursor, the `lookback.LookbackCheck` made from it moments ago by
     `unchanged_tables`); an incremental run whose stored cursor is that one uses it instead of comparing again."""
+    target = run.target
     if not target.merges and mode is Mode.INCREMENTAL:
         mode = Mode.FULL_REFRESH  # the destination cannot merge: every run rewrites the table whole
     result = TableResult(spec.name, spec.strategy.value, started_at=datetime.now(timezone.utc))
@@ -86,17 +78,16 @@ def sync_table(
                 if not target.merges and spec.history:
                     raise LearnsyncError(f"{target.display} cannot merge rows, so it cannot keep the history of"
                                          f" table {spec.name}: turn history off for it, or sync into a database.")
-                locked.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
-                pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir, pipeline_suffix)
-                if lock_timeout is not None and pipeline.default_schema_name is not None:
+                locked.enter_context(run.lock(spec))
+                pipeline = run.pipeline(spec)
+                if run.lock_timeout is not None and pipeline.default_schema_name is not None:
                     # before the load too: an index an earlier learnsync made (a btree over a text key, which a
                     # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows. Only
                     # for a pipeline that has loaded: without a schema dlt would make one named after the
                     # pipeline, which may exceed its 64-character schema names (and there is no index yet)
                     result.indexes = write_indexes(pipeline, target, spec)
-                run_windows(pipeline, spec, stream, mode, start, end, target, result, on_window, should_stop,
-                     reset_history, lookback_check, dataset)
-                if lock_timeout is not None:
+                run_windows(pipeline, spec, stream, run, mode, (start, end), result, lookback_check)
+                if run.lock_timeout is not None:
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                     result.comments = write_comments(pipeline, target, spec.name)
@@ -122,31 +113,31 @@ def sync_table(
             log.info("Table %s stages: %s", spec.name, result.stages.line())
         if pipeline is not None:
             split_rows(pipeline, spec, result, mode)
-            if run_id is not None and lock_timeout is not None:
+            if run.run_id is not None and run.lock_timeout is not None:
                 # still under the table's lock (a DuckDB file takes one writing process)
-                record_run(target, dataset, result, run_id, mode, pipelines_dir)
+                record_run(target, run.dataset, result, run.run_id, mode, run.pipelines_dir)
     finally:
         locked.close()
     return result
 
 
 def run_windows(
-    pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, mode: Mode, start: Any, end: Any,
-    target: Target, result: TableResult, on_window: Optional[Callable[[TableResult], None]],
-    should_stop: Optional[StopCheck] = None,
-    reset_history: bool = False,
-    known: Optional[tuple[Any, lookback.LookbackCheck]] = None,
-    dataset: str = "",
+    pipeline: dlt.Pipeline, spec: TableSpec, stream: WindowStream, run: RunContext, mode: Mode,
+    window: tuple[Any, Any], result: TableResult, known: Optional[tuple[Any, lookback.LookbackCheck]] = None,
 ) -> None:
+    """The table run inside its lock: a left-behind load finished (or discarded for a full refresh), the stored
+    schema brought in line, the lookback compared (`known`: a comparison made moments ago), then one dlt run per
+    window ([start, end) of `window` for a backfill) until the stream is done or the run is asked to stop."""
+    target = run.target
     if mode is Mode.FULL_REFRESH:
         pipeline.sync_destination()
         discard_pending(pipeline, spec, "a full refresh reads everything again")
     else:
-        result.rows += resume(pipeline, spec, target.run_options, failure_counter(target, dataset, spec), target,
+        result.rows += resume(pipeline, spec, target.run_options, failure_counter(target, run.dataset, spec), target,
                               result)
     result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
-    history = history_options(pipeline, spec, mode, reset_history)
+    history = history_options(pipeline, spec, mode, run.reset_history)
     options = {**target.run_options, **(history or drift_options(pipeline, spec)
                                         or key_text_migration(pipeline, spec, target))}
     if "refresh" not in options and not (replace and not spec.history):  # a table loaded again needs no pass
@@ -172,7 +163,7 @@ def run_windows(
     # for a replaced resource, and the stored cursor would cut the rows before it (history is never replaced)
     cursorless = spec.history and replace and not history
     while True:
-        incremental = make_incremental(spec, start, end) if mode is Mode.BACKFILL else make_incremental(spec)
+        incremental = make_incremental(spec, *window) if mode is Mode.BACKFILL else make_incremental(spec)
         stored = pipeline.schemas.get(source_name(spec))
         versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
         source = share_table.with_args(name=source_name(spec))(
@@ -186,11 +177,11 @@ def run_windows(
         if stream.planned_rows is not None:
             result.planned_rows = stream.planned_rows
             result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
-        if on_window:
-            on_window(result)
+        if run.on_window:
+            run.on_window(result)
         if stream.done:
             break
-        if should_stop is not None and should_stop():
+        if run.stopping():
             result.interrupted = True
             break
     result.new_cursor = stored_cursor(pipeline, spec)

@@ -14,7 +14,7 @@ from learnsync.catalog.tables import Profile, snake_case
 from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.reconcile import ReconcileResult, reconcile
-from learnsync.pipelines.sync import TableResult, plan, sync
+from learnsync.pipelines.sync import RunContext, TableResult, plan, sync
 from learnsync.catalog.vendor_docs import DATACAMP_FACTS, LEARNING_360, TableDoc
 
 DOCS = {t.name: t for t in LEARNING_360 + DATACAMP_FACTS}
@@ -74,7 +74,8 @@ def run_sync(
     with share_reader(share, window_rows) as reader:
         specs = plan(reader, Profile(profile), tables)
         target = resolve(dest.uri, dest.dataset)
-        results = sync(reader, specs, target, dest.dataset, profile, full_refresh, lock_timeout=lock_timeout)
+        run = RunContext.of(target, dest.dataset, profile, lock_timeout=lock_timeout)
+        results = sync(reader, specs, run, full_refresh)
     if expect_ok:
         assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     return results
