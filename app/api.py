@@ -202,6 +202,7 @@ def backfill(
     prof, name = _profile(profile), dataset_name(dataset)
     run_id = new_run_id()
     tag = QueryTag(prof.value, run_id, "backfill")
-    return _backfill.backfill(lambda: open_share(source, tag=tag), prof, list(tables), destination, name, start,
-                              end, window_hours, parallel, should_stop, run_id, on_result=on_result,
-                              lock_timeout=lock_timeout)
+    run = _sync.RunContext.of(resolve(destination, name), name, prof.value, lock_timeout=lock_timeout,
+                              should_stop=should_stop, run_id=run_id)
+    return _backfill.backfill(lambda: open_share(source, tag=tag), run, destination, list(tables),
+                              _backfill.Span(start, end, window_hours, parallel), on_result=on_result)

@@ -473,7 +473,8 @@ def backfill_cmd(
     from datetime import timedelta
 
     from learnsync.console import table_line
-    from learnsync.pipelines.backfill import backfill, backfill_windows, check_destination
+    from learnsync.pipelines.backfill import Span, backfill, backfill_windows, check_destination
+    from learnsync.pipelines.sync import RunContext
 
     _setup_logging()
     # everything local is checked before the first connection: one line, exit 2
@@ -488,9 +489,9 @@ def backfill_cmd(
     typer.echo(f"Backfilling [{_when_text(lo)}, {_when_text(hi)}) of {', '.join(names)} into {target.display}"
                f" dataset {name}, windows of {_hours(window_hours)}, {parallel} at once")
     with _stop_on_signals() as should_stop:
-        results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), prof, names, dest_uri,
-                           name, lo, hi, window_hours, parallel, should_stop, run_id,
-                           on_result=lambda r: typer.echo(table_line(r)))
+        run = RunContext.of(target, name, prof.value, should_stop=should_stop, run_id=run_id)
+        results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), run, dest_uri, names,
+                           Span(lo, hi, window_hours, parallel), on_result=lambda r: typer.echo(table_line(r)))
     _exit_for(results)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, replace
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
@@ -18,11 +19,10 @@ from learnsync.errors import LearnsyncError
 from learnsync.catalog.tables import Profile, TableSpec
 from learnsync.pipelines.snowflake.reader import ShareReader
 from learnsync.pipelines.sync import (
-    Mode, RunContext, StopCheck, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,
-    sync_table, table_lock,
+    Mode, RunContext, TableResult, destination_namer, drop_staging, make_pipeline, plan, resume, source_name,
+    sync_table,
 )
 from learnsync.pipelines.upgrade import upgrade
-from learnsync.defaults import LOCK_TIMEOUT
 
 Window = tuple[datetime, datetime]
 OpenReader = Callable[[], AbstractContextManager[ShareReader]]
@@ -115,47 +115,55 @@ def check_destination(target: Target) -> None:
                              " sync (a full reload) instead.")
 
 
+@dataclass(frozen=True)
+class Span:
+    """What a backfill re-reads, and how: [start, end) cut into windows of `window_hours`, dealt to `parallel`
+    lanes per table."""
+
+    start: datetime
+    end: datetime
+    window_hours: float = 24.0
+    parallel: int = 4
+
+
 def backfill(
-    open_reader: OpenReader, profile: Profile, tables: Sequence[str], destination: Optional[str], dataset: str,
-    start: datetime, end: datetime, window_hours: float = 24.0, parallel: int = 4,
-    should_stop: Optional[StopCheck] = None, run_id: Optional[str] = None,
-    on_result: Optional[Callable[[TableResult], None]] = None, lock_timeout: float = LOCK_TIMEOUT,
+    open_reader: OpenReader, run: RunContext, destination: Optional[str], tables: Sequence[str], span: Span,
+    on_result: Optional[Callable[[TableResult], None]] = None,
 ) -> list[TableResult]:
-    """Re-read [start, end) of `tables` and merge it into the destination; no stored cursor moves. The range is
-    cut into windows of `window_hours`, dealt to `parallel` lanes per table, run as threads (at most `parallel`
-    at once, and no more than the destination loads at once: a DuckDB file one). Everything a user can get wrong
-    (an end not after the start, an unknown table, a destination that cannot merge) is a LearnsyncError raised
-    before any lane starts. Returns one result per table (`combine`), each passed to `on_result` when its lanes
-    are done; a table's failure is in its result."""
-    windows = backfill_windows(start, end, timedelta(hours=window_hours))
-    target = resolve(destination, dataset)
+    """Re-read `span` of `tables` and merge it into the destination of `run` (`destination`, its URI: each lane
+    loads through a staging dataset of its own); no stored cursor moves. The range is cut into windows, dealt to
+    lanes per table, run as threads (at most `span.parallel` at once, and no more than the destination loads at
+    once: a DuckDB file one). Everything a user can get wrong (an end not after the start, an unknown table, a
+    destination that cannot merge) is a LearnsyncError raised before any lane starts. Returns one result per table
+    (`combine`), each passed to `on_result` when its lanes are done; a table's failure is in its result."""
+    windows = backfill_windows(span.start, span.end, timedelta(hours=span.window_hours))
+    target, dataset = run.target, run.given_dataset
     check_destination(target)
     with open_reader() as reader:
-        specs = plan(reader, profile, list(tables))
-    dealt = lanes(windows, parallel)
-    workers = max(1, min(parallel, target.max_parallel_loads or parallel))
+        specs = plan(reader, Profile(run.profile), list(tables))
+    dealt = lanes(windows, span.parallel)
+    workers = max(1, min(span.parallel, target.max_parallel_loads or span.parallel))
 
-    def run(spec: TableSpec, lane: int) -> TableResult:
-        if should_stop is not None and should_stop():
+    def run_lane(spec: TableSpec, lane: int) -> TableResult:
+        if run.stopping():
             return TableResult(spec.name, spec.strategy.value, started=False)
         with open_reader() as reader:
-            lane_run = RunContext.of(lane_target(destination, dataset, spec.name, lane), dataset, profile.value,
-                                     should_stop=should_stop, run_id=run_id)
+            lane_run = replace(run, target=lane_target(destination, dataset, spec.name, lane))
             return backfill_lane(reader, spec, lane_run, dealt[lane], lane)
 
     results = []
     with ExitStack() as locks, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
         for spec in specs:
-            locks.enter_context(table_lock(target, dataset, spec.name, lock_timeout))
+            locks.enter_context(run.lock(spec))
         with open_reader() as reader:
             for spec in specs:  # before the lanes, which load side by side through pipelines of their own
-                upgrade_table(reader, spec, target, dataset, profile.value)
+                upgrade_table(reader, spec, target, dataset, run.profile)
         for i, spec in enumerate(specs):
             began = time.monotonic()
             # a table's first lane runs alone: in a new dataset it creates dlt's own tables, which lanes
             # started together would race to create
-            first = [run(spec, 0)] if i == 0 else []
-            rest = list(pool.map(lambda lane: run(spec, lane), range(len(first), len(dealt))))
+            first = [run_lane(spec, 0)] if i == 0 else []
+            rest = list(pool.map(lambda lane: run_lane(spec, lane), range(len(first), len(dealt))))
             result = combine(spec.name, first + rest, time.monotonic() - began)
             results.append(result)
             if on_result is not None:
