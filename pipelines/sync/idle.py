@@ -140,7 +140,7 @@ def unchanged_tables(
                 texts = [f"SELECT {i} AS T, q.* FROM"
                          f" ({lookback.destination_summary(spec, stored[spec.name], client, target.dialect, name)}) q"
                          for i, spec in enumerate(chosen)]
-                dest_rows: list[tuple] = []
+                dest_rows: list[Sequence[Any]] = []
                 for group in lookback.batched(texts):
                     dest_rows += client.execute_sql(" UNION ALL ".join(texts[i] for i in group)) or []
                 migrating = key_text_to_migrate(client, chosen, name)
@@ -158,11 +158,11 @@ def unchanged_tables(
                         spec.name, spec.strategy.value, unchanged=True, old_cursor=stored[spec.name],
                         new_cursor=stored[spec.name], started_at=started_at)
             queries, seconds = (a - b for a, b in zip(reader.stats.snapshot(), before))
-            run = TableResult(run_history.RUN_TABLE, run_history.CHECK, started_at=started_at,
-                              seconds=time.monotonic() - started, queries=int(queries),
-                              snowflake_seconds=float(seconds))
+            check_run = TableResult(run_history.RUN_TABLE, run_history.CHECK, started_at=started_at,
+                                    seconds=time.monotonic() - started, queries=int(queries),
+                                    snowflake_seconds=float(seconds))
             if run_id is not None:
-                rows = [history_row(run, run_id, run_history.CHECK)]
+                rows = [history_row(check_run, run_id, run_history.CHECK)]
                 rows += [history_row(r, run_id, Mode.INCREMENTAL) for r in skipped.values()]
                 run_history.record_many(target, dataset, rows, pipelines_dir)
     except LearnsyncError:
@@ -172,4 +172,4 @@ def unchanged_tables(
         return Checked()
     log.info("%d of %d table(s) unchanged since their last sync (checked in %.2fs): not run.", len(skipped),
              len(specs), time.monotonic() - started)
-    return Checked(skipped, run)
+    return Checked(skipped, check_run)

@@ -29,9 +29,8 @@ def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
     if path is None:
         return None
     try:
-        return pipeline.state["sources"][source_name(spec)]["resources"][spec.dest_name]["incremental"][path][
-            "last_value"
-        ]
+        sources = pipeline.state.get("sources", {})  # a missing key means no cursor, as below
+        return sources[source_name(spec)]["resources"][spec.dest_name]["incremental"][path]["last_value"]
     except (KeyError, TypeError):
         return None
 

@@ -109,8 +109,9 @@ def split_rows(pipeline: dlt.Pipeline, spec: TableSpec, result: TableResult, mod
             # an event table's stored cursor is a day, re-read whole: its rows are new only past that day
             past_cursor = DAY if spec.strategy is Strategy.EVENTS else spec.dest(spec.cursor)
             column = client.escape_column_name(destination_name(pipeline, past_cursor))
-            past = int(client.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {column} > %s",
-                                          result.old_cursor)[0][0])
+            counted = client.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {column} > %s", result.old_cursor)
+            assert counted, "a SELECT COUNT(*) returns one row"
+            past = int(counted[0][0])
     except Exception as exc:  # noqa: BLE001 - a report only: the rows and cursor are committed
         log.debug("Table %s: could not count new rows: %s", spec.name, exc)
         return
