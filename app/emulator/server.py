@@ -195,6 +195,10 @@ def _serve(port: int | None, wrap: Callable[[Any], Any] | None = None) -> Iterat
     patch_fakesnow()
     # fakesnow.server's import set its logger to info: one line per login
     logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
+    # sqlglot warns on every statement whose Snowflake argument DuckDB has no place for (the format of
+    # TO_VARCHAR(x, format), which fingerprints name for each type: DuckDB renders the full value either way);
+    # through the demo's live display that was one line per table read
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     port = port or _free_port()
     server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, host=HOST, port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="fakesnow server", daemon=True)
