@@ -90,7 +90,7 @@ def test_comments_after_sync(share, dest):
 
     # a new object key evolves the child table and a comment edited by hand is put back; nothing else is written
     insert(share, "USERS", [{"ID": "u9", "CREATED_AT": now + timedelta(minutes=5), "CUSTOMFIELDS": [{"badge": "x"}]}])
-    _execute(dest, 'COMMENT ON COLUMN "{ds}"."courses"."name" IS \'stale\'')
+    dest.execute('COMMENT ON COLUMN "{ds}"."courses"."name" IS \'stale\'')
     results = run_sync(share, dest, tables=["COURSES", "USERS"])
     assert {r.table: r.comments for r in results} == {"COURSES": 1, "USERS": 1}
     again = _comments(dest)
@@ -98,24 +98,6 @@ def test_comments_after_sync(share, dest):
     assert again == got
     # steady state: one catalog read per table, no statement
     assert [r.comments for r in run_sync(share, dest, tables=["COURSES", "USERS"])] == [0, 0]
-
-
-def _execute(dest, sql: str) -> None:
-    sql = sql.replace("{ds}", dest.dataset)
-    if dest.kind == "duckdb":
-        import duckdb
-
-        with duckdb.connect(str(dest.path)) as con:
-            con.execute(sql)
-        return
-    import psycopg2
-
-    con = psycopg2.connect(dest.uri)
-    try:
-        with con, con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
 
 
 def _dbt(project: Path, *args: str) -> subprocess.CompletedProcess:

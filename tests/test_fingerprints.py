@@ -86,24 +86,6 @@ def _as_learnsync_before_version_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(upgrade, "needs_upgrade", lambda *args: False)  # it had no such pass
 
 
-def _drop(dest: Any, table: str) -> None:
-    statement = f'DROP TABLE "{dest.dataset}"."{table}"'
-    if dest.kind == "duckdb":
-        import duckdb
-
-        with duckdb.connect(str(dest.path)) as con:
-            con.execute(statement)
-        return
-    import psycopg2
-
-    con = psycopg2.connect(dest.uri)
-    try:
-        with con, con.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        con.close()
-
-
 def _versions(dest: Any) -> list[tuple]:
     return sorted(dest.query('SELECT "id", "progress", "valid_to" IS NULL, "_learnsync_hash"'
                              ' FROM "{ds}"."courses_trackings"'))
@@ -165,7 +147,7 @@ def test_an_older_warehouse_moves_to_the_new_fingerprints_in_one_pass(share, des
     # the next load stores the version in dlt's schema: without the record no pass runs again
     share.sql(f'UPDATE {q} SET "PROGRESS" = 56, "CREATED_AT" = %s WHERE "ID" = \'ct00005\'', [T0 + timedelta(hours=1)])
     _cli(share, dest, tmp_path, "sync")
-    _drop(dest, UPGRADES_TABLE)
+    dest.execute(f'DROP TABLE "{{ds}}"."{UPGRADES_TABLE}"')
     quiet = _cli(share, dest, tmp_path, "sync")
     assert "version 2" not in quiet.stdout + quiet.stderr, quiet.stdout + quiet.stderr
     assert len(_versions(dest)) == 9

@@ -38,21 +38,7 @@ def _course(i: int, modified: datetime | None, **extra: Any) -> dict:
 def _retype(dest: Any, table: str, column: str, sql_type: str) -> None:
     """Change a destination column's type behind learnsync's back. SMALLINT: the column can no longer hold big
     values (as after an operator's ALTER), so a load that meets one fails for a lasting reason no retry fixes."""
-    statement = f'ALTER TABLE "{dest.dataset}"."{table}" ALTER COLUMN "{column}" TYPE {sql_type}'
-    if dest.kind == "postgres":
-        import psycopg2
-
-        con = psycopg2.connect(dest.uri)
-        con.autocommit = True
-        with con.cursor() as cur:
-            cur.execute(statement)
-        con.close()
-    else:
-        import duckdb
-
-        con = duckdb.connect(str(dest.path))
-        con.execute(statement)
-        con.close()
+    dest.execute(f'ALTER TABLE "{{ds}}"."{table}" ALTER COLUMN "{column}" TYPE {sql_type}')
 
 
 def test_refused_load_never_wedges_the_table(share, dest, caplog):

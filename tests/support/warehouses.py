@@ -92,6 +92,24 @@ class Dest:
         finally:
             con.close()
 
+    def execute(self, statement: str) -> None:
+        """Run a statement that changes the destination (DuckDB or Postgres), `{ds}` standing for the dataset."""
+        statement = statement.replace("{ds}", self.dataset)
+        if self.kind == "duckdb":
+            import duckdb
+
+            with duckdb.connect(str(self.path)) as con:
+                con.execute(statement)
+            return
+        import psycopg2
+
+        con = psycopg2.connect(self.uri)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(statement)
+        finally:
+            con.close()
+
     def tables(self) -> set[str]:
         rows = self.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = '{ds}'"
