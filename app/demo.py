@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
+from learnsync.destinations.duckdb import database_file
 from learnsync.errors import LearnsyncError
 
 DEMO_SHARES = (
@@ -77,12 +78,17 @@ def run_demo(
         for folder in locks:  # the file locks of this run's syncs: nothing left behind in the working directory
             shutil.rmtree(folder, ignore_errors=True)
         built = None
-        if ok and dest_uri.startswith("duckdb:"):
-            built = show_mart(_duckdb_path(dest_uri), echo)
-        if dest_uri.startswith("duckdb:"):
-            what_to_open(_duckdb_path(dest_uri), built, echo)
+        path = database_file(dest_uri)
+        if ok and path is not None:
+            built = show_mart(path, echo)
+        if path is not None:
+            what_to_open(path, built, echo)
         echo("")
-        echo(f"Done. Try:  {try_command(dest_uri, mart=built is not None)}")
+        if path is not None:
+            echo(f"Done. Try:  {try_command(dest_uri, mart=built is not None)}")
+        else:
+            where = targets[DEMO_SHARES[0][3]].display
+            echo(f"Done. The data is in {where}, datasets {' and '.join(d for *_, d in DEMO_SHARES)}.")
         if serve is not None:
             _serve(server, dest_uri, echo, serve)
     return ok
@@ -159,14 +165,18 @@ def _cell(value: object) -> str:
 
 
 def _duckdb_path(dest_uri: str) -> Path:
-    return Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
+    """The demo's DuckDB file, read from its URI as the destination reads it (one parser for both)."""
+    path = database_file(dest_uri)
+    if path is None:
+        raise LearnsyncError(f"{dest_uri} is not a DuckDB destination URI: duckdb:///path/to/file.duckdb.")
+    return path
 
 
 def try_command(dest_uri: str, mart: bool = False) -> str:
     """A shell command that queries the demo's DuckDB file with what `pip install` brought (Python's duckdb
     package; the duckdb CLI is not installed): the mart's top five the demo printed when `mart`, else every
     attempt per course."""
-    path = str(Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve())
+    path = str(_duckdb_path(dest_uri))
     # double-quoted Python strings, so the shell's single quotes around the code need no escapes
     query = MART_QUERY if mart else QUERY
     code = f"import duckdb; duckdb.connect({json.dumps(path)}, read_only=True).sql({json.dumps(query)}).show()"
@@ -175,22 +185,23 @@ def try_command(dest_uri: str, mart: bool = False) -> str:
 
 def _new_lock_folders(dest_uri: str) -> list[Path]:
     """The lock folder a DuckDB destination gets beside its file (`.<file>.locks`), if this run creates it."""
-    if not dest_uri.startswith("duckdb:"):
+    path = database_file(dest_uri)
+    if path is None:
         return []
-    folder = Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
-    folder = folder.parent / f".{folder.name}.locks"
+    folder = path.parent / f".{path.name}.locks"
     return [] if folder.exists() else [folder]
 
 
 def _serve(server: object, dest_uri: str, echo: Callable[[str], None], stop: threading.Event) -> None:
     """Print what to try against the running share, then wait for `stop`."""
-    path = Path(dest_uri.split(":///", 1)[-1]).expanduser().resolve()
+    path = database_file(dest_uri)
+    where = f"duckdb://{path}" if path is not None else dest_uri
     echo("")
     echo("The emulated share keeps running until Ctrl-C. In another shell, for each vendor:")
     for profile, database, schema, dataset in DEMO_SHARES:
         uri = server.uri(database, schema)  # type: ignore[attr-defined]
         echo("")
-        echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(f'duckdb://{path}')}"
+        echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(where)}"
              f" LEARNSYNC_PROFILE={profile} LEARNSYNC_DATASET={dataset}")
         echo("  learnsync tables; learnsync status; learnsync reconcile --dry-run; learnsync dbt-sources")
     stop.wait()

@@ -13,7 +13,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urlsplit
 
 from learnsync.destinations.base import Key, Kind, Target, comment_on, identity, local_path
 from learnsync.destinations.locks import Locker, file_lock, process_lock
@@ -40,6 +40,14 @@ def _file(parts: SplitResult) -> Path:
     if not raw or raw.endswith("/"):
         raise LearnsyncError("The DuckDB URI needs a file: duckdb:///path/to/file.duckdb (or duckdb:///./file.duckdb).")
     return Path(raw).expanduser().resolve()
+
+
+def database_file(uri: str) -> Optional[Path]:
+    """The DuckDB file a destination URI names, as a sync opens it (`duckdb:///./rel` relative to the working
+    directory, `duckdb:///abs` absolute); None when the URI is not a DuckDB one. Raises LearnsyncError for a URI
+    that names no file."""
+    parts = urlsplit(uri)
+    return _file(parts) if parts.scheme.split("+")[0] in KIND.schemes else None
 
 
 def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:

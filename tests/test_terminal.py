@@ -75,3 +75,40 @@ def test_demo_serve_in_a_terminal_stops_on_ctrl_c(tmp_path):
     assert "Traceback" not in run.text, run.text[-3000:]
     assert run.drew
     assert "export LEARNSYNC_SOURCE_URI=" in run.text
+
+
+def test_demo_serve_with_an_absolute_duckdb_uri_from_another_folder(tmp_path):
+    """`--dest-uri duckdb:///abs/path` (the absolute form, as destinations/duckdb.py reads it) from another working
+    directory: the sync, the dbt build, what the demo prints and the query it suggests all use that one file, and
+    nothing is left in the working directory."""
+    import shlex
+    import subprocess
+
+    import duckdb
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    path = elsewhere / "demo.duckdb"
+
+    def ctrl_c_when_served(text: str, pid: int) -> None:
+        if "until Ctrl-C" in text and "learnsync dbt-sources" in text.split("until Ctrl-C", 1)[1]:
+            os.kill(pid, signal.SIGINT)
+
+    run = in_terminal("demo", "--serve", "--no-progress", "--dest-uri", f"duckdb://{path}", cwd=work, timeout=900,
+                      on_output=ctrl_c_when_served)
+    assert run.returncode == 0, run.text[-3000:]
+    assert "Traceback" not in run.text, run.text[-3000:]
+    assert "dbt build: Done." in run.text and "ERROR=0" in run.text, run.text[-3000:]
+    assert f"What to open in {path.name}:" in run.text
+    assert list(work.iterdir()) == [], "the demo wrote into the working directory"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["demo.duckdb"]
+    (command,) = [line.split("Try:", 1)[1].strip() for line in run.text.splitlines() if "Try:" in line]
+    query = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert query.returncode == 0 and "completion_rate" in query.stdout, query.stdout + query.stderr
+    exports = [dict(kv.split("=", 1) for kv in shlex.split(line.strip())[1:])
+               for line in run.text.splitlines() if line.strip().startswith("export LEARNSYNC_SOURCE_URI=")]
+    assert {e["LEARNSYNC_DEST_URI"] for e in exports} == {f"duckdb://{path}"}, exports
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM learning_360.users").fetchall()[0][0] > 0
+        assert con.execute("SELECT count(*) FROM learnsync_dbt.learning360__course_completion_funnel").fetchall()[0][0] > 0

@@ -66,3 +66,23 @@ def test_dbt_outputs_carry_no_secret(tmp_path: Path) -> None:
         dbt_output(f"file://{tmp_path}", "learning")
     with pytest.raises(LearnsyncError, match="dbt cannot build in the destination 'oracle'"):
         dbt_output("oracle://x/y", "learning")
+
+
+@pytest.mark.parametrize("form", ["duckdb://{abs}", "duckdb:///{abs}", "duckdb:///./{rel}", "duckdb:{rel}"],
+                         ids=["absolute", "absolute-4-slashes", "relative", "bare-relative"])
+def test_the_demo_opens_the_duckdb_file_the_destination_loads(form: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's dbt step, its listing and its suggested query read the file the sync wrote: one parser
+    (`destinations.duckdb.database_file`), whatever the working directory."""
+    from learnsync.demo import _new_lock_folders, try_command
+    from learnsync.destinations.duckdb import database_file
+
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    uri = form.format(abs=tmp_path / "w.duckdb", rel="w.duckdb")
+    want = (tmp_path / "w.duckdb") if "abs" in form else (tmp_path / "work" / "w.duckdb")
+    assert resolve(uri, "learning").display == f"duckdb://{want}"
+    assert database_file(uri) == want
+    assert f'duckdb.connect("{want}"' in try_command(uri)
+    assert _new_lock_folders(uri) == [want.parent / ".w.duckdb.locks"]
+    assert database_file("postgresql://u@127.0.0.1:5432/db") is None
