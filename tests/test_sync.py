@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import timedelta
 
+import pytest
 
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, event, tracking, trackings
@@ -203,3 +204,49 @@ def test_a_warehouse_synced_before_the_run_context_resumes_without_reading_again
         assert result.rows_new == new and result.rows < earlier.rows, result  # incremental: no full re-read
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
     assert_table_equal(share, dest, "FACT_LEARN_EVENTS")
+
+
+@pytest.mark.parametrize("dest", ["duckdb", "postgres"], indirect=True)
+def test_a_warehouse_that_lost_its_tables_is_loaded_again_in_full(share, dest, caplog):
+    """The new-user trial's silent wrong data: a sync into a DuckDB file, the file removed, the same sync again. dlt
+    wipes this machine's state only for the first table (its dataset is gone); the next tables found the dataset
+    made again and kept their stored cursors, so they loaded only their lookback, every line `ok`. Each table whose
+    state says it was loaded but whose destination table is gone is loaded in full; a single dropped table too."""
+    from tests.support.warehouses import drop_pg_schema
+
+    tables = ("COURSES_TRACKINGS", "USERS", "COURSES")
+    for t in tables:
+        create(share, t)
+    trackings(share, 60, T0 - timedelta(days=5))  # 5 days back: a 24 h lookback reads a fifth of them
+    insert(share, "USERS", [
+        {"ID": f"u{i}", "CREATED_AT": T0 - timedelta(days=4 + i), "EMAIL": f"u{i}@example.com", "DELETED": False,
+         "MANAGERS": ["u0", "u1"] if i else None} for i in range(20)])
+    insert(share, "COURSES", [
+        {"ID": f"c{i}", "CREATED_AT": T0 - timedelta(days=9), "MODIFIED_AT": T0 - timedelta(days=3 + i),
+         "NAME": f"Course {i}", "SKILLS": [f"s{i}"], "ARCHIVED": False} for i in range(10)])
+    full = {r.table: r.rows for r in run_sync(share, dest)}
+    assert full == {"COURSES_TRACKINGS": 60, "USERS": 20, "COURSES": 10}
+
+    if dest.kind == "duckdb":
+        dest.path.unlink()  # the whole file, as the user did
+    else:
+        drop_pg_schema(dest.dataset)
+    caplog.set_level(logging.WARNING, logger="learnsync")
+    again = run_sync(share, dest)
+    assert {r.table: r.rows for r in again} == full
+    assert all(r.old_cursor is None for r in again), [(r.table, r.old_cursor) for r in again]
+    for t in tables:
+        assert_table_equal(share, dest, t)
+
+    # one table dropped by hand (its child table kept): that table alone is loaded again, its child rows once
+    caplog.clear()
+    dest.execute('DROP TABLE "{ds}"."users"')
+    third = {r.table: r for r in run_sync(share, dest)}
+    assert third["USERS"].rows == 20
+    assert [m for m in caplog.messages if "no longer holds it" in m] == [
+        m for m in caplog.messages if m.startswith("Table USERS: the destination no longer holds it")]
+    assert len([m for m in caplog.messages if "no longer holds it" in m]) == 1
+    for t in tables:
+        assert_table_equal(share, dest, t)
+    # and the run after reads only what is new
+    assert all(r.rows == 0 or r.unchanged for r in run_sync(share, dest)), "an unchanged share read rows again"

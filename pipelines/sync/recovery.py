@@ -13,7 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from learnsync.destinations import Target
 from learnsync.catalog.tables import TableSpec
 from learnsync.pipelines.sync.failures import SET_ASIDE_AFTER, Failures, error_line, reason, root_cause
-from learnsync.pipelines.sync.pipeline import rows_normalized
+from learnsync.pipelines.sync.pipeline import destination_name, rows_normalized, stored_cursor
 from learnsync.pipelines.sync.results import TableResult
 
 log = logging.getLogger("learnsync.sync")
@@ -33,6 +33,9 @@ def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any],
     rows, and kept in `result.set_aside`."""
     pipeline.sync_destination()
     if not pipeline.has_pending_data:
+        return 0
+    if lost_in_destination(pipeline, spec):  # its rows would go into a table that lost the rows before them
+        discard_pending(pipeline, spec, "the destination no longer holds the table")
         return 0
     log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
     try:
@@ -82,3 +85,21 @@ def discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str, always: b
                     " from the share.", spec.name, why)
     if pending:
         pipeline.abort_packages()
+
+
+def lost_in_destination(pipeline: dlt.Pipeline, spec: TableSpec) -> bool:
+    """True when this machine's state says the table was loaded (a stored cursor) but the destination no longer
+    holds it: the table was dropped, or the whole dataset or DuckDB file was removed. dlt restores the state from
+    the destination and wipes the local one only when the dataset is gone entirely; once another table's run has
+    made the dataset again, it keeps the local cursor (dlt 1.x `Pipeline._sync_destination`), and the table would
+    get only the rows past a cursor its rows never reached. One query to the destination's catalog, only for a
+    table with a stored cursor."""
+    if stored_cursor(pipeline, spec) is None:
+        return False
+    from dlt.destinations.job_client_impl import SqlJobClientBase
+
+    with pipeline.destination_client() as client:
+        if not isinstance(client, SqlJobClientBase):  # files: every run rewrites the table whole
+            return False
+        exists, _ = client.get_storage_table(destination_name(pipeline, spec.dest_name))
+    return not exists

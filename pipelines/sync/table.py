@@ -25,7 +25,7 @@ from learnsync.pipelines.sync.failures import failed_line, failure_counter, root
 from learnsync.pipelines.sync.pipeline import (
     destination_namer, rows_normalized, source_name, stored_cursor,
 )
-from learnsync.pipelines.sync.recovery import discard_pending, resume
+from learnsync.pipelines.sync.recovery import discard_pending, lost_in_destination, resume
 from learnsync.pipelines.sync.results import Mode, TableResult, record_run, split_rows
 from learnsync.pipelines.sync.schema import drift_options, history_options, key_text_migration, versioned_disposition
 from learnsync.pipelines.upgrade import upgrade as upgrade_fingerprints
@@ -135,11 +135,16 @@ def run_windows(
     else:
         result.rows += resume(pipeline, spec, target.run_options, failure_counter(target, run.dataset, spec), target,
                               result)
-    result.old_cursor = stored_cursor(pipeline, spec)
     replace = mode is Mode.FULL_REFRESH
-    history = history_options(pipeline, spec, mode, run.reset_history)
-    options = {**target.run_options, **(history or drift_options(pipeline, spec)
-                                        or key_text_migration(pipeline, spec, target))}
+    lost = mode is Mode.INCREMENTAL and lost_in_destination(pipeline, spec)
+    if lost:
+        log.warning("Table %s: the destination no longer holds it (dropped, or its dataset or file was removed)"
+                    " though the state on this machine says it was loaded; it is loaded again in full.", spec.name)
+    result.old_cursor = None if lost else stored_cursor(pipeline, spec)
+    # a lost table: dlt's refresh drops what is left of it (child tables) and its cursor, here and in the destination
+    history = {} if lost else history_options(pipeline, spec, mode, run.reset_history)
+    options = {**target.run_options, **({"refresh": "drop_resources"} if lost else history
+                                        or drift_options(pipeline, spec) or key_text_migration(pipeline, spec, target))}
     if "refresh" not in options and not (replace and not spec.history):  # a table loaded again needs no pass
         names = (source_name(spec), destination_namer(pipeline))
         if upgrade_fingerprints(pipeline, spec, stream.reader, target, names) is not None:
