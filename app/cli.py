@@ -613,12 +613,16 @@ def dbt_project_cmd(
     schema: str = typer.Option("learnsync_dbt", "--schema", help="Schema (BigQuery: dataset) the models are built in."),
     output: str = typer.Option("./learnsync_dbt", "--output", "-o", help="Folder of the project."),
     force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing project."),
+    check: bool = typer.Option(True, "--check/--no-check",
+                               help="Check that each vendor's dataset holds its tables in the destination (one"
+                               " connection); --no-check writes the project before the first sync."),
 ) -> None:
     """Write a ready-to-run dbt project that builds learnsync's dbt package: staging models and marts."""
     from pathlib import Path
 
-    from learnsync.dbt_project import ProjectSpec, Vendors, write_project
+    from learnsync.dbt_project import ProjectSpec, Vendors, check_datasets, write_project
 
+    _setup_logging()
     try:
         vendors = Vendors(profile.lower())
     except ValueError:
@@ -626,6 +630,12 @@ def dbt_project_cmd(
     datasets = {"360learning": _dataset(dataset_360 or dataset), "datacamp": _dataset(dataset_datacamp or dataset)}
     spec = ProjectSpec(vendors, datasets, dest_uri, _dataset(schema))
     folder = Path(output).expanduser()
+    if check:
+        one = len(vendors.enabled) == 1
+        flags = {v: "--dataset" if one else f"--{v}-dataset" for v in vendors.enabled}
+        warning = check_datasets(spec, flags)
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
     write_project(folder, spec, force)
     where = ", ".join(f"{v} in dataset {datasets[v]}" for v in vendors.enabled)
     typer.echo(f"Wrote a dbt project for {where} to {folder}")

@@ -57,6 +57,55 @@ class ProjectSpec:
     """Schema (BigQuery: dataset) the models are built in."""
 
 
+VENDOR_NAMES = {"360learning": "360Learning", "datacamp": "DataCamp"}
+
+
+def check_datasets(spec: ProjectSpec, flags: Mapping[str, str]) -> Optional[str]:
+    """Check that each enabled vendor's dataset holds that vendor's tables in the destination, as `dbt build` will
+    read them. Raises LearnsyncError naming the dataset, where the vendor's tables are, and the flag to set
+    (`flags`: vendor -> the command-line flag of its dataset); returns a warning when the destination cannot be
+    asked (unreachable), None when every dataset checked out."""
+    from learnsync.destinations import dbt_output, resolve
+    from learnsync.errors import DestinationUnreachable
+
+    dbt_output(spec.dest_uri, spec.schema)  # a destination dbt cannot build in is refused before any connection
+    target = resolve(spec.dest_uri, spec.datasets[spec.vendors.enabled[0]])
+    if not target.exists():
+        raise LearnsyncError(f"{target.display} does not exist: check --dest-uri (LEARNSYNC_DEST_URI), or run learnsync"
+                             " sync first (--no-check writes the project before the first sync).")
+    with tempfile.TemporaryDirectory(prefix="learnsync-dbt-check-") as pipelines_dir:  # nothing left behind
+        try:
+            for vendor in spec.vendors.enabled:
+                _check_dataset(target, vendor, spec.datasets[vendor], flags[vendor], pipelines_dir)
+        except DestinationUnreachable as exc:
+            return f"the datasets were not checked ({exc}); dbt build fails if they are wrong."
+    return None
+
+
+def _vendor_tables(vendor: str) -> frozenset[str]:
+    from learnsync.catalog.naming import snake_case
+    from learnsync.catalog.tables import Profile, known_tables
+
+    return frozenset(snake_case(t) for t in known_tables(Profile(vendor)))
+
+
+def _check_dataset(target: Any, vendor: str, dataset: str, flag: str, pipelines_dir: str) -> None:
+    from learnsync.pipelines.sync import learnsync_datasets, synced_tables
+
+    wanted = _vendor_tables(vendor)
+    if wanted & set(synced_tables(target, dataset, pipelines_dir)):
+        return
+    holders = [d for d in learnsync_datasets(target, pipelines_dir)
+               if wanted & set(synced_tables(target, d, pipelines_dir))]
+    name = VENDOR_NAMES[vendor]
+    if holders:
+        fix = f"they are in dataset {', '.join(holders)}: set {flag} {holders[0]}"
+    else:
+        fix = (f"no dataset there holds them: sync the {vendor} profile first, set {flag} to the dataset you synced it"
+               " into, or pass --no-check to write the project before the first sync")
+    raise LearnsyncError(f"Dataset {dataset!r} in {target.display} holds no {name} tables ({fix}).")
+
+
 def project_files(spec: ProjectSpec) -> dict[str, str]:
     """The files of the project, path relative to the project folder -> text.
 

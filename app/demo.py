@@ -155,7 +155,9 @@ def what_to_open(duckdb_path: Path, built: Optional[str], echo: Callable[[str], 
         staging = kinds.get("learnsync_dbt", 0) - marts
         echo(f"  {'learnsync_dbt.*':<16} the dbt package: {staging} staging models and {marts} marts")
     echo(f"  learnsync history --dest-uri {shlex.quote(uri)} --dataset learning_360   what each sync did")
-    echo(f"  learnsync dbt-project --profile both --dest-uri {shlex.quote(uri)}   a dbt project of your own on it")
+    datasets = " ".join(f"--{profile}-dataset {dataset}" for profile, _, _, dataset in DEMO_SHARES)
+    echo(f"  learnsync dbt-project --profile both {datasets} --dest-uri {shlex.quote(uri)}   a dbt project of your"
+         " own on it")
 
 
 def _cell(value: object) -> str:

@@ -544,7 +544,7 @@ def _every_model_documents_its_columns(built: Built, shares: Shares) -> None:
 
 def test_one_vendor_project_enables_only_its_models(tmp_path: Path) -> None:
     proc = learnsync("dbt-project", "--profile", "datacamp", "--dataset", "dc", "--dest-uri",
-                     f"duckdb:///{tmp_path}/w.duckdb", "--output", str(tmp_path / "p"), cwd=tmp_path)
+                     f"duckdb:///{tmp_path}/w.duckdb", "--output", str(tmp_path / "p"), "--no-check", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     project = yaml.safe_load((tmp_path / "p" / "dbt_project.yml").read_text())
     assert project["vars"] == {"learnsync_datacamp_schema": "dc"}
@@ -574,16 +574,52 @@ def test_cli_help_and_user_errors(tmp_path: Path) -> None:
         assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], (args, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "p").exists()
-    ok = in_process("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
+    # --no-check: the project of a warehouse not synced yet (./learnsync.duckdb does not exist)
+    ok = in_process("dbt-project", "--output", str(tmp_path / "p"), "--no-check", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    again = in_process("dbt-project", "--output", str(tmp_path / "p"), cwd=tmp_path)
+    again = in_process("dbt-project", "--output", str(tmp_path / "p"), "--no-check", cwd=tmp_path)
     assert again.returncode == 2 and "already holds a dbt project" in again.stderr
-    # no secret in the profile: a password in the URI goes nowhere, dbt reads it from learnsync's variable
+    # no secret in the profile: a password in the URI goes nowhere, dbt reads it from learnsync's variable; the
+    # login is refused (no such role or database), so the datasets are not checked, which a warning says
     proc = in_process("dbt-project", "--dest-uri", "postgresql://loader:Sekret-9x@127.0.0.1:5432/wh", "--force",
                       "--output", str(tmp_path / "p"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert "Sekret" not in proc.stdout + proc.stderr
+    assert [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")] == [
+        ln for ln in proc.stderr.splitlines() if "not checked" in ln], proc.stderr
     text = (tmp_path / "p" / "profiles.yml").read_text()
     assert "Sekret" not in text and "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD" in text
+
+
+def test_the_project_points_at_datasets_that_hold_each_vendors_tables(share: Share, tmp_path: Path) -> None:
+    """`dbt-project` asks the destination: a dataset that holds none of a vendor's tables is one line naming it,
+    where the vendor's tables are and the flag to set (dbt build would fail on every model); nothing is written.
+    A destination that cannot be reached is a warning, and the project is written."""
+    emulator.create_360learning(share.conn, share.database, share.schema)
+    path = tmp_path / "w.duckdb"
+    run_sync(share, Dest("duckdb", f"duckdb:///{path}", "l360", path), tables=["USERS"])
+    uri, out = f"duckdb:///{path}", str(tmp_path / "p")
+
+    def error(*args: str) -> str:
+        proc = in_process("dbt-project", "--dest-uri", uri, "--output", out, *args, cwd=tmp_path)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+        assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert not (tmp_path / "p").exists()
+        return lines[0]
+
+    assert "Dataset 'learning' " in error() and "set --dataset l360" in error()
+    both = error("--profile", "both", "--360learning-dataset", "l360")
+    assert "'learning'" in both and "no DataCamp tables" in both and "--datacamp-dataset" in both, both
+    assert "no DataCamp tables" in error("--profile", "datacamp", "--dataset", "l360")
+    assert "does not exist" in error("--dataset", "l360", "--dest-uri", f"duckdb:///{tmp_path}/none.duckdb")
+    ok = in_process("dbt-project", "--dest-uri", uri, "--output", out, "--dataset", "l360", cwd=tmp_path)
+    assert ok.returncode == 0 and not ok.stderr, ok.stderr
+    assert yaml.safe_load((tmp_path / "p" / "dbt_project.yml").read_text())["vars"] == {"learnsync_360learning_schema": "l360"}
+    down = in_process("dbt-project", "--dest-uri", f"postgresql://postgres@127.0.0.1:{_closed_port()}/test",
+                      "--output", str(tmp_path / "q"), cwd=tmp_path)
+    assert down.returncode == 0 and (tmp_path / "q" / "dbt_project.yml").exists(), down.stderr
+    assert [ln for ln in down.stderr.splitlines() if ln.strip()] == [
+        next(ln for ln in down.stderr.splitlines() if ln.startswith("warning: the datasets were not checked"))]
 
 
 def test_bigquery_compiles(tmp_path: Path) -> None:
@@ -595,8 +631,9 @@ def test_bigquery_compiles(tmp_path: Path) -> None:
     import sqlglot
 
     project = tmp_path / "p"
+    # --no-check: checking the datasets would ask BigQuery itself, which nothing here may reach
     proc = learnsync("dbt-project", "--profile", "both", "--dest-uri", "bigquery://learnsync-ci?location=EU",
-                     "--output", str(project), cwd=tmp_path)
+                     "--output", str(project), "--no-check", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     profiles = yaml.safe_load((project / "profiles.yml").read_text())
     assert profiles["learnsync"]["outputs"]["default"]["method"] == "oauth"

@@ -85,6 +85,9 @@ def test_demo_serve_with_an_absolute_duckdb_uri_from_another_folder(tmp_path):
     import subprocess
 
     import duckdb
+    import yaml
+
+    from tests.support.cli import in_process
 
     work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
     work.mkdir()
@@ -109,6 +112,12 @@ def test_demo_serve_with_an_absolute_duckdb_uri_from_another_folder(tmp_path):
     exports = [dict(kv.split("=", 1) for kv in shlex.split(line.strip())[1:])
                for line in run.text.splitlines() if line.strip().startswith("export LEARNSYNC_SOURCE_URI=")]
     assert {e["LEARNSYNC_DEST_URI"] for e in exports} == {f"duckdb://{path}"}, exports
+    # the dbt project it suggests points at the datasets the demo loaded (its check passes)
+    (line,) = [ln.strip() for ln in run.text.splitlines() if ln.strip().startswith("learnsync dbt-project")]
+    made = in_process(*shlex.split(line.split("   ")[0])[1:], "--output", str(tmp_path / "project"), cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    project = yaml.safe_load((tmp_path / "project" / "dbt_project.yml").read_text())
+    assert project["vars"] == {"learnsync_360learning_schema": "learning_360", "learnsync_datacamp_schema": "datacamp"}
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM learning_360.users").fetchall()[0][0] > 0
         assert con.execute("SELECT count(*) FROM learnsync_dbt.learning360__course_completion_funnel").fetchall()[0][0] > 0
