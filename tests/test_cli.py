@@ -1,5 +1,6 @@
-"""The command line as a user runs it: a real process, real emulator, clear one-line errors, no secrets. The cases
-that end before any work (bad input, help) run in this process through Typer's CliRunner (`in_process`)."""
+"""The command line as a user runs it: real emulator, clear one-line errors, no secrets. The commands run in this
+process through Typer's CliRunner (`in_process`); what is about the process itself (the console script's error
+line, help and version, `demo --serve` stopped by Ctrl-C) runs as one."""
 
 from __future__ import annotations
 
@@ -76,18 +77,18 @@ def test_sync_tables_status_through_the_cli(share, tmp_path):
     db = tmp_path / "w.duckdb"
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
 
-    tables = learnsync("tables", cwd=tmp_path, env=env)
+    tables = in_process("tables", cwd=tmp_path, env=env)
     assert tables.returncode == 0, tables.stderr
     assert "COURSES" in tables.stdout and "MODIFIED_AT" in tables.stdout and "courses__skills" in tables.stdout
 
-    proc = learnsync("sync", cwd=tmp_path, env=env)
+    proc = in_process("sync", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SKILLS" in proc.stdout and "rows         4" in proc.stdout
 
-    unknown = learnsync("sync", "--tables", "SKILLS,NOPE", cwd=tmp_path, env=env)
+    unknown = in_process("sync", "--tables", "SKILLS,NOPE", cwd=tmp_path, env=env)
     assert_user_error(unknown, "NOPE", "SKILLS")
 
-    status = learnsync("status", cwd=tmp_path, env=env)
+    status = in_process("status", cwd=tmp_path, env=env)
     assert status.returncode == 0, status.stderr
     assert "rows 4" in status.stdout and "2026-01-02" in status.stdout
 
@@ -105,21 +106,21 @@ def test_reconcile_through_the_cli(share, tmp_path):
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": "2026-01-01 00:00:00", "NAME": f"n{i}"} for i in range(5)])
     db = tmp_path / "w.duckdb"
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
-    clean = learnsync("reconcile", "--dry-run", cwd=tmp_path, env=env)
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
+    clean = in_process("reconcile", "--dry-run", cwd=tmp_path, env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     share.sql('UPDATE "SKILLS" SET "NAME" = \'renamed\' WHERE "ID" = \'s2\'')
     share.sql('DELETE FROM "SKILLS" WHERE "ID" = \'s4\'')
 
-    dry = learnsync("reconcile", "--dry-run", "--json", cwd=tmp_path, env=env)
+    dry = in_process("reconcile", "--dry-run", "--json", cwd=tmp_path, env=env)
     assert dry.returncode == 1, dry.stdout + dry.stderr  # drift gates a pipeline
     report = [json.loads(line) for line in dry.stdout.splitlines()]
     assert [(r["table"], r["updated"], r["deleted"], r["drift"]) for r in report] == [("SKILLS", 1, 1, True)]
 
-    done = learnsync("reconcile", cwd=tmp_path, env=env)
+    done = in_process("reconcile", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SKILLS" in done.stdout and "updated      1" in done.stdout and "deleted      1" in done.stdout
-    assert learnsync("reconcile", "--dry-run", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("reconcile", "--dry-run", cwd=tmp_path, env=env).returncode == 0
 
     from tests.support.warehouses import Dest
 
@@ -198,14 +199,14 @@ def test_backfill_and_full_refresh_run_here_without_a_server_and_without_leaking
         "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning",
         "PREFECT_HOME": str(home), "PREFECT_API_URL": "", "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
     }
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
     share.sql('UPDATE "COURSES_TRACKINGS" SET "PROGRESS" = 99 WHERE "ID" = \'ct1\'')
-    proc = learnsync("backfill", "--table", "COURSES_TRACKINGS", "--start", "2026-01-01", "--end", "2026-01-03",
-                     cwd=tmp_path, env=env, timeout=300)
+    proc = in_process("backfill", "--table", "COURSES_TRACKINGS", "--start", "2026-01-01", "--end", "2026-01-03",
+                     cwd=tmp_path, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     share.sql('DELETE FROM "COURSES_TRACKINGS" WHERE "ID" = \'ct4\'')
-    proc2 = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env, timeout=300)
+    proc2 = in_process("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
 
     from tests.support.warehouses import Dest
@@ -254,11 +255,11 @@ def test_a_dataset_without_learnsync_tables_is_refused_and_a_new_one_announced(s
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": "2026-01-01 00:00:00", "NAME": f"n{i}"} for i in range(3)])
     db = tmp_path / "w.duckdb"
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{db}", "LEARNSYNC_DATASET": "learning"}
-    first = learnsync("sync", cwd=tmp_path, env=env)
+    first = in_process("sync", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     new = [line for line in first.stdout.splitlines() if "holds no learnsync tables yet" in line]
     assert len(new) == 1 and "learning" in new[0], first.stdout
-    again = learnsync("sync", cwd=tmp_path, env=env)
+    again = in_process("sync", cwd=tmp_path, env=env)
     assert again.returncode == 0 and "holds no learnsync tables" not in again.stdout, again.stdout + again.stderr
     for command in (["status"], ["reconcile", "--dry-run"], ["reconcile", "--dry-run", "--json"], ["reconcile"]):
         proc = in_process(*command, "--dataset", "lerning", cwd=tmp_path, env=env)
