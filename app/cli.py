@@ -432,9 +432,6 @@ def _flow_params(profile: str, source_uri: Optional[str], dest_uri: Optional[str
 
     _profile(profile)
     _target(dest_uri, dataset)  # check the destination before Prefect starts
-    # without PREFECT_API_URL the flows run on Prefect's ephemeral server, started here; its first start migrates
-    # a SQLite database, which Prefect's 20 s default does not always allow on a busy machine
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return dict(
         profile=profile,
         source_uri=_no_password(source_uri, "--source-uri", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD"),
@@ -533,12 +530,15 @@ def serve_cmd(
     cron: str = typer.Option("0 * * * *", "--cron", envvar="LEARNSYNC_CRON", help="Sync schedule (UTC)."),
 ) -> None:
     """Serve the sync (on --cron), reconcile (daily 03:30 UTC), backfill and full-refresh deployments from this
-    process, named <profile>-<dataset> (e.g. learnsync-sync/360learning-learning), so vendors serve side by side."""
+    process, named <profile>-<dataset> (e.g. learnsync-sync/360learning-learning), so vendors serve side by side.
+    Without PREFECT_API_URL, a Prefect server runs on 127.0.0.1 for as long as this process (its address is
+    printed); no usage data is sent to Prefect."""
     _setup_logging()
     params = _flow_params(profile, source_uri, dest_uri, dataset)
     from learnsync.flows.deployments import serve
 
-    serve(params["profile"], params["source_uri"], params["destination"], params["dataset"], cron)
+    serve(params["profile"], params["source_uri"], params["destination"], params["dataset"], cron,
+          echo=lambda line: typer.echo(line, err=True))
 
 
 @app.command("demo")

@@ -4,7 +4,8 @@ without a worker setup."""
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from contextlib import nullcontext
+from typing import Any, Callable, Optional
 
 DEFAULT_CRON = "0 * * * *"
 """The sync's schedule (UTC): hourly, on the hour."""
@@ -61,12 +62,21 @@ def serve(
     dataset: str,
     cron: str = DEFAULT_CRON,
     timezone: str = "UTC",
+    echo: Callable[[str], None] = print,
 ) -> None:
-    """Serve `deployments(...)` from this process until it is stopped."""
+    """Serve `deployments(...)` from this process until it is stopped. Without a Prefect API (PREFECT_API_URL),
+    a Prefect server runs beside it for as long (`flows.server.local_server`), so the schedules run; `echo` says
+    where it is."""
+    # Prefect's SDK sends usage events to prefect.io from `import prefect` on (a first import in a terminal, flow
+    # runs, deployments); the server learnsync starts sends none either (`flows.server`): nothing leaves the machine
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     # dlt's and learnsync's own logs belong in the flow run logs
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,learnsync")
     # dlt formats the first handler of its logger, which is then Prefect's API handler: keep records plain
     os.environ.setdefault("RUNTIME__LOG_FORMAT", "{message}")
     from prefect import serve as prefect_serve
 
-    prefect_serve(*deployments(profile, source_uri, destination, dataset, cron, timezone))
+    from learnsync.flows.server import configured_api_url, local_server
+
+    with nullcontext() if configured_api_url() else local_server(echo):
+        prefect_serve(*deployments(profile, source_uri, destination, dataset, cron, timezone))
