@@ -12,7 +12,7 @@ import pytest
 from learnsync.emulator.account import AccountSettings
 from learnsync.emulator.server import TEST_SESSION_PARAMETERS
 from learnsync.emulator.wire import WireConfig
-from tests.support.cli import learnsync
+from tests.support.cli import in_process
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, tracking
 from tests.support.warehouses import CHUNK_ROWS, Dest, new_share
@@ -31,7 +31,7 @@ def _cli(share: Any, tmp_path: Any, *args: str, dest: Dest | None = None, code: 
     """`learnsync ARGS` on the share, into `dest` (default: a DuckDB file in tmp_path, dataset d)."""
     dest = dest or _dest(tmp_path)
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": dest.uri, "LEARNSYNC_DATASET": dest.dataset}
-    proc = learnsync(*args, cwd=tmp_path, env=env)
+    proc = in_process(*args, cwd=tmp_path, env=env)
     assert proc.returncode == code, proc.stdout + proc.stderr
     return proc
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import CANARY, learnsync
+from tests.support.cli import CANARY, in_process, learnsync
 from tests.support.helpers import DOCS, JSON_TYPES, _sorted, comparable, create, dest_rows, insert, source_rows
 from tests.support.rows import T0
 from tests.support.warehouses import Dest
@@ -30,7 +30,7 @@ def _duckdb(tmp_path: Path) -> Dest:
 
 def _run(command: str, share: Any, dest: Dest, tmp_path: Path, *args: str, env: dict | None = None) -> str:
     """`learnsync COMMAND` on the share into `dest`; it must succeed. Its output."""
-    proc = learnsync(command, "--source-uri", share.uri, "--dest-uri", dest.uri, "--dataset", dest.dataset, *args,
+    proc = in_process(command, "--source-uri", share.uri, "--dest-uri", dest.uri, "--dataset", dest.dataset, *args,
                      cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
@@ -98,7 +98,7 @@ def test_no_secret_in_any_query_text(server, share, tmp_path):
     first = len(server.wire.queries)
 
     def run(command: str, *args: str) -> None:
-        proc = learnsync(command, "--source-uri", uri, "--dest-uri", dest.uri, "--dataset", dest.dataset,
+        proc = in_process(command, "--source-uri", uri, "--dest-uri", dest.uri, "--dataset", dest.dataset,
                          "--tables", "USERS", *args, cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 

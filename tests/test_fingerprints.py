@@ -11,7 +11,7 @@ import pytest
 
 from learnsync.catalog.fingerprint import FINGERPRINT_HINT, FINGERPRINT_VERSION
 from learnsync.pipelines.upgrade import UPGRADES_TABLE
-from tests.support.cli import learnsync
+from tests.support.cli import in_process
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, tracking
 
@@ -21,7 +21,7 @@ HISTORY_ENV = f"SOURCES__LEARNSYNC__TABLES__{TABLE}__HISTORY"
 
 def _cli(share: Any, dest: Any, tmp_path: Any, *args: str) -> Any:
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": dest.uri, "LEARNSYNC_DATASET": dest.dataset}
-    proc = learnsync(*args, cwd=tmp_path, env=env)
+    proc = in_process(*args, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from learnsync.cli import app
-from tests.support.cli import learnsync
+from tests.support.cli import in_process, learnsync
 from tests.support.helpers import create, insert
 from tests.support.rows import T0, tracking
 
@@ -57,9 +57,9 @@ def test_an_idle_runs_check_is_charged_to_the_run_not_to_every_table(share, tmp_
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "sql"}])
     path = tmp_path / "w.duckdb"
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{path}", "LEARNSYNC_DATASET": "d"}
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
 
-    idle = learnsync("sync", cwd=tmp_path, env=env)
+    idle = in_process("sync", cwd=tmp_path, env=env)
     assert idle.returncode == 0, idle.stdout + idle.stderr
     lines = idle.stdout.splitlines()
     tables = [ln for ln in lines if ln.strip().startswith(("COURSES_TRACKINGS", "SKILLS"))]
@@ -76,7 +76,7 @@ def test_an_idle_runs_check_is_charged_to_the_run_not_to_every_table(share, tmp_
                               " FROM d._learnsync_runs ORDER BY started_at DESC LIMIT 1) ORDER BY table_name")
     assert runs == [("*", "check", 1), ("COURSES_TRACKINGS", "incremental", 0), ("SKILLS", "incremental", 0)], runs
     # the check row is no table: status still reports the two tables, and nothing reports a table "*"
-    status = learnsync("status", "--json", cwd=tmp_path, env=env)
+    status = in_process("status", "--json", cwd=tmp_path, env=env)
     assert [json.loads(ln)["table"] for ln in status.stdout.splitlines()] == ["COURSES_TRACKINGS", "SKILLS"]
 
 
@@ -190,12 +190,12 @@ def test_backfill_runs_its_lanes_here_and_full_refresh_is_a_full_sync(share, tmp
     dest = Dest("duckdb", f"duckdb:///{path}", "learning", path)
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": dest.uri,
            "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # a server that is not there: nothing may need one
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
     # changed in place, far behind the cursor: only a backfill (or a reconcile) takes it
     share.sql(f'UPDATE "{share.database}"."{share.schema}"."COURSES_TRACKINGS" SET "PROGRESS" = 99'
               " WHERE \"ID\" IN ('ct00011', 'ct00012')")
     start, end = (T0 - timedelta(days=4)).date().isoformat(), (T0 - timedelta(days=2)).date().isoformat()
-    run = learnsync("backfill", "--tables", "COURSES_TRACKINGS", "--start", start, "--end", end,
+    run = in_process("backfill", "--tables", "COURSES_TRACKINGS", "--start", start, "--end", end,
                     "--window-hours", "12", "--parallel", "2", cwd=tmp_path, env=env)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
@@ -204,7 +204,7 @@ def test_backfill_runs_its_lanes_here_and_full_refresh_is_a_full_sync(share, tmp
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 
     share.sql(f'DELETE FROM "{share.database}"."{share.schema}"."COURSES_TRACKINGS" WHERE "ID" = \'ct00003\'')
-    refresh = learnsync("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env)
+    refresh = in_process("full-refresh", "--tables", "COURSES_TRACKINGS", cwd=tmp_path, env=env)
     assert refresh.returncode == 0, refresh.stdout + refresh.stderr
     assert "prefect" not in (refresh.stdout + refresh.stderr).lower(), refresh.stdout + refresh.stderr
     assert_table_equal(share, dest, "COURSES_TRACKINGS")

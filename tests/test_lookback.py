@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support.cli import learnsync
+from tests.support.cli import in_process
 from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, event, tracking
 from tests.support.warehouses import Dest
@@ -74,15 +74,15 @@ def test_the_command_checks_every_table_once_and_runs_only_the_changed(share, tm
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0 - timedelta(hours=i), "NAME": f"n{i}"} for i in range(5)])
     path = tmp_path / "w.duckdb"
     env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": f"duckdb:///{path}", "LEARNSYNC_DATASET": "d"}
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
 
-    idle = learnsync("sync", cwd=tmp_path, env=env)
+    idle = in_process("sync", cwd=tmp_path, env=env)
     assert idle.returncode == 0, idle.stdout + idle.stderr
     # discovery, the one check of both tables, and the discovery that looks for tables gone from the share
     assert "Snowflake: 3 queries" in idle.stdout and "2 of 2 table(s) unchanged" in idle.stdout, idle.stdout
 
     insert(share, "COURSES_TRACKINGS", [tracking(500, T0 - timedelta(hours=3, minutes=10))])
-    late = learnsync("sync", "-v", cwd=tmp_path, env=env)
+    late = in_process("sync", "-v", cwd=tmp_path, env=env)
     assert late.returncode == 0, late.stdout + late.stderr
     line = next(ln for ln in late.stdout.splitlines() if ln.strip().startswith("COURSES_TRACKINGS"))
     # from T0 - 4 h: 9 rows and the late one (the whole lookback: 49)

@@ -119,9 +119,9 @@ def test_refused_credentials_are_one_clear_line(guarded, accounts, share, tmp_pa
     monkeypatch.setenv(CREDS + "PRIVATE_KEY_PATH", str(key_file))
     monkeypatch.setenv(CREDS + "PRIVATE_KEY_PASSPHRASE", "wrong-phrase")
     assert "check private_key_passphrase" in _login_error(jwt_uri)
-    from tests.support.cli import assert_user_error, learnsync  # the same through the command line: one line, exit 2
+    from tests.support.cli import assert_user_error, in_process  # the same through the command line: one line, exit 2
 
-    proc = learnsync("tables", "--source-uri", jwt_uri, cwd=tmp_path)
+    proc = in_process("tables", "--source-uri", jwt_uri, cwd=tmp_path)
     assert_user_error(proc, "private_key_passphrase")
     assert "wrong-phrase" not in proc.stdout + proc.stderr
     monkeypatch.delenv(CREDS + "PRIVATE_KEY_PASSPHRASE")
@@ -244,14 +244,14 @@ def test_hash_policy_without_salt_loads_nothing(share, tmp_path, monkeypatch):
 
 
 def test_tables_command_shows_column_policies(share, tmp_path):
-    from tests.support.cli import learnsync
+    from tests.support.cli import in_process
 
     _people(share)
     env = {POLICY.format("USERS"): '{"EMAIL": "hash", "FIRST_NAME": "exclude"}'}
     args = ("tables", "--profile", "auto", "--tables", "USERS,FACT_PERMISSION_EVENTS", "--source-uri", share.uri)
-    no_salt = learnsync(*args, cwd=tmp_path, env=env)
+    no_salt = in_process(*args, cwd=tmp_path, env=env)
     assert no_salt.returncode == 2 and no_salt.stderr.startswith("error: ") and "pii_salt" in no_salt.stderr
-    proc = learnsync(*args, cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__PII_SALT": SALT})
+    proc = in_process(*args, cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__PII_SALT": SALT})
     assert proc.returncode == 0, proc.stderr
     lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
     assert lines["USERS"].endswith("policy FIRST_NAME=exclude, EMAIL=hash")

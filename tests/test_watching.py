@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.helpers import create, insert
-from tests.support.cli import learnsync
+from tests.support.cli import in_process, learnsync
 from tests.support.rows import T0
 
 
@@ -34,7 +34,7 @@ def test_every_query_carries_the_query_tag_and_is_counted(share, tmp_path):
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
     wire = share.server.wire
     first = len(wire.queries)
-    proc = learnsync("sync", cwd=tmp_path, env=_env(share, tmp_path / "w.duckdb"))
+    proc = in_process("sync", cwd=tmp_path, env=_env(share, tmp_path / "w.duckdb"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     received = wire.queries[first:]
     assert received, "the emulator received no query"
@@ -111,19 +111,19 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     uri, db, dataset = sql_dest
     env = {**_env(share, db), "LEARNSYNC_DEST_URI": uri, "LEARNSYNC_DATASET": dataset,
            "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "24"}
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
     # nothing changed: the lookback's fingerprints match, so nothing is read (issue 13), and the run is recorded
-    again = learnsync("sync", "--tables", "COURSES", cwd=tmp_path, env=env)
+    again = in_process("sync", "--tables", "COURSES", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "rows         0 (0 new, 0 re-read)" in again.stdout, again.stdout
     assert "1 of 1 table(s) unchanged since their last sync" in again.stdout, again.stdout
 
     _retype_smallint(uri, db, dataset)
     insert(share, "COURSES", [_course(9, MODIFIED_AT=T0 + timedelta(hours=1), COURSE_DURATION=1_000_000)])
-    failed = learnsync("sync", cwd=tmp_path, env=env)
+    failed = in_process("sync", cwd=tmp_path, env=env)
     assert failed.returncode == 1, failed.stdout + failed.stderr
 
-    status = learnsync("status", "--json", cwd=tmp_path, env=env)
+    status = in_process("status", "--json", cwd=tmp_path, env=env)
     assert status.returncode == 0, status.stdout + status.stderr
     report = {r["table"]: r for r in map(json.loads, status.stdout.splitlines())}
     courses, skills = report["COURSES"], report["SKILLS"]
@@ -138,14 +138,14 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     assert skills["state"] == "stale" and skills["max_lag_hours"] == 24 and skills["lag_seconds"] > 24 * 3600
     assert skills["last_error"] is None
 
-    text = learnsync("status", cwd=tmp_path, env=env)
+    text = in_process("status", cwd=tmp_path, env=env)
     assert text.returncode == 0 and "None" not in text.stdout, text.stdout
     line = next(ln for ln in text.stdout.splitlines() if ln.startswith("COURSES"))
     assert " failed " in line and "last error" in line and "out of range" in line, line
     assert "stale" in next(ln for ln in text.stdout.splitlines() if ln.startswith("SKILLS"))
     print(text.stdout)
 
-    hist = learnsync("history", "--table", "courses", "--json", cwd=tmp_path, env=env)
+    hist = in_process("history", "--table", "courses", "--json", cwd=tmp_path, env=env)
     assert hist.returncode == 0, hist.stdout + hist.stderr
     runs = [json.loads(ln) for ln in hist.stdout.splitlines()]
     assert [r["outcome"] for r in runs] == ["failed", "ok", "ok"]
@@ -158,11 +158,11 @@ def test_status_reports_lag_state_and_last_error_after_a_failing_run(share, tmp_
     assert len({r["run_id"] for r in runs}) == 3
     if not uri.startswith("duckdb"):
         return  # the rest is about the command line, not the destination
-    plain = learnsync("history", cwd=tmp_path, env=env)
+    plain = in_process("history", cwd=tmp_path, env=env)
     assert plain.returncode == 0 and "None" not in plain.stdout and plain.stdout.count("SKILLS") == 2, plain.stdout
     print(plain.stdout)
 
-    bad = learnsync("status", cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "-1"})
+    bad = in_process("status", cwd=tmp_path, env={**env, "SOURCES__LEARNSYNC__TABLES__SKILLS__MAX_LAG_HOURS": "-1"})
     assert bad.returncode == 2 and bad.stderr.count("error:") == 1 and "max_lag_hours" in bad.stderr, bad.stderr
 
 
@@ -173,26 +173,26 @@ def test_status_shows_the_last_reconcile_and_what_it_changed(share, tmp_path):
     create(share, "SKILLS")
     insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": "n"} for i in range(3)])
     env = _env(share, tmp_path / "w.duckdb")
-    assert learnsync("sync", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("sync", cwd=tmp_path, env=env).returncode == 0
     share.sql('DELETE FROM "SKILLS" WHERE "ID" = \'s2\'')  # a hard delete no cursor sees
 
     def report() -> dict:
-        status = learnsync("status", "--json", cwd=tmp_path, env=env)
+        status = in_process("status", "--json", cwd=tmp_path, env=env)
         assert status.returncode == 0, status.stdout + status.stderr
         return json.loads(status.stdout.splitlines()[0])
 
     assert report()["last_reconcile"] is None
-    dry = learnsync("reconcile", "--dry-run", cwd=tmp_path, env=env)
+    dry = in_process("reconcile", "--dry-run", cwd=tmp_path, env=env)
     assert dry.returncode == 1, dry.stdout + dry.stderr  # a dry run that finds drift fails
     found = report()
     assert found["last_reconcile"] and found["last_reconcile_drift"] == 1 and found["state"] == "ok", found
-    assert learnsync("reconcile", cwd=tmp_path, env=env).returncode == 0
+    assert in_process("reconcile", cwd=tmp_path, env=env).returncode == 0
     fixed = report()
     assert fixed["last_reconcile_drift"] == 1 and fixed["rows"] == 2 and fixed["last_reconcile"] >= found["last_reconcile"]
     assert fixed["last_success"] == found["last_success"]  # reconciling is not a sync
-    text = learnsync("status", cwd=tmp_path, env=env).stdout
+    text = in_process("status", cwd=tmp_path, env=env).stdout
     assert "reconciled" in text and "(1 row changed)" in text and "None" not in text, text
-    hist = learnsync("history", "--table", "SKILLS", cwd=tmp_path, env=env)
+    hist = in_process("history", "--table", "SKILLS", cwd=tmp_path, env=env)
     modes = [ln.split()[4] for ln in hist.stdout.splitlines()]
     assert modes == ["reconcile", "reconcile", "incremental"], hist.stdout
     assert "1 changed" in hist.stdout and "None" not in hist.stdout, hist.stdout
@@ -369,7 +369,7 @@ def test_a_waiting_run_names_the_lock_holder(kind, share, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         env = {"LEARNSYNC_SOURCE_URI": share.uri, "LEARNSYNC_DEST_URI": uri, "LEARNSYNC_DATASET": dataset}
-        proc = learnsync("sync", "--lock-timeout", "3", cwd=tmp_path, env=env)
+        proc = in_process("sync", "--lock-timeout", "3", cwd=tmp_path, env=env)
     finally:
         holder.kill()
         holder.wait()
@@ -391,7 +391,7 @@ def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path
     create(share, "SKILLS")
     insert(share, "SKILLS", [{"ID": "s1", "CREATED_AT": T0, "NAME": "n"}])
     env = {**_env(share, tmp_path / "w.duckdb")}
-    ok = learnsync("check", cwd=tmp_path, env=env)
+    ok = in_process("check", cwd=tmp_path, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     lines = ok.stdout.splitlines()
     assert [ln.split()[:2] for ln in lines] == [["ok", "secrets"], ["ok", "source"], ["ok", "share"],
@@ -410,7 +410,7 @@ def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path
     accounts = Accounts(user="FAKE", password="right-Pa55")
     with emulator.emulated_share(wrap=accounts.middleware) as srv:
         uri = Share(srv, share.database, "CORE", None).uri.replace("fake:snow@", "fake:wrong-Pa55@")
-        bad = learnsync("check", cwd=tmp_path, env={**env, "LEARNSYNC_SOURCE_URI": uri,
+        bad = in_process("check", cwd=tmp_path, env={**env, "LEARNSYNC_SOURCE_URI": uri,
                                                     "LEARNSYNC_DEST_URI": "postgresql://postgres@127.0.0.1:1/test"})
     assert bad.returncode == 1, bad.stdout + bad.stderr
     marks = [ln.split()[0] for ln in bad.stdout.splitlines()]
@@ -423,6 +423,7 @@ def test_check_passes_one_line_each_and_fails_on_a_refused_login(share, tmp_path
 # progress on a terminal
 
 
+@pytest.mark.slow  # a learnsync process in a pseudo-terminal, as tests/test_terminal.py
 def test_progress_display_on_a_terminal_and_plain_lines_without(share, tmp_path):
     import pty
     import re
