@@ -93,14 +93,20 @@ def test_a_profile_none_of_whose_tables_is_in_the_share_is_refused(share, tmp_pa
 # item 2: the demo shows the whole product (and item 7: its syncs are in the run history)
 @pytest.mark.slow  # the demo syncs two shares and builds the whole dbt package: minutes
 def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_path):
+    """`learnsync demo --no-progress` in a terminal from an empty folder: no live display, only its DuckDB file left
+    (the demo with its display: tests/test_terminal.py). One demo run for both, about a minute."""
     import shlex
     import subprocess
 
     from learnsync.dbt_project import PACKAGE_DIR
+    from tests.support.terminal import in_terminal
 
-    demo = learnsync("demo", "--no-progress", cwd=tmp_path, timeout=900)
-    out = demo.stdout + demo.stderr
+    demo = in_terminal("demo", "--no-progress", cwd=tmp_path, timeout=900)
+    out = demo.text
     assert demo.returncode == 0 and "Traceback" not in out, out[-4000:]
+    assert not demo.drew, demo.raw[-2000:]
+    assert "Done. Try:" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["learnsync-demo.duckdb"]
     assert re.search(r"dbt build: Done\. PASS=\d+ WARN=0 ERROR=0 SKIP=0", out), out[-3000:]
     path = tmp_path / "learnsync-demo.duckdb"
     built = {r[0] for r in _duckdb_rows(path, "SELECT table_name FROM information_schema.tables"

@@ -54,26 +54,20 @@ def test_sync_in_a_terminal_draws_progress_and_syncs_every_table(share, tmp_path
         assert sorted(_ok_lines(plain.text)) == sorted(TABLES)
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-progress"]], ids=["progress", "no-progress"])
-def test_demo_in_a_terminal_from_an_empty_folder(flags, tmp_path):
-    run = in_terminal("demo", *flags, cwd=tmp_path, timeout=900)
-    assert run.returncode == 0, run.text[-3000:]
-    assert "Traceback" not in run.text, run.text[-3000:]
-    assert run.drew is (not flags)
-    assert "Done. Try:" in run.text
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["learnsync-demo.duckdb"]
-
-
-def test_demo_serve_in_a_terminal_stops_on_ctrl_c(tmp_path):
+def test_demo_serve_in_a_terminal_from_an_empty_folder_draws_and_stops_on_ctrl_c(tmp_path):
+    """The demo as a person first runs it, in a terminal (its display drawn: LEARNSYNC_PROGRESS at its default),
+    served until Ctrl-C. The same demo without the display, in a terminal: tests/test_first_hour.py's demo test
+    (one demo run each, about a minute)."""
     def ctrl_c_when_served(text: str, pid: int) -> None:
         if "until Ctrl-C" in text and "learnsync dbt-sources" in text.split("until Ctrl-C", 1)[1]:
             os.kill(pid, signal.SIGINT)
 
-    run = in_terminal("demo", "--serve", cwd=tmp_path, timeout=900, on_output=ctrl_c_when_served,
-                      env={"LEARNSYNC_PROGRESS": "true"})
+    run = in_terminal("demo", "--serve", cwd=tmp_path, timeout=900, on_output=ctrl_c_when_served)
     assert run.returncode == 0, run.text[-3000:]
     assert "Traceback" not in run.text, run.text[-3000:]
     assert run.drew
+    assert "Done. Try:" in run.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["learnsync-demo.duckdb"]
     assert "export LEARNSYNC_SOURCE_URI=" in run.text
 
 
