@@ -100,7 +100,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # the lanes (pyproject.toml registers the markers): `-m "not slow"` is the unit tier plus the DuckDB integration tests
 LANE_PARAMS = {"postgres", "bigquery"}  # a parametrized destination (`dest`, `sql_dest`, `kind`) of a server's
 LANE_FIXTURES = {"bigquery": "bigquery", "prefect_server": "prefect"}
-SLOW_FIXTURES = {"wheel"}  # a pip build of the checkout
+SLOW_FIXTURES = {"wheel", "site"}  # a pip build of the checkout; an mkdocs build of the docs site (tests/test_site.py)
 SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect"}
 
 
