@@ -185,7 +185,9 @@ def test_a_trickling_chunk_ends_the_run_and_the_next_run_resumes(server, share, 
     assert canceled.returncode == 1 and "Traceback" not in out, out
     assert len([x for x in out.splitlines() if "timeout of 2 second(s) and was canceled" in x]) == 1, out
 
-    resumed = sync()
+    # the run that resumes is an ordinary sync: in this process (the two above end a process whose download hangs)
+    resumed = in_process("sync", "--source-uri", uri, "--dest-uri", dest.uri, "--dataset", dest.dataset,
+                         "--tables", "SKILLS", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_table_equal(share, dest, "SKILLS")
     ours = [q for q in server.wire.queries[first:] if '"tool":"learnsync"' in str(q.parameters.get("QUERY_TAG"))]

@@ -14,7 +14,7 @@ import pytest
 
 from learnsync import emulator
 from tests.support.warehouses import Share, new_share
-from tests.support.crashkit import TABLE, assert_exact, landed, seed, start_sync
+from tests.support.crashkit import TABLE, assert_exact, landed, seed, start_sync, waiting
 from tests.support.rows import DAY_START
 
 
@@ -202,10 +202,11 @@ def test_two_cli_runs_of_one_table_one_waits_none_duplicates(share, dest, tmp_pa
             assert "Another learnsync run is syncing table COURSES_TRACKINGS" in out, out
         assert landed(dest) == 0  # nothing half-applied
         runs = [start_sync(share, dest, here), start_sync(share, dest, there)]  # both wait (default: 10 minutes)
-        time.sleep(5)
-        assert [proc.poll() for proc in runs] == [None, None]
-    for proc in runs:
+        heads = [waiting(proc) for proc in runs]  # each said it waits
+        assert [proc.poll() for proc in runs] == [None, None], heads
+    for proc, head in zip(runs, heads):
         out, err = proc.communicate(timeout=300)
+        err = head + err
         assert proc.returncode == 0, out + err
     assert_exact(share, dest)
     assert dest.query('SELECT count(*), count(DISTINCT id) FROM "{ds}"."courses_trackings"') == [(400, 400)]
@@ -231,11 +232,12 @@ def test_two_processes_syncing_different_tables_of_one_duckdb_file_take_turns(sh
         d.mkdir()
     with table_lock(resolve(dest.uri, dest.dataset), dest.dataset, "SOMETHING_ELSE", 5):
         runs = [start_sync(share, dest, d, "--tables", t) for d, t in zip(dirs, (TABLE, "SKILLS"))]
-        time.sleep(5)
+        heads = [waiting(proc) for proc in runs]  # each said it waits
         # both wait for the file (a run that ended says why)
-        assert [proc.poll() for proc in runs] == [None, None], [p.communicate() for p in runs if p.poll() is not None]
-    for proc in runs:
+        assert [proc.poll() for proc in runs] == [None, None], (heads, [p.communicate() for p in runs if p.poll() is not None])
+    for proc, head in zip(runs, heads):
         out, err = proc.communicate(timeout=300)
+        err = head + err
         assert proc.returncode == 0, out + err
         assert "Traceback" not in out + err, err
     assert_exact(share, dest)

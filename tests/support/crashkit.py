@@ -66,6 +66,19 @@ def wait_for(proc: subprocess.Popen, cwd: Path, moment: str, timeout: float = 12
         time.sleep(0.01)
 
 
+def waiting(proc: subprocess.Popen) -> str:
+    """Read the stderr of a sync started with `start_sync` until it says it waits for a lock (the line a waiting
+    run prints at once, `destinations.locks.wait`) or ends; returns what it read, for the caller to put before
+    the rest (`proc.communicate()`). An event instead of a fixed sleep before checking that the run waits."""
+    assert proc.stderr is not None
+    head = []
+    while line := proc.stderr.readline():
+        head.append(line)
+        if "Waiting" in line:
+            break
+    return "".join(head)
+
+
 def kill_nine(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
