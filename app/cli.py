@@ -189,6 +189,13 @@ def _tag(profile: Any, run_id: str, mode: Optional[str] = None) -> Any:
     return QueryTag(profile.value, run_id, mode)
 
 
+def _dest_name(table: str) -> str:
+    """A share table's name in the destination (`COURSES_TRACKINGS` -> `courses_trackings`)."""
+    from learnsync.catalog.naming import snake_case
+
+    return snake_case(table)
+
+
 def _split(tables: Optional[str]) -> Optional[list[str]]:
     return [t for t in tables.split(",") if t.strip()] if tables else None
 
@@ -343,7 +350,10 @@ def history_cmd(
     target = _target(dest_uri, dataset)
     if not run_history.supported(target):
         raise LearnsyncError(f"{target.display} keeps no run history (file destinations have no SQL to keep it in).")
-    require_synced(target, dataset)
+    synced = require_synced(target, dataset)
+    if table is not None and _dest_name(table) not in synced:
+        raise LearnsyncError(f"Unknown table {table!r} in dataset {target.dataset_name(dataset)}: it holds"
+                             f" {', '.join(t.upper() for t in synced)}; check --table.")
     runs = run_history.read(target, dataset, table, limit)
     if not runs and not as_json:
         typer.echo(f"No recorded runs{' of ' + table if table else ''} in dataset {dataset} yet.")

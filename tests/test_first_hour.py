@@ -281,3 +281,13 @@ def test_serve_refuses_a_password_in_a_uri_in_one_line_as_deploy_does(share, tmp
     result = cli("serve", "--source-uri", uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}")
     line = one_error_line(result, "--source-uri holds a password", "SOURCES__LEARNSYNC__CREDENTIALS__PASSWORD")
     assert "canary" not in result.output, line
+
+
+def test_history_of_a_table_the_dataset_does_not_hold_is_refused_naming_those_it_holds(share, tmp_path):
+    create(share, "SKILLS")
+    insert(share, "SKILLS", [{"ID": f"s{i}", "CREATED_AT": T0, "NAME": f"n{i}"} for i in range(3)])
+    uri = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert learnsync("sync", "--source-uri", share.uri, "--dest-uri", uri, cwd=tmp_path).returncode == 0
+    one_error_line(cli("history", "--dest-uri", uri, "--table", "SKILSS"), "SKILSS", "SKILLS", "--table")
+    found = cli("history", "--dest-uri", uri, "--table", "skills")  # share names in any case, as elsewhere
+    assert found.exit_code == 0 and "SKILLS" in found.output and " ok " in found.output, found.output
