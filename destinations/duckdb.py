@@ -7,6 +7,7 @@ the dbt profile output.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -67,7 +68,7 @@ def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
         # one process attaches a DuckDB file once, and DuckDB takes one writer: tables load one at a time
         max_parallel_loads=1,
         describe=comment_on(_comments),
-        explain=functools.partial(_held, path),
+        explain=functools.partial(_explain, path),
         dialect=DIALECT,
         exists=path.is_file,
     )
@@ -101,6 +102,36 @@ def _comments(client: Any) -> dict[Key, str]:
         client.dataset_name,
     )
     return {(t, c): text or "" for t, c, text in rows or ()}
+
+
+def _explain(path: Path, exc: BaseException) -> Optional[str]:
+    """A DuckDB failure dlt reports as a credentials or network problem (learnsync then: "Cannot reach the
+    destination"), as what it is: the file held by another process, or a file or folder this user cannot write."""
+    return _held(path, exc) or _unwritable(path, exc)
+
+
+UNWRITABLE = {errno.EACCES: "Permission denied", errno.EPERM: "Operation not permitted",
+              errno.EROFS: "Read-only file system"}
+
+
+def _unwritable(path: Path, exc: BaseException) -> Optional[str]:
+    """The file, its folder or its lock folder cannot be written (permissions, a read-only file system)."""
+    chain: list[BaseException] = []
+    seen: Optional[BaseException] = exc
+    while seen is not None and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    os_error = next((e for e in chain if isinstance(e, OSError) and e.errno in UNWRITABLE), None)
+    if os_error is not None:
+        why, what = UNWRITABLE[os_error.errno or 0], os_error.filename or path
+    else:  # DuckDB's own IOException carries the OS's words in its text
+        text = " ".join(str(e) for e in chain)
+        why = next((w for w in UNWRITABLE.values() if w in text), None)
+        what = path
+        if why is None:
+            return None
+    return (f"Cannot write the DuckDB file {path} ({why}: {what}): point --dest-uri at a folder you can write"
+            f" (duckdb:///path/to/file.duckdb), or make {path.parent} and the file writable for this user.")
 
 
 def _held(path: Path, exc: BaseException) -> Optional[str]:

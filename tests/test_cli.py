@@ -286,3 +286,33 @@ def test_a_destination_that_is_down_is_one_line_and_exit_2(share, tmp_path):
         assert_user_error(proc, "cannot reach the postgres destination", "connection refused")
         assert not any(t in proc.stdout for t in ("SKILLS", "COURSES", "USERS")), proc.stdout
     assert time.monotonic() - started < 60
+
+
+def test_a_duckdb_folder_this_user_cannot_write_is_said_so(share, tmp_path):
+    """A DuckDB file in a read-only folder, as a person at a terminal meets it: one line saying the file cannot be
+    written and what to do, not "Cannot reach the destination". As root, permissions do not stop a write, so the
+    folder is a read-only mount (a mount namespace of the command's own); as anyone else, mode 0555."""
+    import shutil
+
+    from tests.support.terminal import in_terminal
+
+    create(share, "SKILLS")
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    sync = [sys.executable, "-m", "learnsync.cli", "sync", "--source-uri", share.uri,
+            "--dest-uri", f"duckdb://{folder}/w.duckdb"]
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        command = sync
+    else:
+        remount = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+        if shutil.which("unshare") is None or subprocess.run(
+                ["unshare", "--mount", "sh", "-c", remount], capture_output=True).returncode != 0:
+            pytest.skip("root without mount namespaces: no way to make a folder read-only here")
+        command = ["unshare", "--mount", "sh", "-c", f"{remount} && exec \"$0\" \"$@\"", *sync]
+    run = in_terminal(command=command, cwd=tmp_path, timeout=120)
+    lines = [ln for ln in run.text.splitlines() if ln.startswith("error:")]
+    assert run.returncode == 2 and len(lines) == 1, run.text[-3000:]
+    assert "Traceback" not in run.text and "Cannot reach" not in run.text, run.text[-3000:]
+    assert f"Cannot write the DuckDB file {folder}/w.duckdb" in lines[0] and "--dest-uri" in lines[0], lines[0]
+    assert "snow" not in run.text.replace("Snowflake", "")
