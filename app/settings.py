@@ -12,8 +12,8 @@ import dataclasses
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, List, Optional
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Dict, Iterable, List, Optional
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -70,6 +70,24 @@ SESSION_PARAMETERS = {
 """Pinned for every learnsync session, whatever the account's defaults (`snowflake-result-wire-format.md`, and
 docs/configuration.md "Snowflake account settings"). Output formats are not pinned: pinning one would change
 every fingerprint already stored (`catalog.fingerprint`)."""
+
+
+MASK_ANYWHERE = 8
+"""A secret at least this long is masked wherever it appears in a message."""
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each secret (as given, and URL-encoded as a URI holds it) replaced by `***`. A secret shorter
+    than MASK_ANYWHERE characters (a test password such as "p") is masked where it stands alone, not inside a
+    longer word or number: masked there, it would turn the connector's "attempt(s)" into "attem***t(s)" and point
+    at the secret's letters instead of hiding them. Longest first, so no part of a longer secret is left."""
+    forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= MASK_ANYWHERE:
+            text = text.replace(form, "***")
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
+    return text
 
 
 class Authenticator(str, Enum):
@@ -176,6 +194,10 @@ class ShareCredentials(ConnectionStringCredentials):
     def secrets(self) -> tuple[str, ...]:
         """Every secret value these credentials hold, for scrubbing messages."""
         return tuple(str(s) for s in (self.password, self.token, self.private_key, self.private_key_passphrase) if s)
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret of these credentials masked (`mask_secrets`)."""
+        return mask_secrets(text, self.secrets)
 
     def share(self) -> tuple[str, str]:
         """The share's database and schema (a parsed source URI always names both)."""

@@ -60,6 +60,13 @@ def test_bad_input_in_a_process_of_its_own(tmp_path):
     assert_user_error(learnsync("sync", "--source-uri", f"mysql://u:{CANARY}@h/db?{LOOP}", cwd=tmp_path), "snowflake://")
 
 
+def test_a_short_password_is_masked_without_mangling_the_line(tmp_path):
+    """The connector's words stay readable when the password is a letter they hold ("attempt(s)", not
+    "attem***t(s)"); a password standing alone in them would still be masked (tests/unit/test_settings.py)."""
+    proc = in_process("sync", "--source-uri", f"snowflake://u:p@acct/DB/S?{LOOP}", cwd=tmp_path)
+    assert_user_error(proc, "could not reach", "attempt(s)")
+
+
 def test_unreachable_host_fails_fast_without_leaking(tmp_path):
     uri = f"snowflake://u:{CANARY}@acct/DB/S?{LOOP}"
     started = time.monotonic()

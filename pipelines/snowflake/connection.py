@@ -63,9 +63,7 @@ def source_lost(exc: BaseException) -> Optional[str]:
 
 def _explain(source: ShareCredentials, exc: Exception) -> tuple[str, bool]:
     """One line saying why the connection failed, and whether the source answered at all."""
-    text = str(exc)
-    for secret in source.secrets:
-        text = text.replace(secret, "***")
+    text = source.mask(str(exc))
     where = f"Snowflake account {source.host!r} as user {source.username!r}"
     errno = getattr(exc, "errno", None)
     lowered = text.lower()

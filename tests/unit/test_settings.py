@@ -74,3 +74,15 @@ def test_dataset_names(name: str, ok: bool) -> None:
     else:
         with pytest.raises(LearnsyncError, match="Invalid dataset name"):
             dataset_name(name)
+
+
+def test_secrets_are_masked_without_mangling_the_words_around_them() -> None:
+    from learnsync.settings import mask_secrets
+
+    # a short secret: masked where it stands alone, never inside a word ("attempt(s)" keeps its p)
+    assert mask_secrets("after 2 attempt(s) as u:p@acct, password p.", ["p"]) == "after 2 attempt(s) as u:***@acct, password ***."
+    # a long one anywhere, URL-encoded too, and the longest first so no part of it stays
+    secret = "Sekret-9x@y"
+    text = f"dsn=u:{secret}@h uri=u:Sekret-9x%40y@h word{secret}word"
+    assert mask_secrets(text, [secret, "9x"]) == "dsn=u:***@h uri=u:***@h word***word"
+    assert mask_secrets("nothing to hide", []) == "nothing to hide"
