@@ -60,3 +60,30 @@ def test_mistakes_are_learnsync_errors_before_anything_runs(share, tmp_path):
     with pytest.raises(learnsync.LearnsyncError, match="Name the tables"):
         learnsync.backfill(share.uri, [], T0, T0 + timedelta(days=1))
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_sync_from_python_logs_no_schema_hint_warnings(share, tmp_path, monkeypatch):
+    """A Python caller at dlt's default log level: learnsync's Arrow batches and dlt's column hints agree (the key
+    and the child tables' parent column NOT NULL in both), so dlt does not warn "several column hints were
+    different" once per table and window (it did for every table with a key, 38 lines for the demo's share)."""
+    import logging
+
+    from learnsync import emulator
+
+    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")  # dlt's default; the tests otherwise run it at ERROR
+    emulator.create_360learning(share.conn, share.database, share.schema)
+    records: list[logging.LogRecord] = []
+    seen = logging.Handler(logging.WARNING)
+    seen.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("dlt").addHandler(seen)  # dlt's logger does not propagate to the root
+    try:
+        dest = f"duckdb:///{tmp_path}/w.duckdb"
+        results = learnsync.sync(share.uri, dest, tables=["COURSES_TRACKINGS", "USERS", "COURSES"])
+    finally:
+        logging.getLogger("dlt").removeHandler(seen)
+    assert [r.ok for r in results] == [True, True, True], [r.error for r in results]
+    hints = [r.getMessage() for r in records if "column hints were different" in r.getMessage()]
+    assert hints == [], hints[:3]
+    from tests.support.warehouses import Dest
+
+    assert_table_equal(share, Dest("duckdb", dest, "learning", tmp_path / "w.duckdb"), "USERS")

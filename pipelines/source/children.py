@@ -23,6 +23,7 @@ from learnsync.catalog.tables import Column, TableSpec
 from learnsync.catalog.fingerprint import ROW_HASH, composite_text
 from learnsync.catalog.naming import extend_names, name_order, snake_case
 from learnsync.catalog.layout import column_hint, parent_column
+from learnsync.pipelines.source.types import declared_not_null
 
 if TYPE_CHECKING:
     from dlt.common.schema.typing import TTableReference
@@ -173,7 +174,7 @@ def unnest(spec: TableSpec, col: Column, parent: pa.Table, tombstones: bool, col
                 f" UNION ALL SELECT {key_sql}, NULL{', ' + nulls if nulls else ''}, TRUE FROM parent"
                 f" WHERE {key_sql} NOT IN (SELECT DISTINCT k FROM elems)"
             )
-        return con.sql(sql).to_arrow_table()
+        return declared_not_null(con.sql(sql).to_arrow_table(), child_hints(spec))
     finally:
         con.close()
 

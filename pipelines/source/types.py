@@ -24,7 +24,7 @@ dlt's parquet writer refuses batches whose schemas differ, and dlt creates a col
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import pyarrow as pa
 
@@ -68,7 +68,17 @@ def arrow_schema(spec: TableSpec) -> pa.Schema:
     tables) and the row fingerprint. (`_learnsync_deleted_at` is written by reconcile only.)"""
     hints = table_hints(spec)
     hints.pop(DELETED_AT, None)
-    return pa.schema([pa.field(h["name"], arrow_type(h)) for h in hints.values()])
+    # NOT NULL where the hints say so (the key: rows without one are skipped), as dlt compares the two schemas
+    # and warns once per table and window when their nullability differs (dlt/extract/extractors.py)
+    return pa.schema([pa.field(h["name"], arrow_type(h), nullable=h.get("nullable", True)) for h in hints.values()])
+
+
+def declared_not_null(table: pa.Table, hints: Mapping[str, Mapping[str, Any]]) -> pa.Table:
+    """`table` with the columns its hints declare NOT NULL marked so in its Arrow schema, where it holds no NULL
+    (what a query built it from cannot say), so that dlt finds the two schemas agree (`arrow_schema`)."""
+    fields = [f.with_nullable(False) if f.nullable and hints.get(f.name, {}).get("nullable") is False
+              and table[f.name].null_count == 0 else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata)) if fields != list(table.schema) else table
 
 
 def empty_batch(spec: TableSpec) -> pa.Table:
