@@ -233,11 +233,13 @@ class ShareReader:
 @contextmanager
 def open_share(source: Optional[str] | ShareCredentials, window_rows: int = WINDOW_ROWS,
                tag: Optional[QueryTag] = None, window_mb: float = WINDOW_MB) -> Iterator[ShareReader]:
-    """A reader on a connection of its own to the share: `source` is a source URI (None: LEARNSYNC_SOURCE_URI /
-    dlt config; secrets from dlt's providers) or credentials already built (`settings.ShareCredentials`, e.g.
-    logged in from a Prefect block); its session tagged with `tag` (see `connect`). `window_rows` (>= 1) rows per
-    window. Closed on exit. Raises LearnsyncError (SourceUnreachable when the source cannot be reached). The one
-    way learnsync opens a reader: tasks run in threads or processes and never share a connection."""
+    """A reader on a connection of its own to the share: `source` is a source URI (its secrets from dlt's
+    providers) or credentials already built (`settings.ShareCredentials`, e.g. logged in from a Prefect block);
+    its session tagged with `tag` (see `connect`). `window_rows` (>= 1) rows per window. Closed on exit. Raises
+    LearnsyncError (SourceUnreachable when the source cannot be reached); None is a LearnsyncError too, "No source
+    given": this library reads no environment variable for it (the CLI's --source-uri reads
+    LEARNSYNC_SOURCE_URI). The one way learnsync opens a reader: tasks run in threads or processes and never share
+    a connection."""
     from learnsync.pipelines.snowflake.connection import connect, parse_source_uri
 
     credentials = source if isinstance(source, ShareCredentials) else parse_source_uri(source)

@@ -57,3 +57,17 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'synk'"):
         learnsync.synk  # noqa: B018
 
+
+
+def test_open_share_without_a_source_does_what_its_docstring_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None is refused with "No source given" even with LEARNSYNC_SOURCE_URI set (the CLI reads that variable,
+    not the library), and the docstring says so instead of promising the variable."""
+    from learnsync.errors import LearnsyncError
+    from learnsync.pipelines.snowflake.reader import open_share
+
+    monkeypatch.setenv("LEARNSYNC_SOURCE_URI", "snowflake://u@acct/DB/S?host=127.0.0.1&port=9&protocol=http")
+    with pytest.raises(LearnsyncError, match="No source given"):
+        with open_share(None):
+            pass
+    doc = " ".join((open_share.__doc__ or "").split())
+    assert "None: LEARNSYNC_SOURCE_URI" not in doc and "None is a LearnsyncError too" in doc, doc
