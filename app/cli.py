@@ -1,4 +1,5 @@
-"""The `learnsync` command line: a thin layer over the pipeline; every flag also reads LEARNSYNC_<NAME>."""
+"""The `learnsync` command line: a thin layer over the pipeline; flags that configure a connection or a run also
+read LEARNSYNC_<NAME> (the README names them)."""
 
 from __future__ import annotations
 
