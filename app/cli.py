@@ -91,6 +91,9 @@ def _setup_logging(verbose: bool = False) -> None:
     logging.getLogger("learnsync").setLevel(logging.INFO if verbose else logging.WARNING)
     # dlt reports arrow/schema hint differences we resolve on purpose; keep its errors only
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "INFO" if verbose else "ERROR")
+    # dlt sends anonymous usage telemetry to telemetry.scalevector.ai unless told not to; learnsync sends nothing
+    # off the machine but its queries to the share and its loads (RUNTIME__DLTHUB_TELEMETRY=true turns dlt's on)
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     # the connector logs each retry and a lost source's traceback; learnsync reports the failure as one line
     # (never DEBUG: the connector then logs every query's bound values, the personal-data salt among them)
     logging.getLogger("snowflake.connector").setLevel(logging.WARNING if verbose else logging.CRITICAL)

@@ -362,3 +362,30 @@ def test_no_secret_in_any_output(guarded, accounts, share, tmp_path, monkeypatch
                 assert value.encode() not in data, f"the {name} canary leaked into {path}"
     finally:
         drop_pg_schema(dest.dataset)
+
+
+def test_no_usage_telemetry_leaves_the_machine(tmp_path):
+    """dlt sends anonymous usage telemetry to telemetry.scalevector.ai by default (RUNTIME__DLTHUB_TELEMETRY):
+    a learnsync command turns it off unless the user set it, and a worker's flow runs get it off too. Checked in
+    a process with the variable unset, as a user's shell has it: dlt's anonymous tracker gets no endpoint."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    code = ("import dlt; from learnsync.cli import _setup_logging; _setup_logging();"
+            " dlt.pipeline('telemetry_check', destination='duckdb');"
+            " from dlt.common.runtime import anon_tracker; print(anon_tracker._ANON_TRACKER_ENDPOINT)")
+    env = {k: v for k, v in os.environ.items() if k != "RUNTIME__DLTHUB_TELEMETRY"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "None", out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**env, "RUNTIME__DLTHUB_TELEMETRY": "true"})
+    assert out.stdout.strip().startswith("https://"), "a user's own setting must win: " + out.stdout + out.stderr
+    from pathlib import Path
+
+    deploy = yaml.safe_load((Path(__file__).resolve().parents[1] / "deploy" / "prefect.yaml").read_text())
+    env_vars = deploy["definitions"]["work_pool"]["job_variables"]["env"]
+    assert env_vars["RUNTIME__DLTHUB_TELEMETRY"] == "false" and env_vars["DO_NOT_TRACK"] == "1"
