@@ -484,7 +484,7 @@ def backfill_cmd(
     from datetime import timedelta
 
     from learnsync.console import table_line
-    from learnsync.pipelines.backfill import Span, backfill, backfill_windows, check_destination
+    from learnsync.pipelines.backfill import Span, backfill, backfill_windows, check_destination, lanes_at_once
     from learnsync.pipelines.sync import RunContext
 
     _setup_logging()
@@ -497,8 +497,10 @@ def backfill_cmd(
     prof, name, target = _profile(profile), _dataset(dataset), _target(dest_uri, dataset)
     check_destination(target)
     run_id = _run_id()
+    at_once = lanes_at_once(parallel, target)
     typer.echo(f"Backfilling [{_when_text(lo)}, {_when_text(hi)}) of {', '.join(names)} into {target.display}"
-               f" dataset {name}, windows of {_hours(window_hours)}, {parallel} at once")
+               f" dataset {name}, windows of {_hours(window_hours)}, {at_once} at once"
+               + (f" (--parallel {parallel}: it loads one at a time)" if at_once < parallel else ""))
     with _stop_on_signals() as should_stop:
         run = RunContext.of(target, name, prof.value, should_stop=should_stop, run_id=run_id)
         results = backfill(lambda: _share(source_uri, tag=_tag(prof, run_id, "backfill")), run, dest_uri, names,

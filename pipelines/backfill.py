@@ -126,6 +126,12 @@ class Span:
     parallel: int = 4
 
 
+def lanes_at_once(parallel: int, target: Target) -> int:
+    """Lanes a backfill runs at once: `parallel` (--parallel), at most what the destination loads at once (a
+    DuckDB file: one)."""
+    return max(1, min(parallel, target.max_parallel_loads or parallel))
+
+
 def backfill(
     open_reader: OpenReader, run: RunContext, destination: Optional[str], tables: Sequence[str], span: Span,
     on_result: Optional[Callable[[TableResult], None]] = None,
@@ -142,7 +148,7 @@ def backfill(
     with open_reader() as reader:
         specs = plan(reader, Profile(run.profile), list(tables))
     dealt = lanes(windows, span.parallel)
-    workers = max(1, min(span.parallel, target.max_parallel_loads or span.parallel))
+    workers = lanes_at_once(span.parallel, target)
 
     def run_lane(spec: TableSpec, lane: int) -> TableResult:
         if run.stopping():
