@@ -99,14 +99,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # the lanes (pyproject.toml registers the markers): `-m "not slow"` is the unit tier plus the DuckDB integration tests
 LANE_PARAMS = {"postgres", "bigquery"}  # a parametrized destination (`dest`, `sql_dest`, `kind`) of a server's
-LANE_FIXTURES = {"bigquery": "bigquery", "prefect_server": "prefect"}
+LANE_FIXTURES = {"bigquery": "bigquery", "prefect_server": "prefect", "file_dest": "filesystem"}
 SLOW_FIXTURES = {"wheel", "site"}  # a pip build of the checkout; an mkdocs build of the docs site (tests/test_site.py)
-SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect"}
+SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect", "filesystem"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks every test by what it uses, so a new test lands in its lane without a marker of its own: a Postgres or
-    BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`; each of those is `slow`."""
+    BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`, a `file://` destination
+    (tests/test_filesystem.py's `file_dest`) `filesystem`; each of those is `slow`."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         fixtures = set(getattr(item, "fixturenames", ()))
