@@ -102,12 +102,13 @@ LANE_PARAMS = {"postgres", "bigquery"}  # a parametrized destination (`dest`, `s
 LANE_FIXTURES = {"bigquery": "bigquery", "prefect_server": "prefect", "file_dest": "filesystem"}
 SLOW_FIXTURES = {"wheel", "site"}  # a pip build of the checkout; an mkdocs build of the docs site (tests/test_site.py)
 SLOW_MARKERS = {"e2e", "load", "subprocess_sync", "postgres", "bigquery", "prefect", "filesystem"}
+LONG_MARKERS = {"long", "e2e", "load"}  # half a minute or more each: run first
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks every test by what it uses, so a new test lands in its lane without a marker of its own: a Postgres or
     BigQuery parameter marks `postgres` / `bigquery`, the Prefect server `prefect`, a `file://` destination
-    (tests/test_filesystem.py's `file_dest`) `filesystem`; each of those is `slow`."""
+    (tests/test_filesystem.py's `file_dest`) `filesystem`; each of those is `slow`. Then orders them, longest first."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -117,6 +118,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(lane)
         if fixtures & SLOW_FIXTURES or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
             item.add_marker("slow")
+    # the longest first (a stable sort: the rest keep pytest's order). xdist hands each worker consecutive tests
+    # and refills the one that runs dry, so the long ones start at once and short ones fill in at the end: the two
+    # workers finish together instead of one running a demo alone for the last minute
+    items.sort(key=_length_rank)
+
+
+def _length_rank(item: pytest.Item) -> int:
+    """0: a long test (LONG_MARKERS); 1: a BigQuery case (the emulator answers in about 0.1 s a request, so these
+    take 10-40 s); 2: the rest."""
+    if any(item.get_closest_marker(m) for m in LONG_MARKERS):
+        return 0
+    return 1 if item.get_closest_marker("bigquery") else 2
 
 
 @pytest.fixture(autouse=True)

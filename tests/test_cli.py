@@ -135,6 +135,7 @@ def test_reconcile_through_the_cli(share, tmp_path):
 
 
 @pytest.mark.slow  # the whole demo, then commands against its share
+@pytest.mark.long
 def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_path):
     """`learnsync demo --serve` with a production warehouse exported: the demo data goes only into
     ./learnsync-demo.duckdb, the suggested query runs with what pip installed, nothing else is left in the working

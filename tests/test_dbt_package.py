@@ -163,6 +163,7 @@ KEPT_USER = 'COALESCE(NOT u."DELETED", TRUE)'
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+@pytest.mark.long
 def test_package_builds_and_marts_match_the_share(kind: str, shares: Shares, tmp_path: Path) -> None:
     prefix = f"t_{uuid.uuid4().hex[:8]}"
     try:

@@ -43,6 +43,7 @@ class _Timeouts(Share):
 
 
 @pytest.mark.subprocess_sync
+@pytest.mark.long
 def test_source_killed_mid_read_fails_clearly_then_the_rerun_is_exact(dest, tmp_path):
     ctx, share = _emulated("GONE")
     try:

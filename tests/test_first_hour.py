@@ -92,6 +92,7 @@ def test_a_profile_none_of_whose_tables_is_in_the_share_is_refused(share, tmp_pa
 
 # item 2: the demo shows the whole product (and item 7: its syncs are in the run history)
 @pytest.mark.slow  # the demo syncs two shares and builds the whole dbt package: minutes
+@pytest.mark.long
 def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_path):
     """`learnsync demo --no-progress` in a terminal from an empty folder: no live display, only its DuckDB file left
     (the demo with its display: tests/test_terminal.py). One demo run for both, about a minute."""

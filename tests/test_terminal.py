@@ -13,7 +13,7 @@ from tests.support.helpers import assert_table_equal
 from tests.support.terminal import in_terminal
 from tests.support.warehouses import Dest
 
-pytestmark = pytest.mark.slow  # the demo and sync run in a pseudo-terminal, as processes
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # the demo and sync run in a pseudo-terminal, as processes
 
 TABLES = [t.name for t in LEARNING_360]
 
@@ -54,27 +54,12 @@ def test_sync_in_a_terminal_draws_progress_and_syncs_every_table(share, tmp_path
         assert sorted(_ok_lines(plain.text)) == sorted(TABLES)
 
 
-def test_demo_serve_in_a_terminal_from_an_empty_folder_draws_and_stops_on_ctrl_c(tmp_path):
-    """The demo as a person first runs it, in a terminal (its display drawn: LEARNSYNC_PROGRESS at its default),
-    served until Ctrl-C. The same demo without the display, in a terminal: tests/test_first_hour.py's demo test
-    (one demo run each, about a minute)."""
-    def ctrl_c_when_served(text: str, pid: int) -> None:
-        if "until Ctrl-C" in text and "learnsync dbt-sources" in text.split("until Ctrl-C", 1)[1]:
-            os.kill(pid, signal.SIGINT)
-
-    run = in_terminal("demo", "--serve", cwd=tmp_path, timeout=900, on_output=ctrl_c_when_served)
-    assert run.returncode == 0, run.text[-3000:]
-    assert "Traceback" not in run.text, run.text[-3000:]
-    assert run.drew
-    assert "Done. Try:" in run.text
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["learnsync-demo.duckdb"]
-    assert "export LEARNSYNC_SOURCE_URI=" in run.text
-
-
-def test_demo_serve_with_an_absolute_duckdb_uri_from_another_folder(tmp_path):
-    """`--dest-uri duckdb:///abs/path` (the absolute form, as destinations/duckdb.py reads it) from another working
-    directory: the sync, the dbt build, what the demo prints and the query it suggests all use that one file, and
-    nothing is left in the working directory."""
+def test_demo_serve_in_a_terminal_draws_and_stops_on_ctrl_c_with_an_absolute_duckdb_uri(tmp_path):
+    """The demo as a person runs it, in a terminal (its display drawn: LEARNSYNC_PROGRESS at its default), served
+    until Ctrl-C, with `--dest-uri duckdb:///abs/path` (the absolute form, as destinations/duckdb.py reads it) from
+    another working directory: the sync, the dbt build, what the demo prints and the query it suggests all use that
+    one file, and nothing is left in the working directory. The demo without the display and at its default file,
+    in a terminal from an empty folder: tests/test_first_hour.py; piped: tests/test_cli.py (one demo run each)."""
     import shlex
     import subprocess
 
@@ -92,10 +77,12 @@ def test_demo_serve_with_an_absolute_duckdb_uri_from_another_folder(tmp_path):
         if "until Ctrl-C" in text and "learnsync dbt-sources" in text.split("until Ctrl-C", 1)[1]:
             os.kill(pid, signal.SIGINT)
 
-    run = in_terminal("demo", "--serve", "--no-progress", "--dest-uri", f"duckdb://{path}", cwd=work, timeout=900,
+    run = in_terminal("demo", "--serve", "--dest-uri", f"duckdb://{path}", cwd=work, timeout=900,
                       on_output=ctrl_c_when_served)
     assert run.returncode == 0, run.text[-3000:]
     assert "Traceback" not in run.text, run.text[-3000:]
+    assert run.drew, "a terminal gets the live display"
+    assert "Done. Try:" in run.text
     assert "dbt build: Done." in run.text and "ERROR=0" in run.text, run.text[-3000:]
     assert f"What to open in {path.name}:" in run.text
     assert list(work.iterdir()) == [], "the demo wrote into the working directory"
