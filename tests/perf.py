@@ -211,10 +211,11 @@ def source_limit(server: Any) -> tuple[int, Run]:
 
 
 def learnsync_sync(server: Any, profile: str, database: str, schema: str, table: Optional[str], dest: str,
-                   dataset: str, data_dir: str) -> Run:
-    """`learnsync sync -v` of one table (None: every table of the profile) in its own process."""
+                   dataset: str, data_dir: str, interpreter: tuple[str, ...] = (sys.executable,)) -> Run:
+    """`learnsync sync -v` of one table (None: every table of the profile) in its own process; `interpreter`: what
+    runs `-m learnsync.cli ...` (a profiler's command line ending in the interpreter, for tests/perf_profile.py)."""
     return run_process(
-        [sys.executable, "-m", "learnsync.cli", "sync", "-v", "--no-progress", "--profile", profile,
+        [*interpreter, "-m", "learnsync.cli", "sync", "-v", "--no-progress", "--profile", profile,
          *(["--tables", table] if table else []),
          "--source-uri", server.uri(database, schema), "--dest-uri", dest, "--dataset", dataset],
         {"DLT_DATA_DIR": data_dir, "RUNTIME__LOG_LEVEL": "WARNING"},

@@ -17,14 +17,12 @@ import collections
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from typing import Optional
 
 from learnsync import emulator
-from tests.perf import DB, EMULATOR_CORE, MEASURED_CORE, SCHEMA, TABLE, WIRE, pin_process, pinning, run_process
+from tests.perf import DB, EMULATOR_CORE, SCHEMA, TABLE, WIRE, learnsync_sync, pin_process, pinning
 
 CPU_GROUPS = [  # (group, pattern in the sampled stack), the first match wins
     ("load: DuckDB inserts the window's files (dlt DuckDbCopyJob)", r"DuckDbCopyJob\.run"),
@@ -48,15 +46,6 @@ MEMORY_GROUPS = [  # (group, pattern in a frame's file), the first frame that ma
     ("imported code", r"importlib|<frozen"),
     ("dlt writers", r"dlt/common/libs/pyarrow|data_writers"),
 ]
-
-
-def sync_args(server: object, work: str, window_rows: Optional[int]) -> list[str]:
-    """`learnsync sync` of the table into a DuckDB file of its own (as `-m learnsync.cli`, without the interpreter)."""
-    name = f"w{window_rows or 'default'}"
-    return ["-m", "learnsync.cli", "sync", "-v", "--no-progress", "--profile", "360learning", "--tables", TABLE,
-            *(["--window-rows", str(window_rows)] if window_rows else []),
-            "--source-uri", server.uri(DB, SCHEMA),  # type: ignore[attr-defined]
-            "--dest-uri", f"duckdb:///{work}/{name}.duckdb", "--dataset", name]
 
 
 def cpu_groups(raw: str) -> list[tuple[str, float]]:
@@ -90,36 +79,36 @@ def main(argv: Optional[list[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trackings", type=int, default=1_000_000, help=f"{TABLE} rows (default 1,000,000)")
     ap.add_argument("--window-rows", type=int, nargs="*", default=[],
-                    help="one run for each (default: learnsync's own window); without a profiler only")
+                    help="one run for each (default: learnsync's own window); not with a profiler")
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--py-spy", metavar="FILE", help="record the run with py-spy into FILE (raw samples)")
     which.add_argument("--memray", metavar="FILE", help="record the run with memray into FILE")
     args = ap.parse_args(argv)
+    if (args.py_spy or args.memray) and args.window_rows:
+        ap.error("--window-rows measures runs without a profiler: give one or the other")
     if args.py_spy and not shutil.which("py-spy"):
         ap.error("py-spy is not on PATH: pip install py-spy")
     work = tempfile.mkdtemp(prefix="learnsync-profile-")
-    env = {"DLT_DATA_DIR": f"{work}/dlt", "RUNTIME__LOG_LEVEL": "WARNING"}
+    interpreter: tuple[str, ...] = (sys.executable,)
+    if args.py_spy:
+        interpreter = ("py-spy", "record", "--rate", "50", "--native", "--format", "raw", "-o", args.py_spy, "--",
+                       sys.executable)
+    elif args.memray:
+        interpreter = (sys.executable, "-m", "memray", "run", "-q", "-f", "-o", args.memray)
     if pinning():
         os.sched_setaffinity(0, {EMULATOR_CORE})
     with emulator.serve_in_subprocess(wire=WIRE) as server:
         if pinning() and server.pid:
             pin_process(server.pid, EMULATOR_CORE)
         emulator.generate_perf_share(server.connect(), events=1000, trackings=args.trackings)
-        if args.py_spy or args.memray:
-            if args.py_spy:
-                wrapper = ["py-spy", "record", "--rate", "50", "--native", "--format", "raw", "-o", args.py_spy, "--",
-                           sys.executable]
-            else:
-                wrapper = [sys.executable, "-m", "memray", "run", "-q", "-f", "-o", args.memray]
-            started = time.monotonic()
-            subprocess.run([*wrapper, *sync_args(server, work, None)], env={**os.environ, **env}, check=True,
-                           preexec_fn=(lambda: os.sched_setaffinity(0, {MEASURED_CORE})) if pinning() else None)
-            print(f"{args.trackings:,} rows profiled in {time.monotonic() - started:.1f} s (wall, with the profiler)")
-        else:
-            for rows in args.window_rows or [None]:
-                run = run_process([sys.executable, *sync_args(server, work, rows)], env)
-                print(f"{args.trackings:,} rows, --window-rows {rows or 'default'}: peak RSS {run.peak_rss_mb:,.0f} MB,"
-                      f" wall / CPU s {run.figures()}", flush=True)
+        for rows in args.window_rows or [None]:
+            name = f"w{rows or 'default'}"
+            if rows:  # the flag's environment variable (learnsync_sync's command line is the benchmark's)
+                os.environ["LEARNSYNC_WINDOW_ROWS"] = str(rows)
+            run = learnsync_sync(server, "360learning", DB, SCHEMA, TABLE, f"duckdb:///{work}/{name}.duckdb", name,
+                                 f"{work}/dlt-{name}", interpreter)
+            print(f"{args.trackings:,} rows, --window-rows {rows or 'default'}: peak RSS {run.peak_rss_mb:,.0f} MB,"
+                  f" wall / CPU s {run.figures()}{' (with the profiler)' if len(interpreter) > 1 else ''}", flush=True)
     if args.py_spy:
         for group, share in cpu_groups(args.py_spy):
             print(f"  {100 * share:5.1f}%  {group}")
