@@ -33,7 +33,7 @@ from learnsync.catalog.fingerprint import ROW_HASH, SNOWFLAKE, Dialect, composit
 from learnsync.defaults import LOCK_TIMEOUT
 from learnsync.pipelines import upgrade
 from learnsync.pipelines.snowflake import sql
-from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, ShareReader, WindowStream
+from learnsync.pipelines.snowflake.reader import KEYS_PER_READ, Fetched, ShareReader, WindowStream
 from learnsync.pipelines.source.resource import share_table
 from learnsync.pipelines.sync import (
     Mode, RunContext, destination_name, destination_namer, make_pipeline, reason as _reason, remove_days, resume,
@@ -157,16 +157,6 @@ def _diff(src: _Side, dst: _Side, rows: int, result: ReconcileResult) -> tuple[l
     missing = sorted(k for k in src_pairs if k not in dst_pairs)
     extra = sorted(k for k in dst_pairs if k not in src_pairs)
     return changed, missing, extra
-
-
-class _Fetched:
-    """The rows read by key, offered to the table's dlt source like one window of a sync."""
-
-    def __init__(self, batches: list[pa.Table]) -> None:
-        self.batches, self.done, self.windows = batches, True, 1
-
-    def take(self, start: Any, nulls: bool, end: Any = None) -> list[pa.Table]:
-        return self.batches
 
 
 class _Counted(WindowStream):
@@ -374,7 +364,7 @@ class _Table:
         elif changed or missing:
             batches = list(self.reader.read_keys(self.spec, changed + missing))
             self.result.rows_fetched = sum(b.num_rows for b in batches)
-            self._merge(_Fetched(batches))
+            self._merge(Fetched(batches))
         if extra:
             self._delete(extra)
 

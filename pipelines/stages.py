@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 ORDER = ("snowflake_wait", "snowflake_read", "arrow", "children", "extract", "normalize", "load", "copy", "merge",
-         "state", "lookback")
+         "state", "lookback", "check")
 
 
 class Stages(Counter):  # type: ignore[type-arg]

@@ -257,6 +257,16 @@ def _reached(hi: Bound, end: Bound) -> bool:
     return hi >= end  # pyright: ignore[reportOperatorIssue]
 
 
+class Fetched:
+    """Rows read by key (`ShareReader.read_keys`), offered to a table's dlt source like the one window of a sync."""
+
+    def __init__(self, batches: list[pa.Table]) -> None:
+        self.batches, self.done, self.windows, self.limit = batches, True, 1, None
+
+    def take(self, start: Any, nulls: bool, end: Any = None) -> list[pa.Table]:
+        return self.batches
+
+
 class WindowStream:
     """The windows of one table sync, read one ahead in a background thread.
 

@@ -24,6 +24,9 @@ from learnsync.pipelines.values import ValueCounts
 MERGE: TDeleteInsertStrategyDict = {"disposition": "merge", "strategy": "delete-insert"}
 # the reader's SQL already keeps one row per key in a window (QUALIFY), so dlt need not dedup staging again
 MERGE_DEDUPLICATED: TDeleteInsertStrategyDict = {**MERGE, "deduplicated": True}
+APPENDED = "x-learnsync-appended"
+"""Resource state: the table holds windows appended by a first load, not yet checked for keys loaded twice
+(`pipelines.sync.appended`)."""
 
 
 def cursor_column(spec: TableSpec) -> Optional[str]:
@@ -85,7 +88,7 @@ def as_bound(spec: TableSpec, value: Any) -> Any:
 @dlt.source(name="learnsync", max_table_nesting=0, root_key=False)
 def share_table(
     spec: Any, stream: Any, incremental: Any = None, replace: bool = False, stored: Any = None,
-    versioned: Any = None,
+    versioned: Any = None, append: bool = False,
 ) -> list[DltResource]:
     """One shared table and its child tables. `stream` yields the next window on every run.
 
@@ -105,6 +108,10 @@ def share_table(
     ]
     if replace:
         disposition = "replace"
+    if append and (replace or table.history or table.strategy is not Strategy.MERGE):
+        raise ValueError(f"table {table.name}: only an incremental load of a keyed table without history appends")
+    if append:
+        disposition = "append"
     if table.history:
         if versioned is None:
             raise ValueError(f"table {table.name} keeps history: pass its scd2 write disposition")
@@ -118,6 +125,8 @@ def share_table(
     counts: Optional[ValueCounts] = getattr(windows, "values", None)
 
     def rows(cursor: Optional[dlt.sources.incremental[Any]] = incremental) -> Iterator[pa.Table]:
+        if append:  # committed with the window's rows: a run killed after it leaves the check to the next run
+            dlt.current.resource_state()[APPENDED] = True
         empty = True
         while True:
             if cursor is None:
@@ -170,7 +179,7 @@ def share_table(
     tables = stored.tables if stored is not None else {}
     # a history table's child rows are merged by their parent version (never replaced: they are history too);
     # a version's elements never change, so no tombstones are needed for an array that emptied
-    merged = table.strategy is Strategy.MERGE and (table.history or not replace)
+    merged = table.strategy is Strategy.MERGE and (table.history or not replace) and not append
     for col in table.json_columns:
         name = child_name(table, col)
         columns = ChildColumns.stored(table, tables.get(name, {}).get("columns", {}))
@@ -181,7 +190,7 @@ def share_table(
                 name=name,
                 # dlt.transformer hands this to dlt.resource, which takes a merge strategy dict; transformer's
                 # annotation names only the plain dispositions
-                write_disposition=cast(Any, MERGE if merged else "replace"),
+                write_disposition=cast(Any, MERGE if merged else "append" if append else "replace"),
                 columns=dlt_columns(child_hints(table)),
                 references=child_reference(table),
             ).apply_hints(additional_table_hints={"description": child_description(table, col)})

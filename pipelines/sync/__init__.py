@@ -6,6 +6,7 @@ The public API of the engine (as dlt's `sql_database/__init__.py` is its source'
 - `plan`: the share discovered, the tables resolved with their settings
 - `context`: `RunContext`, what every table of a run shares (destination, dataset resolved once, pipeline names)
 - `run`: a run over tables (`sync`); `table`: one table's run, window by window
+- `appended`: a first load into an empty table appended, then checked once for keys loaded twice
 - `idle`: the check for tables that need not run; `recovery`: a load a killed run left behind
 - `schema`: the stored schema against this run's (history, drift, key text); `ddl`: comments, indexes, days removed
 - `pipeline`: a table's dlt pipeline, its names and stored cursor; `dataset`: a dataset's tables, staging and locks

@@ -19,6 +19,7 @@ from learnsync.pipelines.snowflake.connection import source_lost
 from learnsync.pipelines.snowflake.reader import ShareReader, WindowStream
 from learnsync.pipelines.snowflake.windows import FUTURE_TOLERANCE
 from learnsync.pipelines.source.resource import make_incremental, share_table
+from learnsync.pipelines.sync.appended import appends, check as check_appended, owed as check_owed, unstaged
 from learnsync.pipelines.sync.context import RunContext
 from learnsync.pipelines.sync.ddl import remove_days, write_comments, write_indexes
 from learnsync.pipelines.sync.failures import failed_line, failure_counter, root_cause
@@ -80,7 +81,8 @@ def sync_table(
                                          f" table {spec.name}: turn history off for it, or sync into a database.")
                 locked.enter_context(run.lock(spec))
                 pipeline = run.pipeline(spec)
-                if run.lock_timeout is not None and pipeline.default_schema_name is not None:
+                if (run.lock_timeout is not None and pipeline.default_schema_name is not None
+                        and not check_owed(pipeline, spec)):  # keys loaded twice would refuse a primary key
                     # before the load too: an index an earlier learnsync made (a btree over a text key, which a
                     # key longer than 2.7 kB overflows) is replaced before it can refuse this run's rows. Only
                     # for a pipeline that has loaded: without a schema dlt would make one named after the
@@ -91,7 +93,8 @@ def sync_table(
                     # a backfill's lanes share one table without its lock: commenting the same objects at once
                     # collides on Postgres ("tuple concurrently updated"); the table's next locked run writes them
                     result.comments = write_comments(pipeline, target, spec.name)
-                    result.indexes += write_indexes(pipeline, target, spec)
+                    if not check_owed(pipeline, spec):  # a stopped first load: its next run checks, then indexes
+                        result.indexes += write_indexes(pipeline, target, spec)
             except PipelineStepFailed as exc:
                 log.debug("step failed", exc_info=True)
                 root = root_cause(exc)
@@ -135,6 +138,9 @@ def run_windows(
     else:
         result.rows += resume(pipeline, spec, target.run_options, failure_counter(target, run.dataset, spec), target,
                               result)
+        if check_owed(pipeline, spec):  # a first load that was cut off: its check comes before anything else
+            with stream.stages.timed("check"):
+                check_appended(pipeline, spec, target, stream.reader)
     replace = mode is Mode.FULL_REFRESH
     lost = mode is Mode.INCREMENTAL and lost_in_destination(pipeline, spec)
     if lost:
@@ -167,28 +173,35 @@ def run_windows(
     # a history table's full refresh reads everything without its cursor: dlt resets the incremental state only
     # for a replaced resource, and the stored cursor would cut the rows before it (history is never replaced)
     cursorless = spec.history and replace and not history
-    while True:
-        incremental = make_incremental(spec, *window) if mode is Mode.BACKFILL else make_incremental(spec)
-        stored = pipeline.schemas.get(source_name(spec))
-        versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
-        source = share_table.with_args(name=source_name(spec))(
-            spec, stream, None if cursorless else incremental, replace, stored, versioned)
-        target.adapt(source, spec)
-        pipeline.run(source, **options)
-        stream.stages.add_trace(pipeline.last_trace)
-        options = target.run_options  # a reload for a changed type drops the tables once, before the first window
-        result.rows += rows_normalized(pipeline, spec)
-        result.windows = stream.windows
-        if stream.planned_rows is not None:
-            result.planned_rows = stream.planned_rows
-            result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
-        if run.on_window:
-            run.on_window(result)
-        if stream.done:
-            break
-        if run.stopping():
-            result.interrupted = True
-            break
+    # a first load into an empty table appends its windows instead of merging each into what came before
+    append = (mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is None
+              and appends(pipeline, spec, target))
+    with unstaged(pipeline, append):
+        while True:
+            incremental = make_incremental(spec, *window) if mode is Mode.BACKFILL else make_incremental(spec)
+            stored = pipeline.schemas.get(source_name(spec))
+            versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
+            source = share_table.with_args(name=source_name(spec))(
+                spec, stream, None if cursorless else incremental, replace, stored, versioned, append)
+            target.adapt(source, spec)
+            pipeline.run(source, **options)
+            stream.stages.add_trace(pipeline.last_trace)
+            options = target.run_options  # a reload for a changed type drops the tables once, before the first window
+            result.rows += rows_normalized(pipeline, spec)
+            result.windows = stream.windows
+            if stream.planned_rows is not None:
+                result.planned_rows = stream.planned_rows
+                result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
+            if run.on_window:
+                run.on_window(result)
+            if stream.done:
+                break
+            if run.stopping():
+                result.interrupted = True
+                break
+    if append and not result.interrupted:  # a stopped run leaves the check to the next one
+        with stream.stages.timed("check"):
+            check_appended(pipeline, spec, target, stream.reader)
     result.new_cursor = stored_cursor(pipeline, spec)
     if stream.beyond:
         log.warning(

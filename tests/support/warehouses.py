@@ -93,7 +93,11 @@ class Dest:
             con.close()
 
     def execute(self, statement: str) -> None:
-        """Run a statement that changes the destination (DuckDB or Postgres), `{ds}` standing for the dataset."""
+        """Run a statement that changes the destination (DuckDB, Postgres or BigQuery), `{ds}` standing for the
+        dataset."""
+        if self.kind == "bigquery":
+            _bigquery_query(self.client, self.dataset, statement)
+            return
         statement = statement.replace("{ds}", self.dataset)
         if self.kind == "duckdb":
             import duckdb
