@@ -213,6 +213,9 @@ def test_comments_not_owned_only_warn(share, dest, caplog):
     try:
         with con.cursor() as cur:
             cur.execute(f'CREATE ROLE "{role}" LOGIN')
+            # the owner makes the staging schema too (the first load appended, so it staged nothing), as a DBA
+            # gives a loader role both schemas: the role cannot create schemas in the database
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{dest.dataset}_staging"')
             for schema in (dest.dataset, f"{dest.dataset}_staging"):
                 cur.execute(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO "{role}"')
                 cur.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
