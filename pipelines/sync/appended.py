@@ -29,7 +29,7 @@ from learnsync.destinations.base import sql_job
 from learnsync.pipelines.snowflake.reader import Fetched, ShareReader
 from learnsync.pipelines.source.children import POSITION
 from learnsync.pipelines.source.resource import APPENDED, share_table
-from learnsync.pipelines.sync.pipeline import destination_name, destination_namer, source_name
+from learnsync.pipelines.sync.pipeline import destination_name, destination_namer, resource_state, source_name
 
 log = logging.getLogger("learnsync.sync")
 
@@ -75,11 +75,7 @@ def unstaged(pipeline: dlt.Pipeline, append: bool) -> Iterator[None]:
 
 def owed(pipeline: dlt.Pipeline, spec: TableSpec) -> bool:
     """The table holds appended windows not yet checked."""
-    try:
-        resources = pipeline.state.get("sources", {})[source_name(spec)]["resources"]
-        return bool(resources[spec.dest_name].get(APPENDED))
-    except (KeyError, TypeError):
-        return False
+    return bool(resource_state(pipeline.state, spec).get(APPENDED))
 
 
 def check(pipeline: dlt.Pipeline, spec: TableSpec, target: Target, reader: ShareReader) -> int:
@@ -101,8 +97,7 @@ def check(pipeline: dlt.Pipeline, spec: TableSpec, target: Target, reader: Share
         if gone:
             _delete(pipeline, spec, target, gone)
     with pipeline.managed_state(extract_state=True) as state:
-        resources = state.get("sources", {}).get(source_name(spec), {}).get("resources", {})
-        resources.get(spec.dest_name, {}).pop(APPENDED, None)
+        resource_state(state, spec).pop(APPENDED, None)
     with unstaged(pipeline, True):
         pipeline.run(None, **target.run_options)  # commits the state
     return len(keys)

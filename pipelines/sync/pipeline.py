@@ -23,14 +23,23 @@ def source_name(spec: TableSpec) -> str:
     return f"{SOURCE_PREFIX}{spec.dest_name}"
 
 
+def resource_state(state: Any, spec: TableSpec) -> dict[str, Any]:
+    """The dlt resource state of the table's parent resource in a pipeline state (`pipeline.state`, or the one
+    `pipeline.managed_state()` yields, whose changes are kept); empty when it has none yet."""
+    try:
+        found = state.get("sources", {})[source_name(spec)]["resources"][spec.dest_name]
+    except (KeyError, TypeError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def stored_cursor(pipeline: dlt.Pipeline, spec: TableSpec) -> Any:
     """The cursor position dlt keeps in the pipeline state (for reports only)."""
     path = cursor_column(spec)
     if path is None:
         return None
-    try:
-        sources = pipeline.state.get("sources", {})  # a missing key means no cursor, as below
-        return sources[source_name(spec)]["resources"][spec.dest_name]["incremental"][path]["last_value"]
+    try:  # a missing key means no cursor
+        return resource_state(pipeline.state, spec)["incremental"][path]["last_value"]
     except (KeyError, TypeError):
         return None
 
