@@ -8,10 +8,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from learnsync.destinations import resolve
-from learnsync.catalog.tables import Profile
-from learnsync.pipelines.sync import RunContext, TableResult, plan, sync
-from tests.support.helpers import assert_table_equal, create, insert, run_sync, share_reader
+from learnsync.pipelines.sync import TableResult
+from tests.support.helpers import assert_table_equal, create, insert, run_sync
 from tests.support.rows import T0, trackings
 
 TABLE = "COURSES_TRACKINGS"
@@ -31,12 +29,7 @@ def _sync_moving_rows(share: Any, dest: Any) -> TableResult:
                           f' WHERE "ID" = %s', (later + timedelta(minutes=i), 90 + i, json.dumps(["x"] * (i + 2)),
                                                 row_id))
 
-    with share_reader(share, window_rows=20) as reader:
-        specs = plan(reader, Profile("360learning"), [TABLE])
-        run = RunContext.of(resolve(dest.uri, dest.dataset), dest.dataset, "360learning", lock_timeout=600.0,
-                            on_window=vendor_changes)
-        (result,) = sync(reader, specs, run)
-    assert result.ok, result.error
+    (result,) = run_sync(share, dest, tables=[TABLE], window_rows=20, on_window=vendor_changes)
     return result
 
 
@@ -63,12 +56,9 @@ def test_a_table_with_rows_is_merged_into_and_a_check_owed_is_made_first(share, 
     makes it before reading anything (and then merges, since the table has rows)."""
     create(share, TABLE)
     trackings(share, 60, START)
-    with share_reader(share, window_rows=20) as reader:
-        specs = plan(reader, Profile("360learning"), [TABLE])
-        committed: list[int] = []  # a stop asked once the first window committed (asked before the table too)
-        run = RunContext.of(resolve(dest.uri, dest.dataset), dest.dataset, "360learning", lock_timeout=600.0,
-                            on_window=lambda r: committed.append(r.windows), should_stop=lambda: bool(committed))
-        (stopped,) = sync(reader, specs, run)
+    committed: list[int] = []  # a stop asked once the first window committed (asked before the table too)
+    (stopped,) = run_sync(share, dest, tables=[TABLE], window_rows=20, on_window=lambda r: committed.append(r.windows),
+                          should_stop=lambda: bool(committed))
     assert stopped.ok and stopped.interrupted and stopped.windows == 1, (stopped.error, stopped.windows)
     assert "check" not in stopped.stages and "merge" not in stopped.stages, stopped.stages.line()
     # rows of the first window loaded again by hand, as a load job repeated after a crash would; the share has

@@ -70,11 +70,13 @@ def run_sync(
     full_refresh: bool = False,
     expect_ok: bool = True,
     lock_timeout: float = 600.0,
+    **options: Any,
 ) -> list[TableResult]:
+    """Sync the share's tables into `dest`; `options` are more `RunContext` fields (on_window, should_stop, ...)."""
     with share_reader(share, window_rows) as reader:
         specs = plan(reader, Profile(profile), tables)
         target = resolve(dest.uri, dest.dataset)
-        run = RunContext.of(target, dest.dataset, profile, lock_timeout=lock_timeout)
+        run = RunContext.of(target, dest.dataset, profile, lock_timeout=lock_timeout, **options)
         results = sync(reader, specs, run, full_refresh)
     if expect_ok:
         assert all(r.ok for r in results), [r.error for r in results if not r.ok]
