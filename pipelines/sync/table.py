@@ -173,33 +173,38 @@ def run_windows(
     # a history table's full refresh reads everything without its cursor: dlt resets the incremental state only
     # for a replaced resource, and the stored cursor would cut the rows before it (history is never replaced)
     cursorless = spec.history and replace and not history
-    # a first load into an empty table appends its windows instead of merging each into what came before
+    # a first load into an empty table appends its windows instead of merging each into what came before; its
+    # first window is merged (into an empty table that costs what an append does), so a load of one window owes
+    # no check
     append = (mode is Mode.INCREMENTAL and "refresh" not in options and result.old_cursor is None
               and appends(pipeline, spec, target))
-    with unstaged(pipeline, append):
-        while True:
-            incremental = make_incremental(spec, *window) if mode is Mode.BACKFILL else make_incremental(spec)
-            stored = pipeline.schemas.get(source_name(spec))
-            versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
-            source = share_table.with_args(name=source_name(spec))(
-                spec, stream, None if cursorless else incremental, replace, stored, versioned, append)
-            target.adapt(source, spec)
+    appended = False
+    while True:
+        incremental = make_incremental(spec, *window) if mode is Mode.BACKFILL else make_incremental(spec)
+        stored = pipeline.schemas.get(source_name(spec))
+        versioned = versioned_disposition(pipeline, spec, mode) if spec.history else None
+        appending = append and stream.windows > 0
+        source = share_table.with_args(name=source_name(spec))(
+            spec, stream, None if cursorless else incremental, replace, stored, versioned, appending)
+        target.adapt(source, spec)
+        with unstaged(pipeline, appending):
             pipeline.run(source, **options)
-            stream.stages.add_trace(pipeline.last_trace)
-            options = target.run_options  # a reload for a changed type drops the tables once, before the first window
-            result.rows += rows_normalized(pipeline, spec)
-            result.windows = stream.windows
-            if stream.planned_rows is not None:
-                result.planned_rows = stream.planned_rows
-                result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
-            if run.on_window:
-                run.on_window(result)
-            if stream.done:
-                break
-            if run.stopping():
-                result.interrupted = True
-                break
-    if append and not result.interrupted:  # a stopped run leaves the check to the next one
+        appended = appended or appending
+        stream.stages.add_trace(pipeline.last_trace)
+        options = target.run_options  # a reload for a changed type drops the tables once, before the first window
+        result.rows += rows_normalized(pipeline, spec)
+        result.windows = stream.windows
+        if stream.planned_rows is not None:
+            result.planned_rows = stream.planned_rows
+            result.planned_windows = max(stream.windows, -(-stream.planned_rows // stream.reader.rows_per_window(stream.row_bytes)))
+        if run.on_window:
+            run.on_window(result)
+        if stream.done:
+            break
+        if run.stopping():
+            result.interrupted = True
+            break
+    if appended and not result.interrupted:  # a stopped run leaves the check to the next one
         with stream.stages.timed("check"):
             check_appended(pipeline, spec, target, stream.reader)
     result.new_cursor = stored_cursor(pipeline, spec)
