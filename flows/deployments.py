@@ -7,6 +7,8 @@ import os
 from contextlib import nullcontext
 from typing import Any, Callable, Optional
 
+from learnsync.errors import LearnsyncError
+
 DEFAULT_CRON = "0 * * * *"
 """The sync's schedule (UTC): hourly, on the hour."""
 
@@ -16,6 +18,18 @@ def deployment_name(profile: str, dataset: str) -> str:
     (the deployment `learnsync-sync/360learning-learning`). Two vendors, or one vendor into two datasets, so deploy
     side by side instead of replacing each other; `deploy/prefect.yaml` names them the same way."""
     return f"{profile.lower()}-{dataset}"
+
+
+def check_cron(cron: str) -> None:
+    """Raise LearnsyncError (one line) unless `cron` is a schedule Prefect takes (its own validator: five fields,
+    or six with seconds)."""
+    from prefect._internal.schemas.validators import validate_cron_string
+
+    try:
+        validate_cron_string(cron)
+    except ValueError as exc:
+        raise LearnsyncError(f"--cron {cron!r} is not a cron schedule ({exc}); e.g. '0 * * * *' runs hourly, on"
+                             " the hour (UTC).") from None
 
 
 def deployments(
@@ -70,6 +84,7 @@ def serve(
     # Prefect's SDK sends usage events to prefect.io from `import prefect` on (a first import in a terminal, flow
     # runs, deployments); the server learnsync starts sends none either (`flows.server`): nothing leaves the machine
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    check_cron(cron)  # before a server starts: a mistyped schedule is the user's, one line
     # dlt's and learnsync's own logs belong in the flow run logs
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dlt,learnsync")
     # dlt formats the first handler of its logger, which is then Prefect's API handler: keep records plain

@@ -293,3 +293,11 @@ def test_history_of_a_table_the_dataset_does_not_hold_is_refused_naming_those_it
     one_error_line(cli("history", "--dest-uri", uri, "--table", "SKILSS"), "SKILSS", "SKILLS", "--table")
     found = cli("history", "--dest-uri", uri, "--table", "skills")  # share names in any case, as elsewhere
     assert found.exit_code == 0 and "SKILLS" in found.output and " ok " in found.output, found.output
+
+
+def test_serve_refuses_a_schedule_that_is_not_a_cron_in_one_line_before_anything_starts(share, tmp_path):
+    uri = share.uri.replace("fake:snow@", "fake@")  # the password comes from the environment, as serve wants
+    for cron in ("not a cron", "99 * * * *"):
+        result = cli("serve", "--source-uri", uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}", "--cron", cron)
+        one_error_line(result, f"--cron {cron!r} is not a cron schedule", "'0 * * * *'")
+        assert "started a Prefect server" not in result.output, result.output
