@@ -110,7 +110,8 @@ def show_mart(duckdb_path: Path, echo: Callable[[str], None] = print) -> Optiona
 
     echo("")
     if importlib.util.find_spec("dbt") is None or importlib.util.find_spec("dbt.cli") is None:
-        echo("The dbt package builds marts over these tables: pip install 'learnsync[dbt]', then run learnsync demo again.")
+        echo("The dbt package builds marts over these tables: pip install 'learnsync[dbt]', then run"
+             f" {command()} demo again.")
         return None
     from learnsync.dbt_project import DEFAULT_SCHEMA, build_package, read_mart
 
@@ -154,9 +155,9 @@ def what_to_open(duckdb_path: Path, built: Optional[str], echo: Callable[[str], 
     if built is not None:
         staging = kinds.get("learnsync_dbt", 0) - marts
         echo(f"  {'learnsync_dbt.*':<16} the dbt package: {staging} staging models and {marts} marts")
-    echo(f"  learnsync history --dest-uri {shlex.quote(uri)} --dataset learning_360   what each sync did")
+    echo(f"  {command()} history --dest-uri {shlex.quote(uri)} --dataset learning_360   what each sync did")
     datasets = " ".join(f"--{profile}-dataset {dataset}" for profile, _, _, dataset in DEMO_SHARES)
-    echo(f"  learnsync dbt-project --profile both {datasets} --dest-uri {shlex.quote(uri)}   a dbt project of your"
+    echo(f"  {command()} dbt-project --profile both {datasets} --dest-uri {shlex.quote(uri)}   a dbt project of your"
          " own on it")
 
 
@@ -172,6 +173,16 @@ def _duckdb_path(dest_uri: str) -> Path:
     if path is None:
         raise LearnsyncError(f"{dest_uri} is not a DuckDB destination URI: duckdb:///path/to/file.duckdb.")
     return path
+
+
+def command() -> str:
+    """`learnsync` as the person can type it in this shell: the name where PATH finds this installation's script
+    (an activated venv, pipx), else that script's path (`.venv/bin/learnsync` after the README's install)."""
+    script = Path(sys.executable).with_name("learnsync")  # not resolved: a venv's python is a symlink
+    found = shutil.which("learnsync")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "learnsync"
+    return shlex.quote(str(script))
 
 
 def try_command(dest_uri: str, mart: bool = False) -> str:
@@ -205,5 +216,5 @@ def _serve(server: object, dest_uri: str, echo: Callable[[str], None], stop: thr
         echo("")
         echo(f"  export LEARNSYNC_SOURCE_URI={shlex.quote(uri)} LEARNSYNC_DEST_URI={shlex.quote(where)}"
              f" LEARNSYNC_PROFILE={profile} LEARNSYNC_DATASET={dataset}")
-        echo("  learnsync tables; learnsync status; learnsync reconcile --dry-run; learnsync dbt-sources")
+        echo("  " + "; ".join(f"{command()} {c}" for c in ("tables", "status", "reconcile --dry-run", "dbt-sources")))
     stop.wait()

@@ -136,9 +136,14 @@ def apply(block: str, path: Optional[Path] = None, stale_hours: Optional[float] 
     """Create the file's automations in the Prefect API of this environment (PREFECT_API_URL), notifying through the
     notification block `block`; automations of the same names are replaced, so applying twice changes nothing.
     Returns ([(name, id, whether it replaced one)], warnings: `schedule_warnings` of the not-synced window).
-    Raises LearnsyncError for a missing block, an invalid file or an unreachable API."""
+    Raises LearnsyncError for a missing block, an invalid file, no PREFECT_API_URL or an unreachable API."""
     from prefect.client.orchestration import get_client
 
+    from learnsync.flows.server import configured_api_url
+
+    if configured_api_url() is None:  # else Prefect starts a throwaway server of its own and writes there
+        raise LearnsyncError("No Prefect API to create the automations in: set PREFECT_API_URL to your Prefect"
+                             " server (e.g. http://127.0.0.1:4200/api, from `prefect server start`).")
     path = path or AUTOMATIONS_FILE
     try:
         with get_client(sync_client=True) as client:

@@ -154,7 +154,7 @@ def test_demo_serve_on_a_fresh_directory_ignores_the_production_settings(tmp_pat
     reader.start()
     try:
         deadline = time.monotonic() + 600
-        while sum("learnsync tables; learnsync status" in line for line in lines) < 2:
+        while sum(" tables; " in line and " status; " in line for line in lines) < 2:
             assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)[-4000:]
             time.sleep(0.5)
         out = "".join(lines)

@@ -114,7 +114,7 @@ def test_the_demo_builds_the_whole_dbt_package_and_its_two_top_fives_agree(tmp_p
                                               " WHERE table_schema = 'learnsync_dbt'")}
     models = {p.stem for p in (PACKAGE_DIR / "models").rglob("*.sql")}
     assert models <= built, sorted(models - built)
-    assert "What to open in learnsync-demo.duckdb:" in out and "learnsync history --dest-uri" in out, out[-3000:]
+    assert "What to open in learnsync-demo.duckdb:" in out and " history --dest-uri" in out, out[-3000:]
     # item 8: marts a BI tool reads: counts as BIGINT (never HUGEINT), descriptions as comments
     assert _duckdb_rows(path, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema ="
                               " 'learnsync_dbt' AND data_type = 'HUGEINT'") == []
@@ -301,3 +301,10 @@ def test_serve_refuses_a_schedule_that_is_not_a_cron_in_one_line_before_anything
         result = cli("serve", "--source-uri", uri, "--dest-uri", f"duckdb:///{tmp_path / 'w.duckdb'}", "--cron", cron)
         one_error_line(result, f"--cron {cron!r} is not a cron schedule", "'0 * * * *'")
         assert "started a Prefect server" not in result.output, result.output
+
+
+def test_automations_apply_without_a_prefect_api_is_refused_in_one_line_before_prefect_starts(tmp_path):
+    home = tmp_path / "prefect-home"
+    result = cli("automations", "apply", "--notify-block", "slack", env={"PREFECT_API_URL": "", "PREFECT_HOME": str(home)})
+    one_error_line(result, "PREFECT_API_URL", "prefect server start")
+    assert not [p for p in home.rglob("*") if p.is_file()]  # Prefect's throwaway server would have made its database

@@ -94,7 +94,10 @@ def test_demo_serve_in_a_terminal_draws_and_stops_on_ctrl_c_with_an_absolute_duc
                for line in run.text.splitlines() if line.strip().startswith("export LEARNSYNC_SOURCE_URI=")]
     assert {e["LEARNSYNC_DEST_URI"] for e in exports} == {f"duckdb://{path}"}, exports
     # the dbt project it suggests points at the datasets the demo loaded (its check passes)
-    (line,) = [ln.strip() for ln in run.text.splitlines() if ln.strip().startswith("learnsync dbt-project")]
+    (line,) = [ln.strip() for ln in run.text.splitlines() if " dbt-project --profile both " in ln]
+    # the hints name learnsync as this shell can run it: on PATH, or by its path (a venv not activated)
+    hint = shlex.split(line)[0]
+    assert subprocess.run([hint, "--version"], cwd=tmp_path, capture_output=True, timeout=60).returncode == 0, line
     made = in_process(*shlex.split(line.split("   ")[0])[1:], "--output", str(tmp_path / "project"), cwd=tmp_path)
     assert made.returncode == 0, made.stdout + made.stderr
     project = yaml.safe_load((tmp_path / "project" / "dbt_project.yml").read_text())
