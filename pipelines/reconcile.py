@@ -164,10 +164,13 @@ class _Counted(WindowStream):
 
     rows = 0
 
-    def take(self, start: Any, nulls: bool, end: Any = None) -> list[pa.Table]:
-        batches = super().take(start, nulls, end)
-        self.rows += sum(b.num_rows for b in batches)
-        return batches
+    def take(self, start: Any, nulls: bool, end: Any = None) -> Iterator[pa.Table]:
+        return self._counted(super().take(start, nulls, end))
+
+    def _counted(self, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for batch in batches:
+            self.rows += batch.num_rows
+            yield batch
 
 
 def _source_side(reader: ShareReader, spec: TableSpec) -> _Side:

@@ -252,6 +252,37 @@ def test_a_warehouse_that_lost_its_tables_is_loaded_again_in_full(share, dest, c
     assert all(r.rows == 0 or r.unchanged for r in run_sync(share, dest)), "an unchanged share read rows again"
 
 
+def test_a_window_larger_than_the_read_ahead_streams_through_it(share, dest):
+    """Issue 22: a window is handed to the load batch by batch through a queue of at most the read-ahead's bytes,
+    so a window of any size (here a tie on the cursor that no window can split, 5 result chunks) holds no more
+    memory than that: with room for one batch, the reader waits for the load, and the sync is exact."""
+    from learnsync.pipelines.snowflake.reader import WindowStream
+    from learnsync.pipelines.sync import plan
+    from learnsync.catalog.tables import Profile
+    from tests.support.helpers import share_reader
+
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0) for i in range(300)])  # one CREATED_AT: one window
+    with share_reader(share, window_rows=10) as reader:
+        (spec,) = plan(reader, Profile("360learning"), ["COURSES_TRACKINGS"])
+        stream = WindowStream(reader, spec, read_ahead_mb=1e-9)  # room for one batch at a time
+        try:
+            batches = stream.take(None, True)
+            assert stream.done  # the tie is the whole window
+            first = next(batches)
+            window = stream._current
+            time.sleep(0.5)
+            assert window is not None and window.future is not None and not window.future.done(), \
+                "the reader read the window to its end while the load held one batch"
+            rows = first.num_rows + sum(b.num_rows for b in batches)
+            assert rows == 300 and window.future.done()
+        finally:
+            stream.close()
+    results = run_sync(share, dest, window_rows=10, tables=["COURSES_TRACKINGS"])
+    assert results[0].windows == 1
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
 @pytest.mark.parametrize("dest", ["duckdb", "postgres"], indirect=True)
 def test_a_window_handed_to_dlt_in_slices_loads_exactly(share, dest, monkeypatch):
     """Issue 22: each window goes to dlt in slices of ITEM_ROWS rows (dlt's Arrow incremental copies each item

@@ -1,7 +1,7 @@
 """Reading the share: discovery, window planning and Arrow reads of one window at a time, on one connection.
 
 `ShareReader` runs the SQL of `pipelines.snowflake.sql` and plans windows with `pipelines.snowflake.windows`;
-`WindowStream` reads a table's windows one ahead of the load; `open_share` opens a reader on its own connection.
+`WindowStream` reads a table's windows ahead of the load, batch by batch; `open_share` opens a reader on its own connection.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Generator, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
@@ -25,7 +25,7 @@ from learnsync.pipelines.snowflake.sql import Bound
 from learnsync.pipelines.snowflake.windows import WindowPlan, floor_bound, plus_tolerance, window_end
 from learnsync.pipelines.stages import Stages
 from learnsync.pipelines.values import ValueCounts
-from learnsync.defaults import WINDOW_MB, WINDOW_ROWS
+from learnsync.defaults import READ_AHEAD_MB, WINDOW_MB, WINDOW_ROWS
 from learnsync.settings import TIMEOUTS, ShareCredentials, read_pii_salt
 
 log = logging.getLogger("learnsync.reader")
@@ -149,7 +149,7 @@ class ShareReader:
 
     def read_window(
         self, spec: TableSpec, lo: Optional[Bound], hi: Optional[Bound], nulls: bool
-    ) -> Iterator[pa.Table]:
+    ) -> Generator[pa.Table, None, None]:
         """Rows of one window as Arrow batches, one per result chunk, in the chunk's own shape; entity tables keep
         one row per key (newest cursor)."""
         where, params = ("TRUE", {}) if spec.cursor is None else sql.cursor_range(spec, lo, hi, nulls)
@@ -268,13 +268,15 @@ class Fetched:
 
 
 class WindowStream:
-    """The windows of one table sync, read one ahead in a background thread.
+    """The windows of one table sync, read in a background thread and handed to the load batch by batch.
 
-    While dlt normalizes and loads window k, window k+1 is already being read from Snowflake, so reading
-    and loading overlap. At most two windows are held in memory.
+    A window's batches pass through a queue holding at most READ_AHEAD_MB of Arrow data, so the load extracts
+    them while the rest of the window is still being read, and a window of any size (a tie on the cursor, which
+    a window never splits) holds no more memory than that. While dlt normalizes and loads window k, window k+1 is
+    already being read, until its queue is full.
     """
 
-    def __init__(self, reader: ShareReader, spec: TableSpec) -> None:
+    def __init__(self, reader: ShareReader, spec: TableSpec, read_ahead_mb: float = READ_AHEAD_MB) -> None:
         self.reader = reader
         self.spec = spec
         self.resume_from: Optional[Bound] = None
@@ -296,48 +298,147 @@ class WindowStream:
         """A row's estimated bytes in the share, from the run's first plan (`ShareReader.plan_window`)."""
         self.values = ValueCounts()
         """NUL characters removed and rows skipped for a NULL key while the windows were prepared."""
+        self.read_ahead_bytes = max(1, int(read_ahead_mb * 2**20))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{spec.name}")
-        self._ahead: Optional[tuple[Bound, Future]] = None
+        self._ahead: Optional[tuple[Optional[Bound], _Window]] = None
+        self._current: Optional[_Window] = None
 
-    def _fetch(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
-        with self.stages.timed("snowflake_read"):
-            return self._read(lo, nulls, end)
-
-    def _read(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> tuple[Optional[Bound], list[pa.Table]]:
+    def _plan(self, lo: Optional[Bound], end: Optional[Bound]) -> tuple[Optional[Bound], Optional[Bound]]:
+        """[lo, hi) of the window starting at `lo`, within the run's `end` (no cursor: the whole table)."""
         if self.spec.cursor is None:
-            # no cursor, no windows: the whole table in one read (real Snowflake streams it in chunks)
-            return None, list(self.reader.read_window(self.spec, None, None, True))
+            return None, None
         plan = self.reader.plan_window(self.spec, lo, self.limit, self.row_bytes)
         self.row_bytes = plan.row_bytes
         if self.windows == 0 and self.limit is None:
             self.limit, self.beyond = plan.limit, plan.beyond
         if self.planned_rows is None:
             self.planned_rows = plan.total
-        lo, hi = plan.lo, plan.hi
+        hi = plan.hi
         if end is not None and (hi is None or _reached(hi, end)):
             hi = end
-        return hi, list(self.reader.read_window(self.spec, lo, hi, nulls))
+        return plan.lo, hi
 
-    def take(self, start: Optional[Bound], nulls: bool, end: Optional[Bound] = None) -> list[pa.Table]:
-        """Batches of the next window; `start` is the incremental start for the first window."""
+    def _produce(self, window: _Window, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> None:
+        """Plan the window, then read its batches into its queue (on the reader's thread)."""
+        try:
+            with self.stages.timed("snowflake_read"):
+                lo, hi = self._plan(lo, end)
+            window.planned(hi)
+            batches = self.reader.read_window(self.spec, lo, hi, nulls)
+            while True:
+                with self.stages.timed("snowflake_read"):
+                    batch = next(batches, None)
+                if batch is None or not window.put(batch):
+                    break
+            batches.close()  # a window given up: its cursor closed here, on the thread that opened it
+        except BaseException as exc:  # noqa: BLE001 - handed to the load through the window's queue
+            window.fail(exc)
+        else:
+            window.finish()
+
+    def _start(self, lo: Optional[Bound], nulls: bool, end: Optional[Bound]) -> _Window:
+        window = _Window(self.read_ahead_bytes)
+        window.future = self._pool.submit(self._produce, window, lo, nulls, end)
+        return window
+
+    def take(self, start: Optional[Bound], nulls: bool, end: Optional[Bound] = None) -> Iterator[pa.Table]:
+        """Batches of the next window, as they are read; `start` is the incremental start for the first window.
+        Returns once the window is planned (`done` says whether it is the last); the next window's read starts
+        as soon as this one's is complete."""
         lo = self.resume_from if self.resume_from is not None else start
+        if self._current is not None:
+            self._current.give_up()  # the window before was not read to its end: nothing waits for its batches
+        if self._ahead is not None and self._ahead[0] == lo:
+            window = self._ahead[1]
+        else:
+            if self._ahead is not None:
+                self._ahead[1].give_up()
+            window = self._start(lo, nulls, end)
+        self._ahead, self._current = None, window
         with self.stages.timed("snowflake_wait"):
-            if self._ahead is not None and self._ahead[0] == lo:
-                hi, batches = self._ahead[1].result()
-            else:
-                hi, batches = self._fetch(lo, nulls, end)
-        self._ahead = None
+            hi = window.plan()
         self.windows += 1
         self.done = hi is None or (end is not None and _reached(hi, end))
         self.resume_from = hi
         if not self.done:
-            self._ahead = (hi, self._pool.submit(self._fetch, hi, False, end))  # type: ignore[arg-type]
-        return batches
+            self._ahead = (hi, self._start(hi, False, end))  # queued behind this window's read on the one thread
+        return window.batches(self.stages)
 
     def close(self) -> None:
-        if self._ahead is not None:
-            self._ahead[1].cancel()
+        for window in (self._current, self._ahead[1] if self._ahead else None):
+            if window is not None:
+                window.give_up()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Window:
+    """One window's read: its upper bound once planned, then its batches through a queue bounded in bytes (a
+    batch larger than the bound passes alone). Filled by the reader's thread, drained by the load."""
+
+    _END = object()
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.future: Optional[Future] = None
+        self._hi: Future = Future()
+        self._items: deque[Any] = deque()
+        self._bytes = 0
+        self._given_up = False
+        self._changed = threading.Condition()
+
+    def planned(self, hi: Optional[Bound]) -> None:
+        self._hi.set_result(hi)
+
+    def plan(self) -> Optional[Bound]:
+        """The window's upper bound, once the reader planned it (its failure raised here)."""
+        return self._hi.result()
+
+    def put(self, batch: pa.Table) -> bool:
+        """Queue a batch, waiting while the queue is full; False once the load gave the window up."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._given_up or not self._items or
+                                   self._bytes + batch.nbytes <= self.max_bytes)
+            if self._given_up:
+                return False
+            self._items.append(batch)
+            self._bytes += batch.nbytes
+            self._changed.notify_all()
+            return True
+
+    def finish(self) -> None:
+        self._push(self._END)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self._hi.done():
+            self._hi.set_exception(exc)
+        self._push(exc)
+
+    def _push(self, item: Any) -> None:
+        with self._changed:
+            self._items.append(item)
+            self._changed.notify_all()
+
+    def give_up(self) -> None:
+        """The load wants no more of this window: the reader stops at its next batch."""
+        with self._changed:
+            self._given_up = True
+            self._items.clear()
+            self._changed.notify_all()
+
+    def batches(self, stages: Stages) -> Iterator[pa.Table]:
+        """The window's batches in order; the reader's failure raised where it happened."""
+        while True:
+            with stages.timed("snowflake_wait"), self._changed:
+                self._changed.wait_for(lambda: bool(self._items))
+                item = self._items.popleft()
+                if isinstance(item, pa.Table):
+                    self._bytes -= item.nbytes
+                self._changed.notify_all()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
 
 def _on_daemon(work: Any) -> Future:

@@ -139,23 +139,9 @@ def share_table(
                 start = as_bound(table, first)
                 end = as_bound(table, cursor.end_value)
                 batches = windows.take(start, nulls=cursor.start_value is None, end=end)
-            with stages.timed("arrow"):
-                # each result chunk has its own shape (per-chunk integer widths): cast each, then hand dlt the
-                # window as one table (no copy: chunked columns), so the per-item work of dlt's extract and of the
-                # child unnesting runs once per window, not once per chunk (1,000-row chunks made unnesting 40 %
-                # of a full sync)
-                prepared = [prepare_batch(table, batch, counts) for batch in batches if batch.num_rows]
-                window = pa.concat_tables(prepared) if prepared else None
-                batches = prepared = None  # type: ignore[assignment]  # only the prepared window stays alive
-            if window is not None:
+            for item in _items(table, batches, counts, stages):
                 empty = False
-                # in slices (no copy): dlt's Arrow incremental filters each item into new tables twice (rows
-                # without a cursor, rows past the start), so an item of the whole window held three copies of it
-                for start_row in range(0, window.num_rows, ITEM_ROWS):
-                    item = window.slice(start_row, ITEM_ROWS)
-                    yield (_hide_future(item, tracked, table.dest(table.cursor or ""), windows.limit) if tracked
-                           else item)
-                window = None
+                yield _hide_future(item, tracked, table.dest(table.cursor or ""), windows.limit) if tracked else item
             if not replace or windows.done:
                 break
         if empty:
@@ -199,9 +185,35 @@ def share_table(
 
 
 ITEM_ROWS = 50_000
-"""Rows of one item handed to dlt: a window is yielded in slices of it, which bounds the copies dlt's Arrow
-incremental makes of an item (a full window's: 2 x 60 MB at 1M rows with arrays, measured with memray) while the
-per-item work (dlt's extract, the child unnesting) still runs on tens of thousands of rows at once."""
+"""Rows of one item handed to dlt: a window's batches are gathered into items of it, which bounds the copies
+dlt's Arrow incremental makes of an item (a full window's: 2 x 60 MB at 1M rows with arrays, measured with memray)
+while the per-item work (dlt's extract, the child unnesting) still runs on tens of thousands of rows at once."""
+
+
+def _items(spec: TableSpec, batches: Iterator[pa.Table], counts: Optional[ValueCounts],
+           stages: Stages) -> Iterator[pa.Table]:
+    """A window's batches, each cast to the table's Arrow schema (each result chunk has its own shape: per-chunk
+    integer widths), gathered into items of ITEM_ROWS rows (no copy: chunked columns) as they arrive. The per-item
+    work of dlt's extract and of the child unnesting then runs on ITEM_ROWS rows, not once per chunk (1,000-row
+    chunks made unnesting 40 % of a full sync), and memory follows the item, not the window."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        with stages.timed("arrow"):
+            pending.append(prepare_batch(spec, batch, counts))
+        rows += pending[-1].num_rows
+        if rows < ITEM_ROWS:
+            continue
+        gathered = pa.concat_tables(pending)
+        full = rows - rows % ITEM_ROWS
+        for start in range(0, full, ITEM_ROWS):
+            yield gathered.slice(start, ITEM_ROWS)
+        pending, rows = ([gathered.slice(full)], rows - full) if rows > full else ([], 0)
+        gathered = None  # type: ignore[assignment]  # only the tail's slice stays alive
+    if pending:
+        yield pa.concat_tables(pending)
 
 FUTURE = "__ls_cursor_exact"
 """Column carrying a batch's exact cursor values past the dlt incremental (see `_hide_future`)."""
