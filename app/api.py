@@ -89,7 +89,7 @@ def sync(
         tables: Table names to sync; None syncs every table of the profile.
         full_refresh: Reload the tables from scratch, each swapped in whole.
         reset_history: With `full_refresh`, drop the versions of tables kept with history.
-        window_rows: Rows per committed window (memory follows it).
+        window_rows: Rows per committed window (one dlt load, committed with its cursor).
         window_mb: Megabytes per committed window at most, estimated from the share's row sizes.
         lock_timeout: Seconds to wait for another run syncing the same table.
         on_result: Called with each table's result as the table finishes.

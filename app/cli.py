@@ -225,7 +225,7 @@ def sync_cmd(
                                        help="With --full-refresh: drop the versions of tables kept with history;"
                                             " their history starts again."),
     window_rows: int = typer.Option(WINDOW_ROWS, "--window-rows", envvar="LEARNSYNC_WINDOW_ROWS", min=1,
-                                    help="Rows per committed window: memory follows it."),
+                                    help="Rows per committed window (one dlt load, committed with its cursor)."),
     window_mb: float = typer.Option(WINDOW_MB, "--window-mb", envvar="LEARNSYNC_WINDOW_MB", min=0.001,
                                     help="Megabytes per committed window at most (estimated from the share's"
                                          " row sizes): wide rows make windows of fewer rows."),

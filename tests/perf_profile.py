@@ -38,7 +38,7 @@ CPU_GROUPS = [  # (group, pattern in the sampled stack), the first match wins
 ]
 
 MEMORY_GROUPS = [  # (group, pattern in a frame's file), the first frame that matches wins
-    ("connector Arrow batches (the window loading + the one read ahead)", r"result_batch|arrow_iterator|nanoarrow"),
+    ("connector Arrow batches (the read-ahead queue and the batches being loaded)", r"result_batch|arrow_iterator|nanoarrow"),
     ("DuckDB's queries via dlt", r"duckdb/sql_client|duckdb/duck\.py"),
     ("dlt incremental filter", r"extract/incremental"),
     ("learnsync child tables", r"learnsync/pipelines/source/children"),
