@@ -119,4 +119,4 @@ def require_synced(target: Target, dataset: str, pipelines_dir: Optional[str] = 
 def new_dataset_line(target: Target, dataset: str) -> str:
     """The line that says a sync is the first into a dataset (a mistyped --dataset shows here)."""
     return (f"Dataset {target.dataset_name(dataset)} in {target.display} holds no learnsync tables yet: this first sync"
-            " creates it and loads every table in full.")
+            " creates it and loads each table it syncs in full.")
