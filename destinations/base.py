@@ -113,6 +113,12 @@ def information_schema_datasets(client: Any) -> list[str]:
     return [r[0] for r in rows or []]
 
 
+def storage_tables(job: Any, names: Sequence[str]) -> set[str]:
+    """Which of the tables `names` (as named in the destination) a SQL job client's dataset holds: dlt's
+    `get_storage_tables`, one query of the destination's information_schema."""
+    return {name for name, columns in job.get_storage_tables(names) if columns}
+
+
 @dataclass(frozen=True)
 class Target:
     """A resolved destination: what to hand dlt, and how to name it without secrets."""
@@ -139,6 +145,8 @@ class Target:
     """Given an open dlt SQL client, the datasets holding dlt's `_dlt_version` table; None: cannot list them."""
     dialect: Optional[Dialect] = None
     """How the destination's SQL spells reconcile's expressions; None: reconcile is not supported there."""
+    present: Callable[[Any, Sequence[str]], set[str]] = storage_tables
+    """Given a pipeline's SQL job client, which of these tables (as named in the destination) its dataset holds."""
     exists: Callable[[], bool] = lambda: True
     """Whether the destination is there to be read, asked without touching it (a DuckDB file: whether the file
     exists), so that commands that only read never create it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, cast
 from urllib.parse import SplitResult, unquote
 
 from learnsync.destinations.base import Kind, Target, flag, identity, query_options
@@ -81,6 +81,7 @@ def target(parts: SplitResult, dataset: str, options: dict[str, Any]) -> Target:
         adapt=adapter(partition, cluster),
         datasets=_datasets,
         dialect=DIALECT,
+        present=_present,
     )
 
 
@@ -126,6 +127,23 @@ def _datasets(client: Any) -> list[str]:
     bq = client.native_connection
     return [ds.dataset_id for ds in bq.list_datasets()
             if any(t.table_id == "_dlt_version" for t in bq.list_tables(ds.dataset_id))]
+
+
+def _present(job: Any, names: Sequence[str]) -> set[str]:
+    """Through the tables API, one `tables.get` per table: dlt's `get_storage_tables` is a query job of
+    INFORMATION_SCHEMA.COLUMNS (billed, and seconds of queueing on BigQuery; 0.2 s on the tests' emulator)."""
+    from google.api_core.exceptions import NotFound
+
+    client = job.sql_client
+    found = set()
+    for name in names:
+        try:  # as dlt's own `get_storage_tables` does for a hidden dataset
+            client.native_connection.get_table(client.make_qualified_table_name(name, quote=False),
+                                               timeout=job.config.http_timeout)
+        except NotFound:
+            continue
+        found.add(name)
+    return found
 
 
 def dbt_output(parts: SplitResult, schema: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def upgrade_table(reader: ShareReader, spec: TableSpec, target: Target, dataset:
     """Move the table's fingerprints to the current version (`pipelines.upgrade`) through the table's own pipeline,
     before a backfill's lanes write rows beside them. The caller holds the table's lock."""
     pipeline = make_pipeline(profile, spec, target, dataset, pipelines_dir)
-    resume(pipeline, spec, target.run_options)
+    resume(pipeline, spec, target)
     return upgrade(pipeline, spec, reader, target, (source_name(spec), destination_namer(pipeline)))
 
 

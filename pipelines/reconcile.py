@@ -263,7 +263,7 @@ class _Table:
 
     def run(self) -> None:
         self.pipeline = make_pipeline(self.profile, self.spec, self.target, self.dataset, self.pipelines_dir)
-        resume(self.pipeline, self.spec, self.target.run_options)
+        resume(self.pipeline, self.spec, self.target)
         if self.target.dialect is None:
             raise LearnsyncError(
                 f"Reconcile does not support the {self.target.display} destination yet (it supports DuckDB, Postgres"
@@ -405,8 +405,9 @@ class _Table:
             # a child's parent column holds the key (or its parts' text, length-prefixed), as children.unnest writes it
             child_key = composite_text([k if len(key_cols) == 1 else self.dialect.text(k) for k in key_cols],
                                        self.dialect.text)
-            children = [c for c in (self._name(child_name(spec, col)) for col in spec.json_columns)
-                        if job.get_storage_table(c)[0]]
+            names = [self._name(child_name(spec, col)) for col in spec.json_columns]
+            present = self.target.present(job, names)
+            children = [c for c in names if c in present]
             for i in range(0, len(keys), CHUNK):
                 chunk = keys[i : i + CHUNK]
                 marks = ", ".join("%s" for _ in chunk)

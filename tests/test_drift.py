@@ -22,9 +22,7 @@ def _items(share: Any, columns: str = '"ID" TEXT, "UPDATED_AT" TIMESTAMP_NTZ, "N
               " VALUES ('a', %s, 'short', 1, 10), ('b', %s, NULL, 2, 20)", [T0, T0])
 
 def _dest_columns(dest: Any, table: str = "items") -> list[str]:
-    rows = dest.query("SELECT column_name FROM information_schema.columns"
-                      f" WHERE table_schema = '{{ds}}' AND table_name = '{table}' ORDER BY ordinal_position")
-    return [r[0] for r in rows if not r[0].startswith("_dlt")]
+    return [c for c in dest.columns(table) if not c.startswith("_dlt")]
 
 def test_added_column_appears(share, dest):
     _items(share)

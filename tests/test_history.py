@@ -44,6 +44,9 @@ class Current:
     def tables(self) -> set[str]:
         return self.dest.tables()
 
+    def columns(self, table: str) -> list[str]:
+        return self.dest.columns(table)
+
 
 def _tracking(i: int, created: datetime, progress: int, dates: list[str]) -> dict:
     """One state of tracking ct<i>: its progress and access dates (the other columns stay the same)."""

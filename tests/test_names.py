@@ -18,12 +18,6 @@ def _fq(share: Any, table: str) -> str:
     return f'"{share.database}"."CORE"."{table}"'
 
 
-def _columns(dest: Any, table: str) -> list[str]:
-    rows = dest.query("SELECT column_name FROM information_schema.columns"
-                      f" WHERE table_schema = '{{ds}}' AND table_name = '{table}' ORDER BY ordinal_position")
-    return [r[0] for r in rows]
-
-
 def test_naming_rules_unit():
     from learnsync.catalog.naming import snake_case, unique_names
 
@@ -44,7 +38,7 @@ def test_colliding_column_names_keep_their_own_values(share, dest):
     share.sql(f"INSERT INTO {_fq(share, 'ENROLMENTS')} VALUES ('a', %s, 'camel', 'upper', 7), ('b', %s, NULL, 'u2', NULL)",
               [T0, T0])
     run_sync(share, dest, profile="auto")
-    cols = [c for c in _columns(dest, "enrolments") if not c.startswith("_dlt")]
+    cols = [c for c in dest.columns("enrolments") if not c.startswith("_dlt")]
     assert cols[:5] == ["id", "updated_at", "user_id", "user_id_2", "user_id_3"], cols
     assert sorted(dest_rows(dest, "enrolments", ["id", "user_id", "user_id_2", "user_id_3"])) == [
         ("a", "camel", "upper", 7), ("b", None, "u2", None)]
@@ -63,7 +57,7 @@ def test_colliding_object_keys_keep_their_own_values(share, dest):
     share.sql(f"INSERT INTO {_fq(share, 'PEOPLE')} SELECT 'p1', %s, PARSE_JSON(%s)", [T0, json.dumps([KEYS])])
     run_sync(share, dest, profile="auto")
     child = "people__attrs"
-    names = [c for c in _columns(dest, child) if c not in ("parent_id", "position", "_learnsync_replaced")
+    names = [c for c in dest.columns(child) if c not in ("parent_id", "position", "_learnsync_replaced")
              and not c.startswith("_dlt")]
     # every key has a column of its own; the key already in normal form keeps the plain name
     assert sorted(names) == sorted(["first_name", "first_name_2", "first_name_3", "empty_key", "a_b", "q_x", "b_s",

@@ -63,9 +63,7 @@ def test_every_column_exists_even_when_empty_or_null(share, dest):
     run_sync(share, dest)
     for table, expected in (("projects", {"id", "created_at", "completed_at", "name", "group"}),
                             ("skills", {"id", "created_at", "author", "name", "external_id"})):
-        cols = {r[0] for r in dest.query(
-            f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{{ds}}' AND table_name = '{table}'"
-        )}
+        cols = set(dest.columns(table))
         assert expected <= cols, (table, cols)
     assert_table_equal(share, dest, "SKILLS")
 

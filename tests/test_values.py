@@ -193,8 +193,7 @@ def test_a_vendor_column_named_like_ours_is_kept_under_a_stable_rename(share, de
     versions = dest.query('SELECT COUNT(*) FROM "{ds}"."profiles" WHERE id = \'p1\'')[0][0]
     assert versions == (2 if history else 1)
     # the child table keeps the vendor's object keys beside its own columns
-    child = {r[0] for r in dest.query("SELECT column_name FROM information_schema.columns"
-                                      " WHERE table_schema = '{ds}' AND table_name = 'profiles__items'")}
+    child = set(dest.columns("profiles__items"))
     assert {"parent_id", "position", "parent_id_2", "position_2", "value", "learnsync_parent_hash",
             "dlt_id"} <= child, child
 

@@ -50,8 +50,7 @@ def appends(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) -> bool:
     with pipeline.destination_client() as any_job:
         job = sql_job(any_job)
         name = destination_name(pipeline, spec.dest_name)
-        exists, _ = job.get_storage_table(name)
-        if not exists:
+        if name not in target.present(job, [name]):
             return True
         client = job.sql_client
         return not client.execute_sql(f"SELECT 1 FROM {client.make_qualified_table_name(name)} LIMIT 1")
@@ -110,7 +109,8 @@ def duplicated_keys(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) -> 
     scan of the table and of each child table)."""
     with pipeline.destination_client() as any_job:
         job = sql_job(any_job)
-        if not job.get_storage_table(destination_name(pipeline, spec.dest_name))[0]:
+        name = destination_name(pipeline, spec.dest_name)
+        if name not in target.present(job, [name]):
             return []  # dropped since: a sync loads it again in full
         t = _KeySql.of(pipeline, spec, target, job)
         run = job.sql_client.execute_sql
@@ -157,6 +157,8 @@ class _KeySql:
         assert target.dialect is not None  # `appends` appends only where there is one
         dialect, client, name = target.dialect, job.sql_client, destination_namer(pipeline)
         cols = [client.escape_column_name(name(k)) for k in spec.key_dest]
+        children = [name(child_name(spec, c)) for c in spec.json_columns]
+        present = target.present(job, children)
         return cls(
             parent=client.make_qualified_table_name(name(spec.dest_name)),
             cols=cols,
@@ -164,6 +166,5 @@ class _KeySql:
             # a child's parent column holds the key (or its parts' text, length-prefixed), as children.unnest writes it
             child_key=composite_text([c if len(cols) == 1 else dialect.text(c) for c in cols], dialect.text),
             pcol=client.escape_column_name(name(parent_column(spec))),
-            children=[client.make_qualified_table_name(n)
-                      for n in (name(child_name(spec, c)) for c in spec.json_columns) if job.get_storage_table(n)[0]],
+            children=[client.make_qualified_table_name(n) for n in children if n in present],
         )

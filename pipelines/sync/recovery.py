@@ -4,7 +4,7 @@ discarded or set aside."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 import dlt
 from dlt.common.exceptions import TerminalException
@@ -19,8 +19,7 @@ from learnsync.pipelines.sync.results import TableResult
 log = logging.getLogger("learnsync.sync")
 
 
-def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any],
-           failures: Optional[Failures] = None, target: Optional[Target] = None,
+def resume(pipeline: dlt.Pipeline, spec: TableSpec, target: Target, failures: Optional[Failures] = None,
            result: Optional[TableResult] = None) -> int:
     """Restore the state kept in the destination (a fresh machine) and finish a load a killed run left behind
     (its rows and cursor go together); returns the rows that load normalized now (0 if normalized before).
@@ -31,15 +30,20 @@ def resume(pipeline: dlt.Pipeline, spec: TableSpec, run_options: dict[str, Any],
     such a load is set aside then (aborted: dlt restores the state from before it, so the stored cursor never
     passes its rows, which are read again from the share), said in one line naming the table, the error and the
     rows, and kept in `result.set_aside`."""
-    pipeline.sync_destination()
+    if not pipeline.has_pending_data:
+        # dlt restores the state from the destination in a pipeline object's first `run`, once: a run without data
+        # does only that (nothing is pending), so the window runs after it do not ask the destination again
+        pipeline.run()
+        return 0
+    pipeline.sync_destination()  # restoring may discard what is pending (a dataset that is gone)
     if not pipeline.has_pending_data:
         return 0
-    if lost_in_destination(pipeline, spec):  # its rows would go into a table that lost the rows before them
+    if lost_in_destination(pipeline, spec, target):  # its rows would go into a table that lost the rows before them
         discard_pending(pipeline, spec, "the destination no longer holds the table")
         return 0
     log.warning("Table %s: completing the load a previous run left unfinished.", spec.name)
     try:
-        pipeline.run(None, **run_options)
+        pipeline.run(None, **target.run_options)
     except PipelineStepFailed as exc:
         root = root_cause(exc)
         if not isinstance(root, TerminalException):
@@ -87,13 +91,13 @@ def discard_pending(pipeline: dlt.Pipeline, spec: TableSpec, why: str, always: b
         pipeline.abort_packages()
 
 
-def lost_in_destination(pipeline: dlt.Pipeline, spec: TableSpec) -> bool:
+def lost_in_destination(pipeline: dlt.Pipeline, spec: TableSpec, target: Target) -> bool:
     """True when this machine's state says the table was loaded (a stored cursor) but the destination no longer
     holds it: the table was dropped, or the whole dataset or DuckDB file was removed. dlt restores the state from
     the destination and wipes the local one only when the dataset is gone entirely; once another table's run has
     made the dataset again, it keeps the local cursor (dlt 1.x `Pipeline._sync_destination`), and the table would
-    get only the rows past a cursor its rows never reached. One query to the destination's catalog, only for a
-    table with a stored cursor."""
+    get only the rows past a cursor its rows never reached. One look at the destination's catalog
+    (`Target.present`), only for a table with a stored cursor."""
     if stored_cursor(pipeline, spec) is None:
         return False
     from dlt.destinations.job_client_impl import SqlJobClientBase
@@ -101,5 +105,5 @@ def lost_in_destination(pipeline: dlt.Pipeline, spec: TableSpec) -> bool:
     with pipeline.destination_client() as client:
         if not isinstance(client, SqlJobClientBase):  # files: every run rewrites the table whole
             return False
-        exists, _ = client.get_storage_table(destination_name(pipeline, spec.dest_name))
-    return not exists
+        name = destination_name(pipeline, spec.dest_name)
+        return name not in target.present(client, [name])

@@ -136,13 +136,12 @@ def run_windows(
         pipeline.sync_destination()
         discard_pending(pipeline, spec, "a full refresh reads everything again")
     else:
-        result.rows += resume(pipeline, spec, target.run_options, failure_counter(target, run.dataset, spec), target,
-                              result)
+        result.rows += resume(pipeline, spec, target, failure_counter(target, run.dataset, spec), result)
         if check_owed(pipeline, spec):  # a first load that was cut off: its check comes before anything else
             with stream.stages.timed("check"):
                 check_appended(pipeline, spec, target, stream.reader)
     replace = mode is Mode.FULL_REFRESH
-    lost = mode is Mode.INCREMENTAL and lost_in_destination(pipeline, spec)
+    lost = mode is Mode.INCREMENTAL and lost_in_destination(pipeline, spec, target)
     if lost:
         log.warning("Table %s: the destination no longer holds it (dropped, or its dataset or file was removed)"
                     " though the state on this machine says it was loaded; it is loaded again in full.", spec.name)

@@ -115,10 +115,23 @@ class Dest:
             con.close()
 
     def tables(self) -> set[str]:
-        rows = self.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = '{ds}'"
-        )
-        return {r[0] for r in rows}
+        """The dataset's tables. BigQuery's come from its tables API: an INFORMATION_SCHEMA query is a query job,
+        which the emulator answers in about 0.2 s."""
+        if self.kind == "bigquery":
+            return {t.table_id for t in self.client.list_tables(self.dataset)}
+        return {r[0] for r in self.query("SELECT table_name FROM information_schema.tables WHERE table_schema = '{ds}'")}
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of a table of the dataset, in their order; none for a table that is not there."""
+        if self.kind == "bigquery":
+            from google.api_core.exceptions import NotFound
+
+            try:
+                return [f.name for f in self.client.get_table(f"{self.client.project}.{self.dataset}.{table}").schema]
+            except NotFound:
+                return []
+        return [r[0] for r in self.query("SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                                         f" '{{ds}}' AND table_name = '{table}' ORDER BY ordinal_position")]
 
 
 def _bigquery_query(client: Any, dataset: str, sql: str) -> list[tuple]:
@@ -127,7 +140,8 @@ def _bigquery_query(client: Any, dataset: str, sql: str) -> list[tuple]:
 
     sql = re.sub(r"\binformation_schema\.(tables|columns)\b", r'"{ds}".INFORMATION_SCHEMA.\1', sql, flags=re.I)
     sql = sqlglot.transpile(sql.replace("{ds}", dataset), read="postgres", write="bigquery")[0]
-    return [tuple(map(_naive_utc, row.values())) for row in client.query(sql).result()]
+    # one jobs.query call that returns the rows, instead of a job and then its result pages
+    return [tuple(map(_naive_utc, row.values())) for row in client.query_and_wait(sql)]
 
 
 def _parquet_query(folder: Path, dataset: str, sql: str) -> list[tuple]:

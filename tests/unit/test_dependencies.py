@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR = "learnsync.emulator"  # the `demo` extra's part (fakesnow's server); a production install lacks it
 # packages only an optional path imports (inside the function that needs them), and the extra that brings each
-OPTIONAL = {"prefect-dask": "dask", "prefect-snowflake": "prefect-snowflake"}
+OPTIONAL = {"prefect-dask": "dask", "prefect-snowflake": "prefect-snowflake", "google-api-core": "bigquery"}
 # base requirements the code does not import itself, and who needs them
 USED_INDIRECTLY = {
     "adbc-driver-postgresql": "dlt's Postgres parquet COPY job loads through it",
