@@ -79,6 +79,28 @@ def test_windows_commit_one_at_a_time(share, dest):
     assert_table_equal(share, dest, "COURSES_TRACKINGS")
 
 
+@pytest.mark.parametrize("dest", ["duckdb"], indirect=True)
+def test_a_table_run_restores_its_state_from_the_destination_once(share, dest, tmp_path, monkeypatch):
+    """A table run reads its state from the destination once, however many windows it loads: dlt restores it in a
+    pipeline's first `run`, which learnsync's resume is (each restore is a query of the destination; on BigQuery a
+    query job). A fresh machine (another pipelines dir) finds the stored cursor the same way."""
+    from dlt.destinations.job_client_impl import SqlJobClientBase
+
+    create(share, "COURSES_TRACKINGS")
+    insert(share, "COURSES_TRACKINGS", [tracking(i, T0 - timedelta(minutes=i)) for i in range(40)])
+    restores = []
+    stored_state = SqlJobClientBase.get_stored_state
+    monkeypatch.setattr(SqlJobClientBase, "get_stored_state",
+                        lambda self, *a, **k: restores.append(1) or stored_state(self, *a, **k))
+    first = run_sync(share, dest, window_rows=10)
+    assert first[0].windows > 2 and len(restores) == 1, (first[0].windows, len(restores))
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "another-machine"))
+    insert(share, "COURSES_TRACKINGS", [tracking(500 + i, T0 + timedelta(minutes=i)) for i in range(25)])
+    again = run_sync(share, dest, window_rows=10)
+    assert again[0].windows > 2 and again[0].old_cursor == first[0].new_cursor and len(restores) == 2
+    assert_table_equal(share, dest, "COURSES_TRACKINGS")
+
+
 def test_duplicate_keys_keep_newest(share, dest, caplog):
     create(share, "COURSES_TRACKINGS")
     insert(share, "COURSES_TRACKINGS", [tracking(1, T0 - timedelta(hours=1), PROGRESS=10)])
